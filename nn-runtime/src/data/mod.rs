@@ -1,0 +1,103 @@
+//! Datasets: the [`Dataset`] trait, [`InMemory`] data, and MNIST in IDX files.
+
+mod idx;
+mod mnist;
+
+pub use idx::{read_idx_images, read_idx_labels};
+pub use mnist::{Mnist, MnistImage};
+
+use crate::Tensor;
+
+/// A finite, indexable set of samples, each an input tensor and its target.
+///
+/// For classification the target is the class index (`usize`); for regression it is a tensor
+/// of the network's output shape.
+///
+/// ```
+/// use nn::data::{Dataset, InMemory};
+/// let data = InMemory::new(vec![[0.0f32; 2], [1.0, 1.0]], vec![0, 1]).unwrap();
+/// assert_eq!(data.len(), 2);
+/// assert_eq!(data.get(1), ([1.0, 1.0], 1));
+/// ```
+pub trait Dataset {
+    /// One sample's input.
+    type Input: Tensor;
+    /// One sample's target: a class index or a tensor.
+    type Target: Copy + Send + Sync + 'static;
+    /// Number of samples.
+    fn len(&self) -> usize;
+    /// Whether there are no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Sample `index` (`0..len()`): its input and its target.
+    fn get(&self, index: usize) -> (Self::Input, Self::Target);
+}
+
+/// Samples already in memory: a vector of inputs and a vector of their targets.
+///
+/// ```
+/// use nn::data::{Dataset, InMemory};
+/// // Regression targets are tensors.
+/// let line = InMemory::new(vec![[1.0f32], [2.0]], vec![[2.0f32], [4.0]]).unwrap();
+/// assert_eq!(line.get(0).1, [2.0]);
+/// // Inputs and targets must pair up.
+/// assert!(InMemory::new(vec![[1.0f32]], Vec::<usize>::new()).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct InMemory<I, T = usize> {
+    inputs: Vec<I>,
+    targets: Vec<T>,
+}
+
+impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
+    /// Pairs `inputs[i]` with `targets[i]`; they must have the same length.
+    pub fn new(inputs: Vec<I>, targets: Vec<T>) -> crate::Result<Self> {
+        if inputs.len() != targets.len() {
+            return Err(crate::Error::InvalidArgument(format!(
+                "InMemory::new: {} inputs but {} targets; each input needs exactly one target",
+                inputs.len(),
+                targets.len()
+            )));
+        }
+        Ok(InMemory { inputs, targets })
+    }
+
+    /// The inputs.
+    pub fn inputs(&self) -> &[I] {
+        &self.inputs
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> &[T] {
+        &self.targets
+    }
+
+    /// Standardises every input value in place: `x <- (x - mean) / std`, as torchvision's
+    /// `transforms.Normalize((mean,), (std,))`.
+    ///
+    /// ```
+    /// use nn::data::{Dataset, InMemory};
+    /// let mut data = InMemory::new(vec![[3.0f32, 5.0]], vec![0]).unwrap();
+    /// data.normalize(1.0, 2.0);
+    /// assert_eq!(data.get(0).0, [1.0, 2.0]);
+    /// ```
+    pub fn normalize(&mut self, mean: f32, std: f32) {
+        for value in I::flat_batch_mut(&mut self.inputs) {
+            *value = (*value - mean) / std;
+        }
+    }
+}
+
+impl<I: Tensor, T: Copy + Send + Sync + 'static> Dataset for InMemory<I, T> {
+    type Input = I;
+    type Target = T;
+
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn get(&self, index: usize) -> (I, T) {
+        (self.inputs[index], self.targets[index])
+    }
+}

@@ -1,0 +1,90 @@
+//! The one error type of the library.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong at run time, each variant saying what and where.
+///
+/// ```
+/// let error = nn::Error::InvalidArgument("batch size must be at least 1".into());
+/// assert_eq!(error.to_string(), "invalid argument: batch size must be at least 1");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file was read but its contents are not what the format requires.
+    #[error("{path}: {problem}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, in words.
+        problem: String,
+    },
+    /// An image file and its label file disagree on the number of samples.
+    #[error(
+        "{images} holds {image_count} images but {labels} holds {label_count} labels; \
+         they must hold the same number"
+    )]
+    CountMismatch {
+        /// The image file.
+        images: PathBuf,
+        /// How many images it holds.
+        image_count: usize,
+        /// The label file.
+        labels: PathBuf,
+        /// How many labels it holds.
+        label_count: usize,
+    },
+    /// A weights file does not fit the network it is loaded into.
+    #[error("{path}: the weights do not fit this network:{details}")]
+    WeightsMismatch {
+        /// The weights file.
+        path: PathBuf,
+        /// One line per missing, unexpected or mis-shaped tensor.
+        details: String,
+    },
+    /// The training loss became NaN or infinite.
+    #[error("the training loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the inputs")]
+    NonFiniteLoss {
+        /// The loss value (NaN or infinite).
+        loss: f32,
+        /// The epoch, counted from 1.
+        epoch: usize,
+        /// The step within the epoch, counted from 1.
+        step: usize,
+    },
+    /// A label is not a valid class for the network's output.
+    #[error("sample {index} has label {label}, but the network has only {classes} outputs (classes 0..{classes})")]
+    LabelOutOfRange {
+        /// The sample's index in its dataset.
+        index: usize,
+        /// Its label.
+        label: usize,
+        /// How many classes the network's output has.
+        classes: usize,
+    },
+    /// An argument is out of its allowed range.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// `Result` with [`Error`](enum@Error) as its error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn format(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Error::Format { path: path.into(), problem: problem.into() }
+    }
+}

@@ -1,0 +1,130 @@
+//! `Linear<IN, OUT>`: `y = x W^T + b`, as `torch.nn.Linear(IN, OUT)`.
+
+use super::{Layer, Mode, Module};
+use crate::kernel::{matmul, Transpose};
+use crate::tensor::boxed_zeros;
+use crate::Rng;
+
+/// A fully connected layer from `IN` to `OUT` features, PyTorch's `nn.Linear(IN, OUT)`.
+///
+/// The weight is stored `[OUT][IN]`, row-major, exactly as PyTorch stores it, on the heap.
+///
+/// ```
+/// use nn::prelude::*;
+/// let mut layer = Linear::<2, 1>::zeros();
+/// layer.weight[0] = [2.0, 3.0];
+/// layer.bias[0] = 1.0;
+/// assert_eq!(layer.forward(&[1.0, 1.0]), [6.0]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linear<const IN: usize, const OUT: usize> {
+    /// `weight[o][i]` multiplies input `i` into output `o`.
+    pub weight: Box<[[f32; IN]; OUT]>,
+    /// Added to each output.
+    pub bias: Box<[f32; OUT]>,
+}
+
+impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
+    const NUM_PARAMS: usize = IN * OUT + OUT;
+
+    /// PyTorch's default: weight and bias uniform in `[-1/sqrt(IN), 1/sqrt(IN))`
+    /// (`kaiming_uniform_(a=sqrt(5))` reduces to this bound), weight first, row by row.
+    fn init(rng: &mut Rng) -> Self {
+        let bound = 1.0 / (IN as f32).sqrt();
+        let mut layer = Self::zeros();
+        layer.weight.as_flattened_mut().iter_mut().for_each(|w| *w = rng.uniform(-bound, bound));
+        layer.bias.iter_mut().for_each(|b| *b = rng.uniform(-bound, bound));
+        layer
+    }
+
+    fn zeros() -> Self {
+        Linear { weight: boxed_zeros(), bias: Box::new([0.0; OUT]) }
+    }
+
+    fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &[f32])) {
+        visit(&format!("{prefix}weight"), &[OUT, IN], self.weight.as_flattened());
+        visit(&format!("{prefix}bias"), &[OUT], &self.bias[..]);
+    }
+
+    fn visit_params_mut(&mut self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {
+        visit(&format!("{prefix}weight"), &[OUT, IN], self.weight.as_flattened_mut());
+        visit(&format!("{prefix}bias"), &[OUT], &mut self.bias[..]);
+    }
+
+    fn zip_params(&mut self, grads: &Self, update: &mut dyn FnMut(&mut [f32], &[f32])) {
+        update(self.weight.as_flattened_mut(), grads.weight.as_flattened());
+        update(&mut self.bias[..], &grads.bias[..]);
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Linear<IN, OUT> {
+    type Output = [f32; OUT];
+    type Cache = ();
+
+    fn forward(&self, input: &[f32; IN]) -> [f32; OUT] {
+        let mut output = *self.bias;
+        for (y, row) in output.iter_mut().zip(self.weight.iter()) {
+            *y += row.iter().zip(input).map(|(w, x)| w * x).sum::<f32>();
+        }
+        output
+    }
+
+    fn forward_batch(&self, input: &[[f32; IN]], output: &mut [[f32; OUT]], _cache: &mut (), _mode: Mode) {
+        output.fill(*self.bias);
+        // Y[B, OUT] += X[B, IN] * W^T
+        matmul(
+            input.len(),
+            IN,
+            OUT,
+            input.as_flattened(),
+            Transpose::No,
+            self.weight.as_flattened(),
+            Transpose::Yes,
+            1.0,
+            output.as_flattened_mut(),
+        );
+    }
+
+    fn backward_batch(
+        &self,
+        input: &[[f32; IN]],
+        _output: &[[f32; OUT]],
+        grad_output: &[[f32; OUT]],
+        grad_input: Option<&mut [[f32; IN]]>,
+        _cache: &mut (),
+        grads: &mut Self,
+    ) {
+        let batch = input.len();
+        let grad_output_flat = grad_output.as_flattened();
+        // dW[OUT, IN] = G^T[OUT, B] * X[B, IN]
+        matmul(
+            OUT,
+            batch,
+            IN,
+            grad_output_flat,
+            Transpose::Yes,
+            input.as_flattened(),
+            Transpose::No,
+            0.0,
+            grads.weight.as_flattened_mut(),
+        );
+        grads.bias.fill(0.0);
+        for row in grad_output {
+            grads.bias.iter_mut().zip(row).for_each(|(b, g)| *b += g);
+        }
+        if let Some(grad_input) = grad_input {
+            // dX[B, IN] = G[B, OUT] * W[OUT, IN]
+            matmul(
+                batch,
+                OUT,
+                IN,
+                grad_output_flat,
+                Transpose::No,
+                self.weight.as_flattened(),
+                Transpose::No,
+                0.0,
+                grad_input.as_flattened_mut(),
+            );
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The runtime of `nn`: layers, kernels, losses, optimizers, data, training and safetensors I/O.
+//!
+//! Use it through the `nn` crate, whose `network!` macro generates networks built from these
+//! pieces; everything here is re-exported there.
+
+pub mod data;
+mod error;
+pub mod io;
+pub mod kernel;
+pub mod layer;
+pub mod loss;
+pub mod optim;
+mod rng;
+pub mod summary;
+mod tensor;
+pub mod train;
+
+pub use error::{Error, Result};
+pub use layer::{Flatten, Layer, Linear, Mode, Module, ReLU, Sigmoid, Tanh};
+pub use rng::Rng;
+pub use tensor::{boxed_zeros, prefix_mut, shape_to_string, Tensor};
+pub use train::{evaluate, Evaluation, TrainReport, Trainer};

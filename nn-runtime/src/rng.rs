@@ -1,0 +1,54 @@
+//! The seeded random number generator behind initialisation and shuffling.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+/// A seeded generator whose stream is the same on every machine and every build.
+///
+/// ChaCha8's output is specified bit for bit, and the conversions below use only integer
+/// arithmetic and exact float operations, so `init(seed)` gives identical weights everywhere.
+///
+/// ```
+/// let mut a = nn::Rng::seed(7);
+/// let mut b = nn::Rng::seed(7);
+/// assert_eq!(a.uniform(-1.0, 1.0), b.uniform(-1.0, 1.0));
+/// assert!(a.below(10) < 10);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Rng(ChaCha8Rng);
+
+impl Rng {
+    /// A generator started from `seed`.
+    pub fn seed(seed: u64) -> Self {
+        Rng(ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    /// A float uniform in `[0, 1)`, with 24 random bits (every representable step of an f32 mantissa).
+    pub fn unit(&mut self) -> f32 {
+        (self.0.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+    }
+
+    /// A float uniform in `[low, high)`.
+    pub fn uniform(&mut self, low: f32, high: f32) -> f32 {
+        low + (high - low) * self.unit()
+    }
+
+    /// An integer uniform in `0..n` (Lemire's multiply-shift, unbiased by rejection). `n` must be positive.
+    pub fn below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        let zone = n.wrapping_neg() % n;
+        loop {
+            let product = u128::from(self.0.next_u64()) * u128::from(n);
+            if (product as u64) >= zone {
+                return (product >> 64) as usize;
+            }
+        }
+    }
+
+    /// Shuffles `items` in place (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Per-sample tensors are plain arrays: `[f32; N]`, `[[f32; W]; H]`, `[[[f32; W]; H]; C]`.
+
+/// A per-sample tensor: an array of `f32` of rank 1, 2 or 3, stored row-major.
+///
+/// Kernels see every tensor, and every batch of them, as one flat `&[f32]`.
+///
+/// ```
+/// use nn::Tensor;
+/// let image = [[1.0f32, 2.0], [3.0, 4.0]];
+/// assert_eq!(<[[f32; 2]; 2]>::SHAPE, &[2, 2]);
+/// assert_eq!(image.flat(), &[1.0, 2.0, 3.0, 4.0]);
+/// assert_eq!(<[[f32; 2]; 2] as Tensor>::flat_batch(&[image, image]).len(), 8);
+/// ```
+pub trait Tensor: Copy + Send + Sync + 'static {
+    /// Number of `f32` values.
+    const LEN: usize;
+    /// Dimensions, outermost first, as PyTorch writes them.
+    const SHAPE: &'static [usize];
+    /// The tensor filled with zeros.
+    fn zeros() -> Self;
+    /// The values, row-major.
+    fn flat(&self) -> &[f32];
+    /// The values, row-major, mutable.
+    fn flat_mut(&mut self) -> &mut [f32];
+    /// A batch of tensors as one row-major `[batch, LEN]` slice.
+    fn flat_batch(batch: &[Self]) -> &[f32];
+    /// A batch of tensors as one mutable row-major `[batch, LEN]` slice.
+    fn flat_batch_mut(batch: &mut [Self]) -> &mut [f32];
+}
+
+impl<const N: usize> Tensor for [f32; N] {
+    const LEN: usize = N;
+    const SHAPE: &'static [usize] = &[N];
+    fn zeros() -> Self {
+        [0.0; N]
+    }
+    fn flat(&self) -> &[f32] {
+        self
+    }
+    fn flat_mut(&mut self) -> &mut [f32] {
+        self
+    }
+    fn flat_batch(batch: &[Self]) -> &[f32] {
+        batch.as_flattened()
+    }
+    fn flat_batch_mut(batch: &mut [Self]) -> &mut [f32] {
+        batch.as_flattened_mut()
+    }
+}
+
+impl<const H: usize, const W: usize> Tensor for [[f32; W]; H] {
+    const LEN: usize = H * W;
+    const SHAPE: &'static [usize] = &[H, W];
+    fn zeros() -> Self {
+        [[0.0; W]; H]
+    }
+    fn flat(&self) -> &[f32] {
+        self.as_flattened()
+    }
+    fn flat_mut(&mut self) -> &mut [f32] {
+        self.as_flattened_mut()
+    }
+    fn flat_batch(batch: &[Self]) -> &[f32] {
+        batch.as_flattened().as_flattened()
+    }
+    fn flat_batch_mut(batch: &mut [Self]) -> &mut [f32] {
+        batch.as_flattened_mut().as_flattened_mut()
+    }
+}
+
+impl<const C: usize, const H: usize, const W: usize> Tensor for [[[f32; W]; H]; C] {
+    const LEN: usize = C * H * W;
+    const SHAPE: &'static [usize] = &[C, H, W];
+    fn zeros() -> Self {
+        [[[0.0; W]; H]; C]
+    }
+    fn flat(&self) -> &[f32] {
+        self.as_flattened().as_flattened()
+    }
+    fn flat_mut(&mut self) -> &mut [f32] {
+        self.as_flattened_mut().as_flattened_mut()
+    }
+    fn flat_batch(batch: &[Self]) -> &[f32] {
+        batch.as_flattened().as_flattened().as_flattened()
+    }
+    fn flat_batch_mut(batch: &mut [Self]) -> &mut [f32] {
+        batch.as_flattened_mut().as_flattened_mut().as_flattened_mut()
+    }
+}
+
+/// Formats a shape as PyTorch users read it: `[28, 28]`.
+pub fn shape_to_string(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// A zero-filled tensor built directly on the heap, never on the stack.
+///
+/// Large weight matrices (`[[f32; 784]; 128]`) would overflow the stack in debug builds if
+/// built there first and then boxed.
+pub fn boxed_zeros<T: Tensor, const N: usize>() -> Box<[T; N]> {
+    let rows: Box<[T]> = vec![T::zeros(); N].into_boxed_slice();
+    match rows.try_into() {
+        Ok(array) => array,
+        Err(_) => unreachable!("a vector of N rows converts to an array of N rows"),
+    }
+}
+
+/// Grows `buffer` to at least `len` elements (allocating only when it must) and returns the first `len`.
+pub fn prefix_mut<T: Tensor>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
+    if buffer.len() < len {
+        buffer.resize(len, T::zeros());
+    }
+    &mut buffer[..len]
+}

@@ -1,0 +1,58 @@
+//! Loss and accuracy of a network on a dataset.
+
+use super::workspace::gather;
+use crate::data::Dataset;
+use crate::layer::{Layer, Mode};
+use crate::loss::Loss;
+use crate::tensor::prefix_mut;
+
+/// The result of [`evaluate`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss per sample.
+    pub loss: f32,
+    /// Share of samples predicted correctly, in `[0, 1]`, for classification losses.
+    pub accuracy: Option<f32>,
+}
+
+/// Runs `net` over all of `data` in batches of `batch_size` (evaluation mode) and returns the
+/// mean loss and, for classification, the accuracy.
+///
+/// ```
+/// use nn::prelude::*;
+/// network! { struct Pick: [2] => Linear<2, 2> }
+/// let mut net = Pick::init(0);
+/// *net.layer_0.weight = [[1.0, 0.0], [0.0, 1.0]];
+/// *net.layer_0.bias = [0.0, 0.0];
+/// let data = nn::data::InMemory::new(vec![[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], vec![0, 1, 1]).unwrap();
+/// let result = nn::evaluate(&net, &CrossEntropy, &data, 2);
+/// assert_eq!(result.accuracy, Some(2.0 / 3.0));
+/// ```
+pub fn evaluate<N, L, D>(net: &N, loss: &L, data: &D, batch_size: usize) -> Evaluation
+where
+    D: Dataset,
+    N: Layer<D::Input>,
+    L: Loss<N::Output, Target = D::Target>,
+{
+    let batch_size = batch_size.max(1);
+    let (mut inputs, mut targets, mut outputs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cache = N::Cache::default();
+    let (mut total_loss, mut correct, mut judged) = (0.0f64, 0usize, 0usize);
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(batch_size) {
+        gather(data, chunk, &mut inputs, &mut targets);
+        let outputs = prefix_mut(&mut outputs, chunk.len());
+        net.forward_batch(&inputs, outputs, &mut cache, Mode::Eval);
+        total_loss += f64::from(loss.loss(outputs, &targets)) * chunk.len() as f64;
+        for (output, target) in outputs.iter().zip(&targets) {
+            if let Some(is_correct) = loss.is_correct(output, target) {
+                judged += 1;
+                correct += usize::from(is_correct);
+            }
+        }
+    }
+    Evaluation {
+        loss: (total_loss / data.len().max(1) as f64) as f32,
+        accuracy: (judged > 0).then(|| correct as f32 / judged as f32),
+    }
+}

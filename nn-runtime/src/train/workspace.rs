@@ -1,0 +1,113 @@
+//! The buffers of one training step, allocated once and reused.
+
+use crate::data::Dataset;
+use crate::layer::{Layer, Mode};
+use crate::loss::Loss;
+use crate::optim::Optimizer;
+use crate::tensor::prefix_mut;
+use crate::Tensor;
+
+/// Everything a training step writes: the batch, outputs, output gradients, the network's
+/// cache of activations and its model-shaped gradients.
+///
+/// Buffers grow to the largest batch seen and are reused, so after the first step a step
+/// performs no heap allocation.
+///
+/// ```
+/// use nn::prelude::*;
+/// network! { struct Line: [1] => Linear<1, 1> }
+/// let mut net = Line::init(0);
+/// let mut opt = nn::optim::Sgd::new(0.1);
+/// let mut workspace = nn::train::Workspace::<Line, [f32; 1], [f32; 1]>::new();
+/// let first = workspace.train_step(&mut net, &nn::loss::Mse, &mut opt, &[[1.0]], &[[2.0]]);
+/// let later = workspace.train_step(&mut net, &nn::loss::Mse, &mut opt, &[[1.0]], &[[2.0]]);
+/// assert!(later < first);
+/// ```
+pub struct Workspace<N: Layer<I>, I: Tensor, T> {
+    inputs: Vec<I>,
+    targets: Vec<T>,
+    outputs: Vec<N::Output>,
+    grad_outputs: Vec<N::Output>,
+    cache: N::Cache,
+    grads: N,
+}
+
+impl<N: Layer<I>, I: Tensor, T: Copy> Default for Workspace<N, I, T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
+    /// Empty buffers and zero gradients for network type `N`.
+    pub fn new() -> Self {
+        Workspace {
+            inputs: Vec::new(),
+            targets: Vec::new(),
+            outputs: Vec::new(),
+            grad_outputs: Vec::new(),
+            cache: N::Cache::default(),
+            grads: N::zeros(),
+        }
+    }
+
+    /// The gradients of the last step, shaped like the network.
+    pub fn grads(&self) -> &N {
+        &self.grads
+    }
+
+    /// One step on a batch: forward, fused loss and gradient, backward, optimizer update.
+    /// Returns the batch's mean loss (before the update).
+    pub fn train_step<L, O>(&mut self, net: &mut N, loss: &L, optimizer: &mut O, inputs: &[I], targets: &[T]) -> f32
+    where
+        L: Loss<N::Output, Target = T>,
+        O: Optimizer,
+    {
+        let value = self.compute_grads(net, loss, inputs, targets);
+        optimizer.step(net, &self.grads);
+        value
+    }
+
+    /// Forward, loss and backward on a batch, leaving the gradients in [`Workspace::grads`]
+    /// without updating the network. Returns the batch's mean loss.
+    pub fn compute_grads<L>(&mut self, net: &N, loss: &L, inputs: &[I], targets: &[T]) -> f32
+    where
+        L: Loss<N::Output, Target = T>,
+    {
+        let batch = inputs.len();
+        let outputs = prefix_mut(&mut self.outputs, batch);
+        net.forward_batch(inputs, outputs, &mut self.cache, Mode::Train);
+        let grad_outputs = prefix_mut(&mut self.grad_outputs, batch);
+        let value = loss.loss_and_grad(outputs, targets, grad_outputs);
+        net.backward_batch(inputs, outputs, grad_outputs, None, &mut self.cache, &mut self.grads);
+        value
+    }
+
+    /// Copies the samples `indices` of `data` into the workspace's batch and trains on them.
+    pub(crate) fn train_on<D, L, O>(&mut self, net: &mut N, loss: &L, optimizer: &mut O, data: &D, indices: &[usize]) -> f32
+    where
+        D: Dataset<Input = I, Target = T>,
+        L: Loss<N::Output, Target = T>,
+        O: Optimizer,
+    {
+        let mut inputs = std::mem::take(&mut self.inputs);
+        let mut targets = std::mem::take(&mut self.targets);
+        gather(data, indices, &mut inputs, &mut targets);
+        let value = self.train_step(net, loss, optimizer, &inputs, &targets);
+        self.inputs = inputs;
+        self.targets = targets;
+        value
+    }
+}
+
+/// Replaces the contents of `inputs` and `targets` with the samples `indices` of `data`,
+/// reusing their capacity.
+pub(crate) fn gather<D: Dataset>(data: &D, indices: &[usize], inputs: &mut Vec<D::Input>, targets: &mut Vec<D::Target>) {
+    inputs.clear();
+    targets.clear();
+    for &index in indices {
+        let (input, target) = data.get(index);
+        inputs.push(input);
+        targets.push(target);
+    }
+}
