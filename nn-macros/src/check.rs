@@ -1,0 +1,411 @@
+//! Computes the shape after every layer and reports every mistake the literals reveal, each at
+//! the token that is wrong, with the fix.
+//!
+//! What literals cannot reveal (named constants, custom layers) is left to the type system:
+//! the generated code binds each layer by `Layer<previous output>`.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Expr, GenericArgument, Ident, Lit, PathArguments, Type};
+
+use crate::ast::{display_tokens, LayerDecl, Network};
+use crate::ctxt::Ctxt;
+
+/// The layers whose shapes the macro knows.
+const BUILT_IN: [&str; 5] = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten"];
+const ACTIVATIONS: [&str; 3] = ["ReLU", "Sigmoid", "Tanh"];
+
+/// A checked declaration: everything code generation needs.
+pub struct Checked {
+    pub input_ty: TokenStream,
+    pub output_ty: TokenStream,
+    pub stages: Vec<Stage>,
+}
+
+/// One layer with its place in the chain.
+pub struct Stage {
+    /// The struct field holding the layer.
+    pub field: Ident,
+    /// Its safetensors key prefix: its name, or its 0-based position.
+    pub key: String,
+    /// The layer type to emit.
+    pub ty: TokenStream,
+    /// The per-sample tensor it takes and gives.
+    pub input_ty: TokenStream,
+    pub output_ty: TokenStream,
+    /// The layer as written, for summaries.
+    pub display: String,
+    /// Where it was written, for errors the type system reports.
+    pub span: Span,
+}
+
+/// One dimension: its value if it is a literal, and the tokens that compute it.
+#[derive(Clone)]
+struct Dim {
+    value: Option<u64>,
+    tokens: TokenStream,
+    text: String,
+}
+
+/// What the macro knows about the tensor flowing between two layers.
+#[derive(Clone)]
+enum Shape {
+    Known(Vec<Dim>),
+    /// After a custom layer: only the type system knows.
+    Opaque,
+}
+
+/// Which layers produced the current tensor, for messages: "`Linear<784, 128> -> ReLU` gives 128".
+#[derive(Clone)]
+enum Origin {
+    Input(String),
+    Chain(String),
+}
+
+impl Origin {
+    fn then(&self, layer: &str) -> Origin {
+        match self {
+            Origin::Input(shape) => Origin::Chain(format!("{shape} => {layer}")),
+            Origin::Chain(chain) => Origin::Chain(format!("{chain} -> {layer}")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Origin::Input(shape) => format!("the input shape `{shape}`"),
+            Origin::Chain(chain) => format!("`{chain}`"),
+        }
+    }
+}
+
+/// The tensor between two layers.
+#[derive(Clone)]
+struct Flow {
+    shape: Shape,
+    ty: TokenStream,
+    origin: Origin,
+}
+
+/// Checks a declaration; `Err` holds every mistake found.
+pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
+    let mut cx = Ctxt::default();
+    let krate = &network.krate;
+    let input_dims: Vec<Dim> = network.input.iter().filter_map(|expr| dim(&mut cx, expr)).collect();
+    if network.input.is_empty() || network.input.len() > 3 {
+        cx.error_at(
+            network.input_span,
+            format!(
+                "the input shape has {} dimensions; write `[N]`, `[H, W]` or `[C, H, W]`",
+                network.input.len()
+            ),
+        );
+    }
+    let input_shape = Shape::Known(input_dims);
+    let mut flow = Flow {
+        ty: shape_ty(&input_shape),
+        origin: Origin::Input(shape_text(&input_shape)),
+        shape: input_shape,
+    };
+    let input_ty = flow.ty.clone();
+    check_names(&mut cx, &network.layers);
+    let mut stages = Vec::with_capacity(network.layers.len());
+    for (position, layer) in network.layers.iter().enumerate() {
+        let (ty, next) = check_layer(&mut cx, krate, layer, &flow);
+        let (field, key) = match &layer.name {
+            Some(name) => (name.clone(), name.to_string()),
+            None => (format_ident!("layer_{}", position), position.to_string()),
+        };
+        stages.push(Stage {
+            field,
+            key,
+            ty,
+            input_ty: flow.ty.clone(),
+            output_ty: next.ty.clone(),
+            display: layer.display(),
+            span: layer.path.span(),
+        });
+        flow = next;
+    }
+    cx.finish(Checked { input_ty, output_ty: flow.ty, stages })
+}
+
+/// Checks one layer against its input; returns the type to emit and the tensor it gives.
+fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow) -> (TokenStream, Flow) {
+    let ident = layer.ident();
+    let name = ident.to_string();
+    let built_in = layer.path.segments.len() == 1 && BUILT_IN.contains(&name.as_str());
+    if !built_in {
+        if layer.path.segments.len() == 1 {
+            if let Some(suggestion) = similar_built_in(&name) {
+                cx.error_spanned_by(ident, format!("unknown layer `{name}`\n\nhelp: did you mean `{suggestion}`?"));
+            }
+        }
+        return custom_layer(krate, layer, flow);
+    }
+    let args = generic_args(&layer.path.segments[0].arguments);
+    match name.as_str() {
+        "Linear" => linear(cx, krate, layer, &args, flow),
+        "Flatten" => flatten(cx, krate, layer, &args, flow),
+        _ => {
+            if !args.is_empty() {
+                cx.error_spanned_by(
+                    &layer.path.segments[0].arguments,
+                    format!("`{name}` takes no sizes: it keeps the shape it is given\n\nhelp: write `{name}`"),
+                );
+            }
+            debug_assert!(ACTIVATIONS.contains(&name.as_str()));
+            let ty = quote_spanned!(ident.span()=> #krate::__private::#ident);
+            (ty, Flow { origin: flow.origin.then(&name), ..flow.clone() })
+        }
+    }
+}
+
+/// `Linear<IN, OUT>`: its input must be flat with `IN` values.
+fn linear(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&GenericArgument], flow: &Flow) -> (TokenStream, Flow) {
+    let display = layer.display();
+    let dims: Vec<Option<Dim>> = args.iter().map(|arg| generic_dim(cx, arg)).collect();
+    let [Some(input), Some(output)] = dims.as_slice() else {
+        if dims.len() != 2 {
+            cx.error_spanned_by(
+                &layer.path,
+                format!("`Linear` takes two sizes, inputs and outputs: `Linear<IN, OUT>`, but `{display}` gives {}", dims.len()),
+            );
+        }
+        return custom_layer(krate, layer, flow);
+    };
+    match &flow.shape {
+        Shape::Known(dims) if dims.len() == 1 => {
+            if let (Some(takes), Some(gives)) = (input.value, dims[0].value) {
+                if takes != gives {
+                    cx.error_spanned_by(
+                        &args[0],
+                        format!(
+                            "shape mismatch: `{display}` takes {takes} inputs, but {} gives {gives}\n\nhelp: write `Linear<{gives}, {}>`",
+                            flow.origin.describe(),
+                            output.text
+                        ),
+                    );
+                }
+            }
+        }
+        Shape::Known(dims) => {
+            let flat = product(dims).map(|n| format!(" (it gives {n} values)")).unwrap_or_default();
+            cx.error_spanned_by(
+                &layer.path,
+                format!(
+                    "`{display}` takes a flat input `[{}]`, but {} gives `{}`\n\nhelp: put `Flatten ->` before `{display}`{flat}",
+                    input.text,
+                    flow.origin.describe(),
+                    shape_text(&flow.shape)
+                ),
+            );
+        }
+        Shape::Opaque => {}
+    }
+    let ty = match &layer.path.segments[0].arguments {
+        PathArguments::AngleBracketed(generics) => {
+            let ident = layer.ident();
+            quote_spanned!(ident.span()=> #krate::__private::#ident #generics)
+        }
+        _ => unreachable!("two generic arguments were found"),
+    };
+    let shape = Shape::Known(vec![output.clone()]);
+    (ty, Flow { ty: shape_ty(&shape), shape, origin: Origin::Chain(display) })
+}
+
+/// `Flatten`: `[H, W]` or `[C, H, W]` to `[H * W]` or `[C * H * W]`.
+fn flatten(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&GenericArgument], flow: &Flow) -> (TokenStream, Flow) {
+    let ident = layer.ident();
+    let explicit: Option<Dim> = match args {
+        [] => None,
+        [arg] => generic_dim(cx, arg),
+        _ => {
+            cx.error_spanned_by(&layer.path, "`Flatten` takes at most one size: write `Flatten` and the macro computes it");
+            None
+        }
+    };
+    let computed = match &flow.shape {
+        Shape::Known(dims) if dims.len() == 1 => {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "`Flatten` after {}, which is already flat `{}`\n\nhelp: remove `Flatten ->`",
+                    flow.origin.describe(),
+                    shape_text(&flow.shape)
+                ),
+            );
+            Some(dims[0].clone())
+        }
+        Shape::Known(dims) => Some(product_dim(dims)),
+        Shape::Opaque => None,
+    };
+    let size = match (explicit, computed) {
+        (Some(explicit), Some(computed)) => {
+            if let (Some(written), Some(actual)) = (explicit.value, computed.value) {
+                if written != actual {
+                    cx.error_spanned_by(
+                        &args[0],
+                        format!("`Flatten` of `{}` gives {actual} values, not {written}\n\nhelp: write `Flatten`", shape_text(&flow.shape)),
+                    );
+                }
+            }
+            explicit
+        }
+        (Some(size), None) | (None, Some(size)) => size,
+        (None, None) => {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "`Flatten` after {}: the macro cannot see the shape that layer gives\n\nhelp: write the number of values, `Flatten<N>`",
+                    flow.origin.describe()
+                ),
+            );
+            Dim { value: Some(1), tokens: quote!(1), text: "1".into() }
+        }
+    };
+    let size_tokens = &size.tokens;
+    let ty = quote_spanned!(ident.span()=> #krate::__private::Flatten<#size_tokens>);
+    let shape = Shape::Known(vec![size]);
+    (ty, Flow { ty: shape_ty(&shape), shape, origin: flow.origin.then("Flatten") })
+}
+
+/// A layer the macro does not know: its output is whatever its `Layer` impl says.
+fn custom_layer(krate: &syn::Path, layer: &LayerDecl, flow: &Flow) -> (TokenStream, Flow) {
+    let path = &layer.path;
+    let input = &flow.ty;
+    let ty = path.to_token_stream();
+    let output = quote_spanned!(path.span()=> <#path as #krate::__private::Layer<#input>>::Output);
+    (ty, Flow { shape: Shape::Opaque, ty: output, origin: Origin::Chain(layer.display()) })
+}
+
+/// Reports duplicate layer names and names that clash with an unnamed layer's field.
+fn check_names(cx: &mut Ctxt, layers: &[LayerDecl]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (position, layer) in layers.iter().enumerate() {
+        let Some(name) = &layer.name else { continue };
+        let text = name.to_string();
+        if let Some(first) = seen.insert(text.clone(), position) {
+            cx.error_spanned_by(
+                name,
+                format!("two layers are named `{text}` (positions {first} and {position}); each name must be unique"),
+            );
+        }
+        if let Some(index) = text.strip_prefix("layer_").and_then(|n| n.parse::<usize>().ok()) {
+            if layers.get(index).is_some_and(|other| other.name.is_none()) {
+                cx.error_spanned_by(
+                    name,
+                    format!("`{text}` is the field name of the unnamed layer at position {index}; choose another name"),
+                );
+            }
+        }
+    }
+}
+
+/// A dimension from an expression: a positive integer literal, or any other expression
+/// (a named `const`) left to the compiler.
+fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
+    let text = display_tokens(expr);
+    match expr {
+        Expr::Lit(literal) => match &literal.lit {
+            Lit::Int(int) => match int.base10_parse::<u64>() {
+                Ok(0) => {
+                    cx.error_spanned_by(int, "a size must be at least 1");
+                    None
+                }
+                Ok(value) => {
+                    let mut token = Literal::u64_unsuffixed(value);
+                    token.set_span(int.span());
+                    Some(Dim { value: Some(value), tokens: token.into_token_stream(), text })
+                }
+                Err(_) => {
+                    cx.error_spanned_by(int, format!("`{text}` is not a size: sizes are whole numbers"));
+                    None
+                }
+            },
+            _ => {
+                cx.error_spanned_by(literal, format!("`{text}` is not a size: sizes are whole numbers"));
+                None
+            }
+        },
+        other => Some(Dim { value: None, tokens: quote!({ #other }), text }),
+    }
+}
+
+/// A dimension from a generic argument: `784`, `HIDDEN` (parsed as a type) or `{ 2 * HIDDEN }`.
+fn generic_dim(cx: &mut Ctxt, arg: &GenericArgument) -> Option<Dim> {
+    match arg {
+        GenericArgument::Const(expr) => dim(cx, expr),
+        GenericArgument::Type(Type::Path(path)) if path.qself.is_none() => {
+            Some(Dim { value: None, tokens: quote!({ #path }), text: display_tokens(path) })
+        }
+        other => {
+            cx.error_spanned_by(other, format!("`{}` is not a size: write a number or a `const`", display_tokens(other)));
+            None
+        }
+    }
+}
+
+fn generic_args(arguments: &PathArguments) -> Vec<&GenericArgument> {
+    match arguments {
+        PathArguments::AngleBracketed(generics) => generics.args.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The product of known dimensions, if every one is a literal.
+fn product(dims: &[Dim]) -> Option<u64> {
+    dims.iter().try_fold(1u64, |acc, dim| dim.value.and_then(|v| acc.checked_mul(v)))
+}
+
+/// The product as a dimension: a literal when every factor is one, else an expression.
+fn product_dim(dims: &[Dim]) -> Dim {
+    let text = dims.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join(" * ");
+    match product(dims) {
+        Some(value) => Dim { value: Some(value), tokens: Literal::u64_unsuffixed(value).into_token_stream(), text: value.to_string() },
+        None => {
+            let factors = dims.iter().map(|d| &d.tokens);
+            Dim { value: None, tokens: quote!({ 1 #(* #factors)* }), text }
+        }
+    }
+}
+
+/// `[f32; N]`, `[[f32; W]; H]` or `[[[f32; W]; H]; C]`.
+fn shape_ty(shape: &Shape) -> TokenStream {
+    match shape {
+        Shape::Known(dims) => dims.iter().rev().fold(quote!(f32), |inner, dim| {
+            let tokens = &dim.tokens;
+            quote!([#inner; #tokens])
+        }),
+        Shape::Opaque => unreachable!("an opaque shape's type comes from its layer"),
+    }
+}
+
+fn shape_text(shape: &Shape) -> String {
+    match shape {
+        Shape::Known(dims) => format!("[{}]", dims.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join(", ")),
+        Shape::Opaque => "?".into(),
+    }
+}
+
+/// A built-in layer whose name differs from `name` only by case or by at most two edits.
+fn similar_built_in(name: &str) -> Option<&'static str> {
+    BUILT_IN.into_iter().find(|known| known.eq_ignore_ascii_case(name) || edit_distance(known, name) <= 2.min(known.len() / 3))
+}
+
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}

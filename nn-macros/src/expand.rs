@@ -1,0 +1,249 @@
+//! Generates the network: a struct with one field per layer, its inherent API, and its
+//! `Module` and `Layer` impls, all reaching the runtime through `<crate>::__private`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::ast::Network;
+use crate::check::{Checked, Stage};
+
+/// The generated items for a declaration that passed [`crate::check::check`].
+pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
+    let Network { attrs, krate, vis, name, .. } = network;
+    let stages = &checked.stages;
+    let fields = stages.iter().map(|Stage { field, ty, key, display, .. }| {
+        let doc = format!("`{display}`, saved under the key prefix `{key}.`");
+        quote!(#[doc = #doc] pub #field: #ty)
+    });
+    let shape_assertions = stages.iter().map(shape_assertion);
+    let module_impl = module_impl(name, stages);
+    let layer_impl = layer_impl(name, checked);
+    let inherent = inherent_impl(network, checked);
+    quote! {
+        #(#attrs)*
+        #vis struct #name {
+            #(#fields,)*
+        }
+
+        const _: () = {
+            use #krate::__private as __nn;
+            #(#shape_assertions)*
+            #inherent
+            #module_impl
+            #layer_impl
+        };
+    }
+}
+
+/// A compile-time check, spanned on the layer as written, that it takes the previous layer's
+/// output: where literals could not be compared (named constants, custom layers) this is the
+/// error the user sees, worded by `Layer`'s `#[diagnostic::on_unimplemented]`.
+fn shape_assertion(stage: &Stage) -> TokenStream {
+    let Stage { ty, input_ty, span, .. } = stage;
+    quote_spanned! {*span=>
+        const _: () = {
+            fn __takes<__L: __nn::Layer<__I>, __I: __nn::Tensor>() {}
+            let _ = __takes::<#ty, #input_ty>;
+        };
+    }
+}
+
+/// `init`, `forward`, `summary`, `save`, `load` and `NUM_PARAMS` as inherent items, so they
+/// work without importing a trait.
+fn inherent_impl(network: &Network, checked: &Checked) -> TokenStream {
+    let name = &network.name;
+    let Checked { input_ty, output_ty, stages } = checked;
+    let name_text = name.to_string();
+    let rows = stages.iter().map(|Stage { key, display, ty, output_ty, .. }| {
+        quote! {
+            __nn::SummaryRow {
+                key: #key,
+                layer: #display,
+                output_shape: <#output_ty as __nn::Tensor>::SHAPE,
+                params: <#ty as __nn::Module>::NUM_PARAMS,
+            }
+        }
+    });
+    quote! {
+        impl #name {
+            /// Number of trainable parameters.
+            pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
+
+            /// A network initialised as PyTorch initialises each layer by default, from `seed`;
+            /// the same seed gives bit-identical weights on every machine.
+            pub fn init(seed: u64) -> Self {
+                <Self as __nn::Module>::init(&mut __nn::Rng::seed(seed))
+            }
+
+            /// The network applied to one sample, without heap allocation.
+            pub fn forward(&self, input: &#input_ty) -> #output_ty {
+                <Self as __nn::Layer<#input_ty>>::forward(self, input)
+            }
+
+            /// A table of the layers: key, type, output shape and parameters.
+            pub fn summary(&self) -> __nn::String {
+                const ROWS: &[__nn::SummaryRow] = &[#(#rows),*];
+                __nn::format_summary(#name_text, <#input_ty as __nn::Tensor>::SHAPE, ROWS)
+            }
+
+            /// Saves the weights to a safetensors file with PyTorch's `state_dict` keys.
+            pub fn save(&self, path: impl AsRef<__nn::Path>) -> __nn::Result<()> {
+                __nn::io::save(self, path.as_ref())
+            }
+
+            /// Loads weights saved by [`Self::save`] or by PyTorch for the same network,
+            /// strictly: every key and every shape must match.
+            pub fn load(path: impl AsRef<__nn::Path>) -> __nn::Result<Self> {
+                __nn::io::load(path.as_ref())
+            }
+        }
+    }
+}
+
+fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
+    let fields: Vec<_> = stages.iter().map(|stage| &stage.field).collect();
+    let types: Vec<_> = stages.iter().map(|stage| &stage.ty).collect();
+    let prefixes = stages.iter().map(|stage| format!("{}.", stage.key));
+    let visits = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
+        quote! {
+            __nn::Module::visit_params(&self.#field, &__nn::String::from_iter([__prefix, #prefix]), __visit);
+        }
+    });
+    let prefixes = stages.iter().map(|stage| format!("{}.", stage.key));
+    let visits_mut = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
+        quote! {
+            __nn::Module::visit_params_mut(&mut self.#field, &__nn::String::from_iter([__prefix, #prefix]), __visit);
+        }
+    });
+    quote! {
+        impl __nn::Module for #name {
+            const NUM_PARAMS: usize = 0 #(+ <#types as __nn::Module>::NUM_PARAMS)*;
+
+            fn init(__rng: &mut __nn::Rng) -> Self {
+                Self { #(#fields: __nn::Module::init(__rng),)* }
+            }
+
+            fn zeros() -> Self {
+                Self { #(#fields: __nn::Module::zeros(),)* }
+            }
+
+            fn visit_params(&self, __prefix: &str, __visit: &mut dyn FnMut(&str, &[usize], &[f32])) {
+                #(#visits)*
+            }
+
+            fn visit_params_mut(&mut self, __prefix: &str, __visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {
+                #(#visits_mut)*
+            }
+
+            fn zip_params(&mut self, __grads: &Self, __update: &mut dyn FnMut(&mut [f32], &[f32])) {
+                #(__nn::Module::zip_params(&mut self.#fields, &__grads.#fields, __update);)*
+            }
+        }
+    }
+}
+
+/// The `Layer` impl: single-sample forward, batched forward keeping every activation in the
+/// cache, and the backward pass through the chain in reverse.
+fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
+    let Checked { input_ty, output_ty, stages } = checked;
+    let count = stages.len();
+    // activation i (1..count) is the output of stage i-1; activation 0 is the input and
+    // activation `count` the output, both owned by the caller.
+    let activation = |i: usize| format_ident!("__act_{}", i);
+    let gradient = |i: usize| format_ident!("__grad_{}", i);
+    let cache = |i: usize| format_ident!("__cache_{}", i);
+
+    let mut cache_fields = Vec::new();
+    for i in 1..count {
+        let (act, grad, ty) = (activation(i), gradient(i), &stages[i].input_ty);
+        cache_fields.push(quote!(#act: __nn::Vec<#ty>));
+        cache_fields.push(quote!(#grad: __nn::Vec<#ty>));
+    }
+    for (i, Stage { ty, input_ty, .. }) in stages.iter().enumerate() {
+        let field = cache(i);
+        cache_fields.push(quote!(#field: <#ty as __nn::Layer<#input_ty>>::Cache));
+    }
+
+    let single = stages.iter().enumerate().map(|(i, Stage { field, input_ty, .. })| {
+        let input = if i == 0 { quote!(__input) } else { let x = format_ident!("__x{}", i); quote!(&#x) };
+        let output = format_ident!("__x{}", i + 1);
+        quote!(let #output = __nn::Layer::<#input_ty>::forward(&self.#field, #input);)
+    });
+    let last_single = format_ident!("__x{}", count);
+
+    let batched = stages.iter().enumerate().map(|(i, Stage { field, input_ty, .. })| {
+        let input = if i == 0 { quote!(__input) } else { let a = activation(i); quote!(&*#a) };
+        let (setup, output) = if i + 1 == count {
+            (quote!(), quote!(__output))
+        } else {
+            let a = activation(i + 1);
+            (quote!(let #a = __nn::prefix_mut(&mut __cache.#a, __batch);), quote!(&mut *#a))
+        };
+        let c = cache(i);
+        quote! {
+            #setup
+            __nn::Layer::<#input_ty>::forward_batch(&self.#field, #input, #output, &mut __cache.#c, __mode);
+        }
+    });
+
+    let backward = stages.iter().enumerate().rev().map(|(i, Stage { field, input_ty, .. })| {
+        let input = if i == 0 { quote!(__input) } else { let a = activation(i); quote!(&__cache.#a[..__batch]) };
+        let output = if i + 1 == count { quote!(__output) } else { let a = activation(i + 1); quote!(&__cache.#a[..__batch]) };
+        let grad_output = if i + 1 == count { quote!(__grad_output) } else { let g = gradient(i + 1); quote!(&__cache.#g[..__batch]) };
+        let grad_input = if i == 0 {
+            quote!(__grad_input)
+        } else {
+            let g = gradient(i);
+            quote!(__nn::Option::Some(__nn::prefix_mut(&mut __cache.#g, __batch)))
+        };
+        let c = cache(i);
+        quote! {
+            __nn::Layer::<#input_ty>::backward_batch(
+                &self.#field, #input, #output, #grad_output, #grad_input, &mut __cache.#c, &mut __grads.#field,
+            );
+        }
+    });
+
+    let cache_name = format_ident!("__{}Cache", name);
+    quote! {
+        /// Activations and gradients between layers, kept from the forward to the backward pass.
+        #[derive(Default)]
+        pub struct #cache_name {
+            #(#cache_fields,)*
+        }
+
+        impl __nn::Layer<#input_ty> for #name {
+            type Output = #output_ty;
+            type Cache = #cache_name;
+
+            fn forward(&self, __input: &#input_ty) -> #output_ty {
+                #(#single)*
+                #last_single
+            }
+
+            fn forward_batch(
+                &self,
+                __input: &[#input_ty],
+                __output: &mut [#output_ty],
+                __cache: &mut Self::Cache,
+                __mode: __nn::Mode,
+            ) {
+                let __batch = __input.len();
+                #(#batched)*
+            }
+
+            fn backward_batch(
+                &self,
+                __input: &[#input_ty],
+                __output: &[#output_ty],
+                __grad_output: &[#output_ty],
+                __grad_input: __nn::Option<&mut [#input_ty]>,
+                __cache: &mut Self::Cache,
+                __grads: &mut Self,
+            ) {
+                let __batch = __input.len();
+                #(#backward)*
+            }
+        }
+    }
+}
