@@ -103,6 +103,8 @@ fn inherent_impl(network: &Network, checked: &Checked) -> TokenStream {
 fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
     let fields: Vec<_> = stages.iter().map(|stage| &stage.field).collect();
     let types: Vec<_> = stages.iter().map(|stage| &stage.ty).collect();
+    let name_text = name.to_string();
+    let displays = stages.iter().map(|stage| &stage.display);
     let prefixes = stages.iter().map(|stage| format!("{}.", stage.key));
     let visits = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
         quote! {
@@ -116,6 +118,21 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
         }
     });
     quote! {
+        impl ::core::clone::Clone for #name {
+            fn clone(&self) -> Self {
+                Self { #(#fields: ::core::clone::Clone::clone(&self.#fields),)* }
+            }
+        }
+
+        /// Names each layer and its type, not the values of its weights.
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                __f.debug_struct(#name_text)
+                    #(.field(::core::stringify!(#fields), &::core::format_args!("{}", #displays)))*
+                    .finish()
+            }
+        }
+
         impl __nn::Module for #name {
             const NUM_PARAMS: usize = 0 #(+ <#types as __nn::Module>::NUM_PARAMS)*;
 

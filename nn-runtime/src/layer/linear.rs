@@ -16,12 +16,19 @@ use crate::Rng;
 /// layer.bias[0] = 1.0;
 /// assert_eq!(layer.forward(&[1.0, 1.0]), [6.0]);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Linear<const IN: usize, const OUT: usize> {
     /// `weight[o][i]` multiplies input `i` into output `o`.
     pub weight: Box<[[f32; IN]; OUT]>,
     /// Added to each output.
     pub bias: Box<[f32; OUT]>,
+}
+
+/// Shows the shapes, not the 100,000 numbers a weight matrix may hold.
+impl<const IN: usize, const OUT: usize> std::fmt::Debug for Linear<IN, OUT> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Linear<{IN}, {OUT}> {{ weight: [{OUT}, {IN}], bias: [{OUT}] }}")
+    }
 }
 
 impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {

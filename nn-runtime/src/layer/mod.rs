@@ -23,6 +23,8 @@ pub enum Mode {
 
 /// What every layer and network has regardless of its input: parameters and their names.
 ///
+/// Modules are `Clone` so that a trainer can keep a copy of the best weights.
+///
 /// Gradients are model-shaped: the gradient of a `Linear<784, 128>` is another
 /// `Linear<784, 128>` (made by [`Module::zeros`]) whose weight holds `dLoss/dWeight`.
 ///
@@ -34,7 +36,7 @@ pub enum Mode {
 /// assert_eq!(keys, ["fc.weight [2, 3]", "fc.bias [2]"]);
 /// assert_eq!(Linear::<3, 2>::NUM_PARAMS, 8);
 /// ```
-pub trait Module: Sized + Send + Sync + 'static {
+pub trait Module: Clone + Send + Sync + 'static {
     /// Number of trainable parameters (f32 values).
     const NUM_PARAMS: usize;
     /// PyTorch's default initialisation, drawn from `rng`.
