@@ -1,5 +1,5 @@
-//! Numeric kernels on flat row-major slices, kept apart from the layers that call them.
+//! Numeric kernels, kept apart from the layers that call them.
 
-mod gemm;
+mod dense;
 
-pub use gemm::{matmul, Transpose};
+pub use dense::{linear_backward_input, linear_backward_weight, linear_forward};

@@ -55,14 +55,14 @@ macro_rules! activation {
 }
 
 activation!(
-    /// `max(0, x)`, PyTorch's `nn.ReLU()`. The derivative at 0 is taken as 0, as PyTorch does.
+    /// `max(0, x)`, PyTorch's `nn.ReLU()`: NaN stays NaN (as in PyTorch) and the derivative at 0 is 0.
     ///
     /// ```
     /// use nn::prelude::*;
     /// assert_eq!(ReLU.forward(&[-1.0, 0.0, 2.0]), [0.0, 0.0, 2.0]);
     /// ```
     ReLU,
-    |x| x.max(0.0),
+    |x| if x < 0.0 { 0.0 } else { x },
     |y| if y > 0.0 { 1.0 } else { 0.0 }
 );
 

@@ -1,7 +1,7 @@
 //! `Linear<IN, OUT>`: `y = x W^T + b`, as `torch.nn.Linear(IN, OUT)`.
 
 use super::{Layer, Mode, Module};
-use crate::kernel::{matmul, Transpose};
+use crate::kernel::{linear_backward_input, linear_backward_weight, linear_forward};
 use crate::tensor::boxed_zeros;
 use crate::Rng;
 
@@ -77,19 +77,7 @@ impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Linear<IN, OUT> {
     }
 
     fn forward_batch(&self, input: &[[f32; IN]], output: &mut [[f32; OUT]], _cache: &mut (), _mode: Mode) {
-        output.fill(*self.bias);
-        // Y[B, OUT] += X[B, IN] * W^T
-        matmul(
-            input.len(),
-            IN,
-            OUT,
-            input.as_flattened(),
-            Transpose::No,
-            self.weight.as_flattened(),
-            Transpose::Yes,
-            1.0,
-            output.as_flattened_mut(),
-        );
+        linear_forward(input, &self.weight, &self.bias, output);
     }
 
     fn backward_batch(
@@ -101,37 +89,9 @@ impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Linear<IN, OUT> {
         _cache: &mut (),
         grads: &mut Self,
     ) {
-        let batch = input.len();
-        let grad_output_flat = grad_output.as_flattened();
-        // dW[OUT, IN] = G^T[OUT, B] * X[B, IN]
-        matmul(
-            OUT,
-            batch,
-            IN,
-            grad_output_flat,
-            Transpose::Yes,
-            input.as_flattened(),
-            Transpose::No,
-            0.0,
-            grads.weight.as_flattened_mut(),
-        );
-        grads.bias.fill(0.0);
-        for row in grad_output {
-            grads.bias.iter_mut().zip(row).for_each(|(b, g)| *b += g);
-        }
+        linear_backward_weight(grad_output, input, &mut grads.weight, &mut grads.bias);
         if let Some(grad_input) = grad_input {
-            // dX[B, IN] = G[B, OUT] * W[OUT, IN]
-            matmul(
-                batch,
-                OUT,
-                IN,
-                grad_output_flat,
-                Transpose::No,
-                self.weight.as_flattened(),
-                Transpose::No,
-                0.0,
-                grad_input.as_flattened_mut(),
-            );
+            linear_backward_input(grad_output, &self.weight, grad_input);
         }
     }
 }
