@@ -37,6 +37,8 @@ pub mod prelude {
 pub mod __private {
     pub use nn_runtime::io;
     pub use nn_runtime::summary::{format_summary, SummaryRow};
-    pub use nn_runtime::{prefix_mut, Error, Flatten, Layer, Linear, Mode, Module, ReLU, Result, Rng, Sigmoid, Tanh, Tensor};
+    pub use nn_runtime::{
+        prefix_mut, Error, Flatten, Layer, Linear, Mode, Module, ReLU, Result, Rng, Sigmoid, Tanh, Tensor,
+    };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

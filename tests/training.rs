@@ -19,7 +19,11 @@ fn mnist_smoke_accuracy_rises_far_above_chance() {
     let mut net = MnistMlp::init(1);
     let before = nn::evaluate(&net, &CrossEntropy, &test, 500).accuracy.unwrap();
     let mut opt = Sgd::new(0.01).momentum(0.9);
-    let report = nn::Trainer::new(CrossEntropy).epochs(2).quiet().fit(&mut net, &mut opt, &train, Some(&test)).unwrap();
+    let report = nn::Trainer::new(CrossEntropy)
+        .epochs(2)
+        .quiet()
+        .fit(&mut net, &mut opt, &train, Some(&test))
+        .unwrap();
     let after = report.last().unwrap().valid_accuracy.unwrap();
     // Chance is 10%; two epochs on 3000 digits reach well over 80% (PyTorch: about 88%).
     assert!(before < 0.3, "an untrained network guesses: {before}");
@@ -34,7 +38,12 @@ fn the_same_seed_gives_the_same_weights() {
     let run = |seed| {
         let mut net = MnistMlp::init(0);
         let mut opt = Sgd::new(0.01).momentum(0.9);
-        nn::Trainer::new(CrossEntropy).epochs(1).seed(seed).quiet().fit(&mut net, &mut opt, &train, None).unwrap();
+        nn::Trainer::new(CrossEntropy)
+            .epochs(1)
+            .seed(seed)
+            .quiet()
+            .fit(&mut net, &mut opt, &train, None)
+            .unwrap();
         net.forward(&mnist.test.get(0).0).map(f32::to_bits)
     };
     assert_eq!(run(5), run(5));
@@ -48,18 +57,31 @@ fn a_nan_loss_stops_training_naming_epoch_and_step() {
     let data = InMemory::new(inputs, vec![1; 10]).unwrap();
     let mut net = MnistMlp::init(0);
     let mut opt = Sgd::new(0.01);
-    let error = nn::Trainer::new(CrossEntropy).batch_size(4).quiet().fit(&mut net, &mut opt, &data, None).unwrap_err();
+    let error = nn::Trainer::new(CrossEntropy)
+        .batch_size(4)
+        .quiet()
+        .fit(&mut net, &mut opt, &data, None)
+        .unwrap_err();
     // Sample 7 is in the batch of some step of epoch 1: training must stop there.
     let message = error.to_string();
-    assert!(message.starts_with("the training loss became NaN at epoch 1, step "), "{message}");
+    assert!(
+        message.starts_with("the training loss became NaN at epoch 1, step "),
+        "{message}"
+    );
 }
 
 #[test]
 fn labels_beyond_the_outputs_are_rejected_before_training() {
     let data = InMemory::new(vec![[[0.0f32; 28]; 28]; 3], vec![1, 12, 3]).unwrap();
     let mut net = MnistMlp::init(0);
-    let error = nn::Trainer::new(CrossEntropy).quiet().fit(&mut net, &mut Sgd::new(0.1), &data, None).unwrap_err();
-    assert_eq!(error.to_string(), "sample 1 has label 12, but the network has only 10 outputs (classes 0..10)");
+    let error = nn::Trainer::new(CrossEntropy)
+        .quiet()
+        .fit(&mut net, &mut Sgd::new(0.1), &data, None)
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "sample 1 has label 12, but the network has only 10 outputs (classes 0..10)"
+    );
 }
 
 #[test]
@@ -67,8 +89,37 @@ fn batch_size_zero_and_empty_data_are_errors() {
     let data = InMemory::new(vec![[[0.0f32; 28]; 28]; 3], vec![1, 2, 3]).unwrap();
     let empty = InMemory::new(Vec::<MnistImage>::new(), Vec::new()).unwrap();
     let mut net = MnistMlp::init(0);
-    let zero = nn::Trainer::new(CrossEntropy).batch_size(0).quiet().fit(&mut net, &mut Sgd::new(0.1), &data, None);
+    let zero = nn::Trainer::new(CrossEntropy)
+        .batch_size(0)
+        .quiet()
+        .fit(&mut net, &mut Sgd::new(0.1), &data, None);
     assert!(zero.unwrap_err().to_string().contains("batch size must be at least 1"));
-    let none = nn::Trainer::new(CrossEntropy).quiet().fit(&mut net, &mut Sgd::new(0.1), &empty, None);
+    let none = nn::Trainer::new(CrossEntropy)
+        .quiet()
+        .fit(&mut net, &mut Sgd::new(0.1), &empty, None);
     assert!(none.unwrap_err().to_string().contains("the training set is empty"));
+}
+
+network! {
+    struct Line: [1] => Linear<1, 1>
+}
+
+#[test]
+fn linear_regression_recovers_y_equals_2x() {
+    // The recipe of examples/linear_regression.rs; the exact answer is w = 2, b = 0.
+    let xs = [1.0, 2.0, 3.0, 4.0];
+    let data = InMemory::new(xs.map(|x| [x]).to_vec(), xs.map(|x| [2.0 * x]).to_vec()).unwrap();
+    let mut net = Line::init(0);
+    let mut opt = Sgd::new(0.05).momentum(0.9);
+    nn::Trainer::new(Mse)
+        .epochs(500)
+        .batch_size(4)
+        .quiet()
+        .fit(&mut net, &mut opt, &data, None)
+        .unwrap();
+    let (weight, bias) = (net.layer_0.weight[0][0], net.layer_0.bias[0]);
+    assert!(
+        (weight - 2.0).abs() < 0.01 && bias.abs() < 0.01,
+        "w = {weight}, b = {bias}"
+    );
 }

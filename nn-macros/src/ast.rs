@@ -56,7 +56,10 @@ impl LayerDecl {
 /// Tokens as text without the spaces `to_string` puts between every token.
 pub fn display_tokens(tokens: &impl quote::ToTokens) -> String {
     let text = tokens.to_token_stream().to_string();
-    text.replace(" , ", ", ").replace(" :: ", "::").replace("< ", "<").replace(" >", ">")
+    text.replace(" , ", ", ")
+        .replace(" :: ", "::")
+        .replace("< ", "<")
+        .replace(" >", ">")
 }
 
 impl Parse for Network {
@@ -123,5 +126,7 @@ fn take_crate_path(attrs: &mut Vec<Attribute>) -> syn::Result<Path> {
         }
         false
     });
-    result.map(|()| krate).map_err(|error| syn::Error::new(error.span(), error.to_string()))
+    result
+        .map(|()| krate)
+        .map_err(|error| syn::Error::new(error.span(), error.to_string()))
 }

@@ -40,6 +40,9 @@ pub struct Stage {
     pub display: String,
     /// Where it was written, for errors the type system reports.
     pub span: Span,
+    /// Whether `output_ty` is the layer's own `Layer::Output` projection (a custom layer),
+    /// not a shape the macro computed.
+    pub opaque_output: bool,
 }
 
 /// One dimension: its value if it is a literal, and the tokens that compute it.
@@ -93,7 +96,11 @@ struct Flow {
 pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
     let mut cx = Ctxt::default();
     let krate = &network.krate;
-    let input_dims: Vec<Dim> = network.input.iter().filter_map(|expr| dim(&mut cx, expr)).collect();
+    let input_dims: Vec<Dim> = network
+        .input
+        .iter()
+        .map(|expr| dim(&mut cx, expr).unwrap_or_else(|| unknown_dim(expr)))
+        .collect();
     if network.input.is_empty() || network.input.len() > 3 {
         cx.error_at(
             network.input_span,
@@ -126,10 +133,15 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
             output_ty: next.ty.clone(),
             display: layer.display(),
             span: layer.path.span(),
+            opaque_output: matches!(next.shape, Shape::Opaque),
         });
         flow = next;
     }
-    cx.finish(Checked { input_ty, output_ty: flow.ty, stages })
+    cx.finish(Checked {
+        input_ty,
+        output_ty: flow.ty,
+        stages,
+    })
 }
 
 /// Checks one layer against its input; returns the type to emit and the tensor it gives.
@@ -140,7 +152,10 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
     if !built_in {
         if layer.path.segments.len() == 1 {
             if let Some(suggestion) = similar_built_in(&name) {
-                cx.error_spanned_by(ident, format!("unknown layer `{name}`\n\nhelp: did you mean `{suggestion}`?"));
+                cx.error_spanned_by(
+                    ident,
+                    format!("unknown layer `{name}`\n\nhelp: did you mean `{suggestion}`?"),
+                );
             }
         }
         return custom_layer(krate, layer, flow);
@@ -157,21 +172,37 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
                 );
             }
             debug_assert!(ACTIVATIONS.contains(&name.as_str()));
+            let krate = respan(krate, ident.span());
             let ty = quote_spanned!(ident.span()=> #krate::__private::#ident);
-            (ty, Flow { origin: flow.origin.then(&name), ..flow.clone() })
+            (
+                ty,
+                Flow {
+                    origin: flow.origin.then(&name),
+                    ..flow.clone()
+                },
+            )
         }
     }
 }
 
 /// `Linear<IN, OUT>`: its input must be flat with `IN` values.
-fn linear(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&GenericArgument], flow: &Flow) -> (TokenStream, Flow) {
+fn linear(
+    cx: &mut Ctxt,
+    krate: &syn::Path,
+    layer: &LayerDecl,
+    args: &[&GenericArgument],
+    flow: &Flow,
+) -> (TokenStream, Flow) {
     let display = layer.display();
     let dims: Vec<Option<Dim>> = args.iter().map(|arg| generic_dim(cx, arg)).collect();
     let [Some(input), Some(output)] = dims.as_slice() else {
         if dims.len() != 2 {
             cx.error_spanned_by(
                 &layer.path,
-                format!("`Linear` takes two sizes, inputs and outputs: `Linear<IN, OUT>`, but `{display}` gives {}", dims.len()),
+                format!(
+                    "`Linear` takes two sizes, inputs and outputs: `Linear<IN, OUT>`, but `{display}` gives {}",
+                    dims.len()
+                ),
             );
         }
         return custom_layer(krate, layer, flow);
@@ -181,7 +212,7 @@ fn linear(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&GenericA
             if let (Some(takes), Some(gives)) = (input.value, dims[0].value) {
                 if takes != gives {
                     cx.error_spanned_by(
-                        &args[0],
+                        args[0],
                         format!(
                             "shape mismatch: `{display}` takes {takes} inputs, but {} gives {gives}\n\nhelp: write `Linear<{gives}, {}>`",
                             flow.origin.describe(),
@@ -192,7 +223,9 @@ fn linear(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&GenericA
             }
         }
         Shape::Known(dims) => {
-            let flat = product(dims).map(|n| format!(" (it gives {n} values)")).unwrap_or_default();
+            let flat = product(dims)
+                .map(|n| format!(" (it gives {n} values)"))
+                .unwrap_or_default();
             cx.error_spanned_by(
                 &layer.path,
                 format!(
@@ -208,22 +241,39 @@ fn linear(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&GenericA
     let ty = match &layer.path.segments[0].arguments {
         PathArguments::AngleBracketed(generics) => {
             let ident = layer.ident();
+            let krate = respan(krate, ident.span());
             quote_spanned!(ident.span()=> #krate::__private::#ident #generics)
         }
         _ => unreachable!("two generic arguments were found"),
     };
     let shape = Shape::Known(vec![output.clone()]);
-    (ty, Flow { ty: shape_ty(&shape), shape, origin: Origin::Chain(display) })
+    (
+        ty,
+        Flow {
+            ty: shape_ty(&shape),
+            shape,
+            origin: Origin::Chain(display),
+        },
+    )
 }
 
 /// `Flatten`: `[H, W]` or `[C, H, W]` to `[H * W]` or `[C * H * W]`.
-fn flatten(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&GenericArgument], flow: &Flow) -> (TokenStream, Flow) {
+fn flatten(
+    cx: &mut Ctxt,
+    krate: &syn::Path,
+    layer: &LayerDecl,
+    args: &[&GenericArgument],
+    flow: &Flow,
+) -> (TokenStream, Flow) {
     let ident = layer.ident();
     let explicit: Option<Dim> = match args {
         [] => None,
         [arg] => generic_dim(cx, arg),
         _ => {
-            cx.error_spanned_by(&layer.path, "`Flatten` takes at most one size: write `Flatten` and the macro computes it");
+            cx.error_spanned_by(
+                &layer.path,
+                "`Flatten` takes at most one size: write `Flatten` and the macro computes it",
+            );
             None
         }
     };
@@ -247,8 +297,11 @@ fn flatten(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&Generic
             if let (Some(written), Some(actual)) = (explicit.value, computed.value) {
                 if written != actual {
                     cx.error_spanned_by(
-                        &args[0],
-                        format!("`Flatten` of `{}` gives {actual} values, not {written}\n\nhelp: write `Flatten`", shape_text(&flow.shape)),
+                        args[0],
+                        format!(
+                            "`Flatten` of `{}` gives {actual} values, not {written}\n\nhelp: write `Flatten`",
+                            shape_text(&flow.shape)
+                        ),
                     );
                 }
             }
@@ -263,13 +316,25 @@ fn flatten(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, args: &[&Generic
                     flow.origin.describe()
                 ),
             );
-            Dim { value: Some(1), tokens: quote!(1), text: "1".into() }
+            Dim {
+                value: Some(1),
+                tokens: quote!(1),
+                text: "1".into(),
+            }
         }
     };
     let size_tokens = &size.tokens;
+    let krate = respan(krate, ident.span());
     let ty = quote_spanned!(ident.span()=> #krate::__private::Flatten<#size_tokens>);
     let shape = Shape::Known(vec![size]);
-    (ty, Flow { ty: shape_ty(&shape), shape, origin: flow.origin.then("Flatten") })
+    (
+        ty,
+        Flow {
+            ty: shape_ty(&shape),
+            shape,
+            origin: flow.origin.then("Flatten"),
+        },
+    )
 }
 
 /// A layer the macro does not know: its output is whatever its `Layer` impl says.
@@ -278,7 +343,33 @@ fn custom_layer(krate: &syn::Path, layer: &LayerDecl, flow: &Flow) -> (TokenStre
     let input = &flow.ty;
     let ty = path.to_token_stream();
     let output = quote_spanned!(path.span()=> <#path as #krate::__private::Layer<#input>>::Output);
-    (ty, Flow { shape: Shape::Opaque, ty: output, origin: Origin::Chain(layer.display()) })
+    (
+        ty,
+        Flow {
+            shape: Shape::Opaque,
+            ty: output,
+            origin: Origin::Chain(layer.display()),
+        },
+    )
+}
+
+/// `tokens` with every span set to `span`, so that errors in generated code that names the
+/// runtime (`::nn::__private::Linear`) point at the user's layer, not at the macro call.
+fn respan(tokens: &impl ToTokens, span: Span) -> TokenStream {
+    tokens
+        .to_token_stream()
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(&group.stream(), span));
+                inner.set_span(span);
+                token = inner.into();
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// Reports duplicate layer names and names that clash with an unnamed layer's field.
@@ -318,7 +409,11 @@ fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
                 Ok(value) => {
                     let mut token = Literal::u64_unsuffixed(value);
                     token.set_span(int.span());
-                    Some(Dim { value: Some(value), tokens: token.into_token_stream(), text })
+                    Some(Dim {
+                        value: Some(value),
+                        tokens: token.into_token_stream(),
+                        text,
+                    })
                 }
                 Err(_) => {
                     cx.error_spanned_by(int, format!("`{text}` is not a size: sizes are whole numbers"));
@@ -330,7 +425,20 @@ fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
                 None
             }
         },
-        other => Some(Dim { value: None, tokens: quote!({ #other }), text }),
+        other => Some(Dim {
+            value: None,
+            tokens: quote!({ #other }),
+            text,
+        }),
+    }
+}
+
+/// A dimension already reported as wrong: unknown, so it causes no further errors.
+fn unknown_dim(expr: &Expr) -> Dim {
+    Dim {
+        value: None,
+        tokens: quote!(1),
+        text: display_tokens(expr),
     }
 }
 
@@ -338,11 +446,16 @@ fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
 fn generic_dim(cx: &mut Ctxt, arg: &GenericArgument) -> Option<Dim> {
     match arg {
         GenericArgument::Const(expr) => dim(cx, expr),
-        GenericArgument::Type(Type::Path(path)) if path.qself.is_none() => {
-            Some(Dim { value: None, tokens: quote!({ #path }), text: display_tokens(path) })
-        }
+        GenericArgument::Type(Type::Path(path)) if path.qself.is_none() => Some(Dim {
+            value: None,
+            tokens: quote!({ #path }),
+            text: display_tokens(path),
+        }),
         other => {
-            cx.error_spanned_by(other, format!("`{}` is not a size: write a number or a `const`", display_tokens(other)));
+            cx.error_spanned_by(
+                other,
+                format!("`{}` is not a size: write a number or a `const`", display_tokens(other)),
+            );
             None
         }
     }
@@ -357,17 +470,26 @@ fn generic_args(arguments: &PathArguments) -> Vec<&GenericArgument> {
 
 /// The product of known dimensions, if every one is a literal.
 fn product(dims: &[Dim]) -> Option<u64> {
-    dims.iter().try_fold(1u64, |acc, dim| dim.value.and_then(|v| acc.checked_mul(v)))
+    dims.iter()
+        .try_fold(1u64, |acc, dim| dim.value.and_then(|v| acc.checked_mul(v)))
 }
 
 /// The product as a dimension: a literal when every factor is one, else an expression.
 fn product_dim(dims: &[Dim]) -> Dim {
     let text = dims.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join(" * ");
     match product(dims) {
-        Some(value) => Dim { value: Some(value), tokens: Literal::u64_unsuffixed(value).into_token_stream(), text: value.to_string() },
+        Some(value) => Dim {
+            value: Some(value),
+            tokens: Literal::u64_unsuffixed(value).into_token_stream(),
+            text: value.to_string(),
+        },
         None => {
             let factors = dims.iter().map(|d| &d.tokens);
-            Dim { value: None, tokens: quote!({ 1 #(* #factors)* }), text }
+            Dim {
+                value: None,
+                tokens: quote!({ 1 #(* #factors)* }),
+                text,
+            }
         }
     }
 }
@@ -385,14 +507,19 @@ fn shape_ty(shape: &Shape) -> TokenStream {
 
 fn shape_text(shape: &Shape) -> String {
     match shape {
-        Shape::Known(dims) => format!("[{}]", dims.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join(", ")),
+        Shape::Known(dims) => format!(
+            "[{}]",
+            dims.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join(", ")
+        ),
         Shape::Opaque => "?".into(),
     }
 }
 
 /// A built-in layer whose name differs from `name` only by case or by at most two edits.
 fn similar_built_in(name: &str) -> Option<&'static str> {
-    BUILT_IN.into_iter().find(|known| known.eq_ignore_ascii_case(name) || edit_distance(known, name) <= 2.min(known.len() / 3))
+    BUILT_IN
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(name) || edit_distance(known, name) <= 2.min(known.len() / 3))
 }
 
 /// Levenshtein distance between two short strings.

@@ -9,12 +9,26 @@ use crate::check::{Checked, Stage};
 
 /// The generated items for a declaration that passed [`crate::check::check`].
 pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
-    let Network { attrs, krate, vis, name, .. } = network;
+    let Network {
+        attrs,
+        krate,
+        vis,
+        name,
+        ..
+    } = network;
     let stages = &checked.stages;
-    let fields = stages.iter().map(|Stage { field, ty, key, display, .. }| {
-        let doc = format!("`{display}`, saved under the key prefix `{key}.`");
-        quote!(#[doc = #doc] pub #field: #ty)
-    });
+    let fields = stages.iter().map(
+        |Stage {
+             field,
+             ty,
+             key,
+             display,
+             ..
+         }| {
+            let doc = format!("`{display}`, saved under the key prefix `{key}.`");
+            quote!(#[doc = #doc] pub #field: #ty)
+        },
+    );
     let shape_assertions = stages.iter().map(shape_assertion);
     let module_impl = module_impl(name, stages);
     let layer_impl = layer_impl(name, checked);
@@ -48,24 +62,65 @@ fn shape_assertion(stage: &Stage) -> TokenStream {
     }
 }
 
+/// `Layer<input, Output = output>` for every stage, as where-clauses on every item whose code depends on the
+/// chain fitting together.
+///
+/// The bounds are written higher-ranked (`for<'__nn>`) so that rustc does not reject a false
+/// one where it is written: a chain that does not fit then makes these items unusable instead
+/// of producing an error in each of them, and the only error left is the one
+/// [`shape_assertion`] spans on the user's layer.
+fn chain_bounds(stages: &[Stage]) -> Vec<TokenStream> {
+    stages
+        .iter()
+        .map(
+            |Stage {
+                 ty,
+                 input_ty,
+                 output_ty,
+                 opaque_output,
+                 ..
+             }| {
+                if *opaque_output {
+                    quote!(for<'__nn> #ty: __nn::Layer<#input_ty>)
+                } else {
+                    quote!(for<'__nn> #ty: __nn::Layer<#input_ty, Output = #output_ty>)
+                }
+            },
+        )
+        .collect()
+}
+
 /// `init`, `forward`, `summary`, `save`, `load` and `NUM_PARAMS` as inherent items, so they
 /// work without importing a trait.
 fn inherent_impl(network: &Network, checked: &Checked) -> TokenStream {
     let name = &network.name;
-    let Checked { input_ty, output_ty, stages } = checked;
+    let Checked {
+        input_ty,
+        output_ty,
+        stages,
+    } = checked;
+    let bounds = chain_bounds(stages);
     let name_text = name.to_string();
-    let rows = stages.iter().map(|Stage { key, display, ty, output_ty, .. }| {
-        quote! {
-            __nn::SummaryRow {
-                key: #key,
-                layer: #display,
-                output_shape: <#output_ty as __nn::Tensor>::SHAPE,
-                params: <#ty as __nn::Module>::NUM_PARAMS,
+    let rows = stages.iter().map(
+        |Stage {
+             key,
+             display,
+             ty,
+             output_ty,
+             ..
+         }| {
+            quote! {
+                __nn::SummaryRow {
+                    key: #key,
+                    layer: #display,
+                    output_shape: <#output_ty as __nn::Tensor>::SHAPE,
+                    params: <#ty as __nn::Module>::NUM_PARAMS,
+                }
             }
-        }
-    });
+        },
+    );
     quote! {
-        impl #name {
+        impl #name where #(#bounds),* {
             /// Number of trainable parameters.
             pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
 
@@ -162,7 +217,11 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
 /// The `Layer` impl: single-sample forward, batched forward keeping every activation in the
 /// cache, and the backward pass through the chain in reverse.
 fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
-    let Checked { input_ty, output_ty, stages } = checked;
+    let Checked {
+        input_ty,
+        output_ty,
+        stages,
+    } = checked;
     let count = stages.len();
     // activation i (1..count) is the output of stage i-1; activation 0 is the input and
     // activation `count` the output, both owned by the caller.
@@ -171,8 +230,8 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
     let cache = |i: usize| format_ident!("__cache_{}", i);
 
     let mut cache_fields = Vec::new();
-    for i in 1..count {
-        let (act, grad, ty) = (activation(i), gradient(i), &stages[i].input_ty);
+    for (i, stage) in stages.iter().enumerate().skip(1) {
+        let (act, grad, ty) = (activation(i), gradient(i), &stage.input_ty);
         cache_fields.push(quote!(#act: __nn::Vec<#ty>));
         cache_fields.push(quote!(#grad: __nn::Vec<#ty>));
     }
@@ -182,19 +241,32 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
     }
 
     let single = stages.iter().enumerate().map(|(i, Stage { field, input_ty, .. })| {
-        let input = if i == 0 { quote!(__input) } else { let x = format_ident!("__x{}", i); quote!(&#x) };
+        let input = if i == 0 {
+            quote!(__input)
+        } else {
+            let x = format_ident!("__x{}", i);
+            quote!(&#x)
+        };
         let output = format_ident!("__x{}", i + 1);
         quote!(let #output = __nn::Layer::<#input_ty>::forward(&self.#field, #input);)
     });
     let last_single = format_ident!("__x{}", count);
 
     let batched = stages.iter().enumerate().map(|(i, Stage { field, input_ty, .. })| {
-        let input = if i == 0 { quote!(__input) } else { let a = activation(i); quote!(&*#a) };
+        let input = if i == 0 {
+            quote!(__input)
+        } else {
+            let a = activation(i);
+            quote!(&*#a)
+        };
         let (setup, output) = if i + 1 == count {
             (quote!(), quote!(__output))
         } else {
             let a = activation(i + 1);
-            (quote!(let #a = __nn::prefix_mut(&mut __cache.#a, __batch);), quote!(&mut *#a))
+            (
+                quote!(let #a = __nn::prefix_mut(&mut __cache.#a, __batch);),
+                quote!(&mut *#a),
+            )
         };
         let c = cache(i);
         quote! {
@@ -203,33 +275,53 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
         }
     });
 
-    let backward = stages.iter().enumerate().rev().map(|(i, Stage { field, input_ty, .. })| {
-        let input = if i == 0 { quote!(__input) } else { let a = activation(i); quote!(&__cache.#a[..__batch]) };
-        let output = if i + 1 == count { quote!(__output) } else { let a = activation(i + 1); quote!(&__cache.#a[..__batch]) };
-        let grad_output = if i + 1 == count { quote!(__grad_output) } else { let g = gradient(i + 1); quote!(&__cache.#g[..__batch]) };
-        let grad_input = if i == 0 {
-            quote!(__grad_input)
-        } else {
-            let g = gradient(i);
-            quote!(__nn::Option::Some(__nn::prefix_mut(&mut __cache.#g, __batch)))
-        };
-        let c = cache(i);
-        quote! {
-            __nn::Layer::<#input_ty>::backward_batch(
-                &self.#field, #input, #output, #grad_output, #grad_input, &mut __cache.#c, &mut __grads.#field,
-            );
-        }
-    });
+    let backward = stages
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, Stage { field, input_ty, .. })| {
+            let input = if i == 0 {
+                quote!(__input)
+            } else {
+                let a = activation(i);
+                quote!(&__cache.#a[..__batch])
+            };
+            let output = if i + 1 == count {
+                quote!(__output)
+            } else {
+                let a = activation(i + 1);
+                quote!(&__cache.#a[..__batch])
+            };
+            let grad_output = if i + 1 == count {
+                quote!(__grad_output)
+            } else {
+                let g = gradient(i + 1);
+                quote!(&__cache.#g[..__batch])
+            };
+            let grad_input = if i == 0 {
+                quote!(__grad_input)
+            } else {
+                let g = gradient(i);
+                quote!(__nn::Option::Some(__nn::prefix_mut(&mut __cache.#g, __batch)))
+            };
+            let c = cache(i);
+            quote! {
+                __nn::Layer::<#input_ty>::backward_batch(
+                    &self.#field, #input, #output, #grad_output, #grad_input, &mut __cache.#c, &mut __grads.#field,
+                );
+            }
+        });
 
     let cache_name = format_ident!("__{}Cache", name);
+    let bounds = chain_bounds(stages);
     quote! {
         /// Activations and gradients between layers, kept from the forward to the backward pass.
         #[derive(Default)]
-        pub struct #cache_name {
+        pub struct #cache_name where #(#bounds),* {
             #(#cache_fields,)*
         }
 
-        impl __nn::Layer<#input_ty> for #name {
+        impl __nn::Layer<#input_ty> for #name where #(#bounds),* {
             type Output = #output_ty;
             type Cache = #cache_name;
 

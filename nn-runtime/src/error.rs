@@ -52,7 +52,9 @@ pub enum Error {
         details: String,
     },
     /// The training loss became NaN or infinite.
-    #[error("the training loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the inputs")]
+    #[error(
+        "the training loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the inputs"
+    )]
     NonFiniteLoss {
         /// The loss value (NaN or infinite).
         loss: f32,
@@ -81,10 +83,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn format(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
-        Error::Format { path: path.into(), problem: problem.into() }
+        Error::Format {
+            path: path.into(),
+            problem: problem.into(),
+        }
     }
 }

@@ -19,11 +19,25 @@ pub struct SummaryRow {
 pub fn format_summary(name: &str, input_shape: &[usize], rows: &[SummaryRow]) -> String {
     let cells: Vec<[String; 4]> = rows
         .iter()
-        .map(|row| [row.key.to_string(), row.layer.to_string(), shape_to_string(row.output_shape), group_digits(row.params)])
+        .map(|row| {
+            [
+                row.key.to_string(),
+                row.layer.to_string(),
+                shape_to_string(row.output_shape),
+                group_digits(row.params),
+            ]
+        })
         .collect();
     let header = ["key", "layer", "output", "params"].map(String::from);
     let widths: Vec<usize> = (0..4)
-        .map(|column| cells.iter().chain([&header]).map(|cell| cell[column].chars().count()).max().unwrap_or(0))
+        .map(|column| {
+            cells
+                .iter()
+                .chain([&header])
+                .map(|cell| cell[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cell: &[String; 4]| {
         format!(

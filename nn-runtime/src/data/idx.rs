@@ -87,7 +87,10 @@ fn parse<'a>(bytes: &'a [u8], rank: u8, path: &Path) -> Result<(Vec<usize>, &'a 
     if bytes.len() < header_len {
         return Err(Error::format(
             path,
-            format!("truncated: {} bytes, shorter than the {header_len}-byte IDX header", bytes.len()),
+            format!(
+                "truncated: {} bytes, shorter than the {header_len}-byte IDX header",
+                bytes.len()
+            ),
         ));
     }
     let expected_magic = [0, 0, UNSIGNED_BYTE, rank];

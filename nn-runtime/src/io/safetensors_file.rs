@@ -60,7 +60,10 @@ pub fn load_into<M: Module>(module: &mut M, path: &Path) -> Result<()> {
                 problems.insert(key.to_string(), format!("is {:?}, expected F32", view.dtype()));
             }
             Ok(view) if view.shape() != shape => {
-                problems.insert(key.to_string(), format!("has shape {:?}, expected {shape:?}", view.shape()));
+                problems.insert(
+                    key.to_string(),
+                    format!("has shape {:?}, expected {shape:?}", view.shape()),
+                );
             }
             Ok(view) => {
                 for (value, le) in values.iter_mut().zip(view.data().chunks_exact(4)) {
@@ -75,8 +78,14 @@ pub fn load_into<M: Module>(module: &mut M, path: &Path) -> Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
-    let details: String = problems.iter().map(|(key, problem)| format!("\n  `{key}` {problem}")).collect();
-    Err(Error::WeightsMismatch { path: path.to_path_buf(), details })
+    let details: String = problems
+        .iter()
+        .map(|(key, problem)| format!("\n  `{key}` {problem}"))
+        .collect();
+    Err(Error::WeightsMismatch {
+        path: path.to_path_buf(),
+        details,
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.

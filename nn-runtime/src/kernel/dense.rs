@@ -39,7 +39,9 @@ pub fn linear_forward<const IN: usize, const OUT: usize>(
     if has_avx2_fma() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-        unsafe { forward_avx2(x, w, bias, y) };
+        unsafe {
+            forward_avx2(x, w, bias, y)
+        };
         return;
     }
     forward::<IN, OUT, false>(x, w, bias, y);
@@ -61,7 +63,9 @@ pub fn linear_backward_input<const IN: usize, const OUT: usize>(
     if has_avx2_fma() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-        unsafe { backward_input_avx2(g, w, dx) };
+        unsafe {
+            backward_input_avx2(g, w, dx)
+        };
         return;
     }
     backward_input::<IN, OUT, false>(g, w, dx);
@@ -85,7 +89,9 @@ pub fn linear_backward_weight<const IN: usize, const OUT: usize>(
     if has_avx2_fma() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-        unsafe { backward_weight_avx2(g, x, dw, db) };
+        unsafe {
+            backward_weight_avx2(g, x, dw, db)
+        };
         return;
     }
     backward_weight::<IN, OUT, false>(g, x, dw, db);
@@ -109,7 +115,11 @@ fn forward_avx2<const IN: usize, const OUT: usize>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn backward_input_avx2<const IN: usize, const OUT: usize>(g: &[[f32; OUT]], w: &[[f32; IN]; OUT], dx: &mut [[f32; IN]]) {
+fn backward_input_avx2<const IN: usize, const OUT: usize>(
+    g: &[[f32; OUT]],
+    w: &[[f32; IN]; OUT],
+    dx: &mut [[f32; IN]],
+) {
     backward_input::<IN, OUT, true>(g, w, dx);
 }
 
@@ -241,7 +251,10 @@ fn backward_input_rows<const IN: usize, const OUT: usize, const R: usize, const 
         }
         for (dx_row, g_row) in dx_block.iter_mut().zip(g_block) {
             for (i, value) in dx_row.iter_mut().enumerate().skip(column) {
-                *value = w.iter().zip(g_row).fold(0.0, |acc, (w_row, &scale)| madd::<FMA>(scale, w_row[i], acc));
+                *value = w
+                    .iter()
+                    .zip(g_row)
+                    .fold(0.0, |acc, (w_row, &scale)| madd::<FMA>(scale, w_row[i], acc));
             }
         }
     }
@@ -299,7 +312,10 @@ fn backward_weight_rows<const IN: usize, const OUT: usize, const R: usize, const
     }
     for (r, dw_row) in dw_block.iter_mut().enumerate() {
         for (i, value) in dw_row.iter_mut().enumerate().skip(column) {
-            *value = g.iter().zip(x).fold(0.0, |acc, (g_row, x_row)| madd::<FMA>(g_row[first + r], x_row[i], acc));
+            *value = g
+                .iter()
+                .zip(x)
+                .fold(0.0, |acc, (g_row, x_row)| madd::<FMA>(g_row[first + r], x_row[i], acc));
         }
     }
 }

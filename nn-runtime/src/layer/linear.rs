@@ -39,13 +39,20 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
     fn init(rng: &mut Rng) -> Self {
         let bound = 1.0 / (IN as f32).sqrt();
         let mut layer = Self::zeros();
-        layer.weight.as_flattened_mut().iter_mut().for_each(|w| *w = rng.uniform(-bound, bound));
+        layer
+            .weight
+            .as_flattened_mut()
+            .iter_mut()
+            .for_each(|w| *w = rng.uniform(-bound, bound));
         layer.bias.iter_mut().for_each(|b| *b = rng.uniform(-bound, bound));
         layer
     }
 
     fn zeros() -> Self {
-        Linear { weight: boxed_zeros(), bias: Box::new([0.0; OUT]) }
+        Linear {
+            weight: boxed_zeros(),
+            bias: Box::new([0.0; OUT]),
+        }
     }
 
     fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &[f32])) {

@@ -36,6 +36,10 @@ pub enum Mode {
 /// assert_eq!(keys, ["fc.weight [2, 3]", "fc.bias [2]"]);
 /// assert_eq!(Linear::<3, 2>::NUM_PARAMS, 8);
 /// ```
+// The visitor callbacks are spelled out rather than aliased: an alias would carry its own
+// `dyn` lifetime, and an implementor writing the natural `&mut dyn FnMut(..)` would then not
+// match the trait's signature.
+#[allow(clippy::type_complexity)]
 pub trait Module: Clone + Send + Sync + 'static {
     /// Number of trainable parameters (f32 values).
     const NUM_PARAMS: usize;

@@ -64,7 +64,11 @@ impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
         if *target < N {
             Ok(())
         } else {
-            Err(Error::LabelOutOfRange { index, label: *target, classes: N })
+            Err(Error::LabelOutOfRange {
+                index,
+                label: *target,
+                classes: N,
+            })
         }
     }
 }

@@ -30,7 +30,11 @@ pub struct Sgd {
 impl Sgd {
     /// Plain SGD with learning rate `learning_rate` and no momentum.
     pub fn new(learning_rate: f32) -> Self {
-        Sgd { learning_rate, momentum: 0.0, buffers: Vec::new() }
+        Sgd {
+            learning_rate,
+            momentum: 0.0,
+            buffers: Vec::new(),
+        }
     }
 
     /// Sets the momentum factor (`momentum=` in torch).

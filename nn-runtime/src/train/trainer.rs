@@ -36,7 +36,13 @@ pub struct Trainer<L> {
 impl<L> Trainer<L> {
     /// A trainer minimising `loss`, with the defaults above.
     pub fn new(loss: L) -> Self {
-        Trainer { loss, epochs: 10, batch_size: 64, seed: 0, verbose: true }
+        Trainer {
+            loss,
+            epochs: 10,
+            batch_size: 64,
+            seed: 0,
+            verbose: true,
+        }
     }
 
     /// Number of passes over the training set.
@@ -90,7 +96,11 @@ impl<L> Trainer<L> {
             for (step, batch) in order.chunks(self.batch_size).enumerate() {
                 let loss = workspace.train_on(net, &self.loss, optimizer, train, batch);
                 if !loss.is_finite() {
-                    return Err(Error::NonFiniteLoss { loss, epoch, step: step + 1 });
+                    return Err(Error::NonFiniteLoss {
+                        loss,
+                        epoch,
+                        step: step + 1,
+                    });
                 }
                 total_loss += f64::from(loss) * batch.len() as f64;
             }

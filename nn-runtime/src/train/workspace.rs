@@ -84,7 +84,14 @@ impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
     }
 
     /// Copies the samples `indices` of `data` into the workspace's batch and trains on them.
-    pub(crate) fn train_on<D, L, O>(&mut self, net: &mut N, loss: &L, optimizer: &mut O, data: &D, indices: &[usize]) -> f32
+    pub(crate) fn train_on<D, L, O>(
+        &mut self,
+        net: &mut N,
+        loss: &L,
+        optimizer: &mut O,
+        data: &D,
+        indices: &[usize],
+    ) -> f32
     where
         D: Dataset<Input = I, Target = T>,
         L: Loss<N::Output, Target = T>,
@@ -102,7 +109,12 @@ impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
 
 /// Replaces the contents of `inputs` and `targets` with the samples `indices` of `data`,
 /// reusing their capacity.
-pub(crate) fn gather<D: Dataset>(data: &D, indices: &[usize], inputs: &mut Vec<D::Input>, targets: &mut Vec<D::Target>) {
+pub(crate) fn gather<D: Dataset>(
+    data: &D,
+    indices: &[usize],
+    inputs: &mut Vec<D::Input>,
+    targets: &mut Vec<D::Target>,
+) {
     inputs.clear();
     targets.clear();
     for &index in indices {
