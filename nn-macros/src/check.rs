@@ -154,7 +154,7 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
             if let Some(suggestion) = similar_built_in(&name) {
                 cx.error_spanned_by(
                     ident,
-                    format!("unknown layer `{name}`\n\nhelp: did you mean `{suggestion}`?"),
+                    format!("unknown layer `{name}`\n= help: did you mean `{suggestion}`?"),
                 );
             }
         }
@@ -168,7 +168,7 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
             if !args.is_empty() {
                 cx.error_spanned_by(
                     &layer.path.segments[0].arguments,
-                    format!("`{name}` takes no sizes: it keeps the shape it is given\n\nhelp: write `{name}`"),
+                    format!("`{name}` takes no sizes: it keeps the shape it is given\n= help: write `{name}`"),
                 );
             }
             debug_assert!(ACTIVATIONS.contains(&name.as_str()));
@@ -214,7 +214,7 @@ fn linear(
                     cx.error_spanned_by(
                         args[0],
                         format!(
-                            "shape mismatch: `{display}` takes {takes} inputs, but {} gives {gives}\n\nhelp: write `Linear<{gives}, {}>`",
+                            "shape mismatch: `{display}` takes {takes} inputs, but {} gives {gives}\n= help: write `Linear<{gives}, {}>`",
                             flow.origin.describe(),
                             output.text
                         ),
@@ -229,7 +229,7 @@ fn linear(
             cx.error_spanned_by(
                 &layer.path,
                 format!(
-                    "`{display}` takes a flat input `[{}]`, but {} gives `{}`\n\nhelp: put `Flatten ->` before `{display}`{flat}",
+                    "`{display}` takes a flat input `[{}]`, but {} gives `{}`\n= help: put `Flatten ->` before `{display}`{flat}",
                     input.text,
                     flow.origin.describe(),
                     shape_text(&flow.shape)
@@ -282,7 +282,7 @@ fn flatten(
             cx.error_spanned_by(
                 ident,
                 format!(
-                    "`Flatten` after {}, which is already flat `{}`\n\nhelp: remove `Flatten ->`",
+                    "`Flatten` after {}, which is already flat `{}`\n= help: remove `Flatten ->`",
                     flow.origin.describe(),
                     shape_text(&flow.shape)
                 ),
@@ -299,7 +299,7 @@ fn flatten(
                     cx.error_spanned_by(
                         args[0],
                         format!(
-                            "`Flatten` of `{}` gives {actual} values, not {written}\n\nhelp: write `Flatten`",
+                            "`Flatten` of `{}` gives {actual} values, not {written}\n= help: write `Flatten`",
                             shape_text(&flow.shape)
                         ),
                     );
@@ -312,7 +312,7 @@ fn flatten(
             cx.error_spanned_by(
                 ident,
                 format!(
-                    "`Flatten` after {}: the macro cannot see the shape that layer gives\n\nhelp: write the number of values, `Flatten<N>`",
+                    "`Flatten` after {}: the macro cannot see the shape that layer gives\n= help: write the number of values, `Flatten<N>`",
                     flow.origin.describe()
                 ),
             );
