@@ -4,7 +4,12 @@ use std::path::Path;
 
 use nn::data::{Dataset, Mnist};
 
-const NAMES: [&str; 4] = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+const NAMES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
 
 /// An IDX header for unsigned bytes: magic `00 00 08 rank`, then big-endian dimensions.
 fn idx_header(dims: &[u32]) -> Vec<u8> {
@@ -16,8 +21,16 @@ fn idx_header(dims: &[u32]) -> Vec<u8> {
 /// Writes a valid raw (uncompressed) MNIST directory with `count` images per split.
 fn write_raw_mnist(dir: &Path, count: u32) {
     for (i, name) in NAMES.iter().enumerate() {
-        let mut bytes = if i % 2 == 0 { idx_header(&[count, 28, 28]) } else { idx_header(&[count]) };
-        let payload = if i % 2 == 0 { (count * 784) as usize } else { count as usize };
+        let mut bytes = if i % 2 == 0 {
+            idx_header(&[count, 28, 28])
+        } else {
+            idx_header(&[count])
+        };
+        let payload = if i % 2 == 0 {
+            (count * 784) as usize
+        } else {
+            count as usize
+        };
         bytes.extend((0..payload).map(|j| (j % 10) as u8));
         std::fs::write(dir.join(name), bytes).unwrap();
     }
@@ -72,7 +85,10 @@ fn truncated_image_file_names_the_file_and_the_problem() {
     bytes.extend([0u8; 100]);
     let error = error_with("train-images-idx3-ubyte", "train-images-idx3-ubyte", &bytes);
     assert!(error.contains("train-images-idx3-ubyte: truncated"), "{error}");
-    assert!(error.contains("[3, 28, 28]") && error.contains("100 data bytes"), "{error}");
+    assert!(
+        error.contains("[3, 28, 28]") && error.contains("100 data bytes"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -86,7 +102,10 @@ fn wrong_magic_number_names_the_file() {
     let mut bytes = vec![0x12, 0x34, 0x56, 0x78];
     bytes.extend([0u8; 3000]);
     let error = error_with("t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte", &bytes);
-    assert!(error.contains("t10k-images-idx3-ubyte: wrong magic number [12, 34, 56, 78]"), "{error}");
+    assert!(
+        error.contains("t10k-images-idx3-ubyte: wrong magic number [12, 34, 56, 78]"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -100,8 +119,15 @@ fn image_and_label_counts_must_agree() {
 
 #[test]
 fn corrupt_gzip_is_a_clear_error() {
-    let error = error_with("train-labels-idx1-ubyte", "train-labels-idx1-ubyte.gz", &[0x1f, 0x8b, 0, 1, 2, 3]);
-    assert!(error.contains("train-labels-idx1-ubyte.gz: not a valid gzip file"), "{error}");
+    let error = error_with(
+        "train-labels-idx1-ubyte",
+        "train-labels-idx1-ubyte.gz",
+        &[0x1f, 0x8b, 0, 1, 2, 3],
+    );
+    assert!(
+        error.contains("train-labels-idx1-ubyte.gz: not a valid gzip file"),
+        "{error}"
+    );
 }
 
 #[test]

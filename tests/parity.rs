@@ -74,10 +74,22 @@ fn two_sgd_momentum_steps_match_torch() {
     // opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     let mut opt = Sgd::new(0.1).momentum(0.9);
     let mut workspace = Workspace::<SmallMlp, Image, usize>::new();
-    workspace.train_step(&mut net, &CrossEntropy, &mut opt, &fixture.batch("input"), &fixture.labels("labels"));
+    workspace.train_step(
+        &mut net,
+        &CrossEntropy,
+        &mut opt,
+        &fixture.batch("input"),
+        &fixture.labels("labels"),
+    );
     // step1.<key> = parameters after the first opt.step() on (input, labels)
     fixture.assert_params(&net, "step1.", TOLERANCE);
-    workspace.train_step(&mut net, &CrossEntropy, &mut opt, &fixture.batch("input2"), &fixture.labels("labels2"));
+    workspace.train_step(
+        &mut net,
+        &CrossEntropy,
+        &mut opt,
+        &fixture.batch("input2"),
+        &fixture.labels("labels2"),
+    );
     // step2.<key> = parameters after the second opt.step() on (input2, labels2)
     fixture.assert_params(&net, "step2.", TOLERANCE);
 }
@@ -100,12 +112,19 @@ fn activations_match_torch() {
 fn pytorch_checkpoint_loads_unchanged_and_gives_torch_logits() {
     // safetensors.torch.save_file(model.state_dict(), "mnist_mlp_torch.safetensors") for
     // nn.Sequential(Flatten(), Linear(784,128), ReLU(), Linear(128,64), ReLU(), Linear(64,10))
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mnist_mlp_torch.safetensors");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mnist_mlp_torch.safetensors"
+    );
     let net = MnistMlp::load(path).expect("a PyTorch state_dict loads strictly");
     let checkpoint = Fixture::open("mnist_mlp_torch.safetensors");
     checkpoint.assert_params(&net, "", 0.0);
     let io = Fixture::open("mnist_mlp_torch_io.safetensors");
     // logits = model(input), input = torch.rand(3, 28, 28) after torch.manual_seed(2)
-    let logits: Vec<f32> = io.batch::<[[f32; 28]; 28]>("input").iter().flat_map(|x| net.forward(x)).collect();
+    let logits: Vec<f32> = io
+        .batch::<[[f32; 28]; 28]>("input")
+        .iter()
+        .flat_map(|x| net.forward(x))
+        .collect();
     assert_close(&logits, &io.values("logits"), TOLERANCE, "logits");
 }

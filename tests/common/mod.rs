@@ -15,9 +15,14 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn open(name: &str) -> Fixture {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        Fixture { bytes, name: name.to_string() }
+        Fixture {
+            bytes,
+            name: name.to_string(),
+        }
     }
 
     fn file(&self) -> SafeTensors<'_> {
@@ -27,9 +32,15 @@ impl Fixture {
     /// Tensor `key` as f32 values (row-major) and its shape.
     pub fn f32(&self, key: &str) -> (Vec<f32>, Vec<usize>) {
         let file = self.file();
-        let view = file.tensor(key).unwrap_or_else(|e| panic!("{}: `{key}`: {e}", self.name));
+        let view = file
+            .tensor(key)
+            .unwrap_or_else(|e| panic!("{}: `{key}`: {e}", self.name));
         assert_eq!(view.dtype(), Dtype::F32, "{key}");
-        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         (values, view.shape().to_vec())
     }
 
@@ -41,7 +52,9 @@ impl Fixture {
     /// An int64 label tensor as class indices.
     pub fn labels(&self, key: &str) -> Vec<usize> {
         let file = self.file();
-        let view = file.tensor(key).unwrap_or_else(|e| panic!("{}: `{key}`: {e}", self.name));
+        let view = file
+            .tensor(key)
+            .unwrap_or_else(|e| panic!("{}: `{key}`: {e}", self.name));
         assert_eq!(view.dtype(), Dtype::I64, "{key}");
         view.data()
             .chunks_exact(8)
@@ -71,7 +84,12 @@ impl Fixture {
     /// (see [`assert_close`]).
     pub fn assert_params(&self, module: &impl Module, prefix: &str, tolerance: f32) {
         module.visit_params("", &mut |key, _, values| {
-            assert_close(values, &self.values(&format!("{prefix}{key}")), tolerance, &format!("{prefix}{key}"));
+            assert_close(
+                values,
+                &self.values(&format!("{prefix}{key}")),
+                tolerance,
+                &format!("{prefix}{key}"),
+            );
         });
     }
 }
@@ -80,8 +98,15 @@ impl Fixture {
 /// `expected`: `max |a - e| <= tolerance * max |e|` (the max-norm relative error).
 pub fn assert_close(actual: &[f32], expected: &[f32], tolerance: f32, what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: length");
-    let scale = expected.iter().fold(0.0f32, |m, e| m.max(e.abs())).max(f32::MIN_POSITIVE);
-    let worst = actual.iter().zip(expected).map(|(a, e)| (a - e).abs()).fold(0.0f32, f32::max);
+    let scale = expected
+        .iter()
+        .fold(0.0f32, |m, e| m.max(e.abs()))
+        .max(f32::MIN_POSITIVE);
+    let worst = actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0f32, f32::max);
     assert!(
         worst <= tolerance * scale,
         "{what}: max difference {worst:e} exceeds {tolerance:e} x max |expected| {scale:e}\n actual   {:?}\n expected {:?}",
