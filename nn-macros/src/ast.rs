@@ -8,12 +8,7 @@ use syn::{bracketed, Attribute, Expr, Ident, Path, Token, Visibility};
 
 /// A whole `network!` declaration.
 pub struct Network {
-    /// Attributes and doc comments to put on the struct (without `#[nn(..)]`).
-    pub attrs: Vec<Attribute>,
-    /// Path of the `nn` crate for generated code (`#[nn(crate = path)]`, default `::nn`).
-    pub krate: Path,
-    pub vis: Visibility,
-    pub name: Ident,
+    pub header: Header,
     /// The per-sample input shape, `[N]`, `[H, W]` or `[C, H, W]`.
     pub input: Vec<Expr>,
     /// Span of the input shape's brackets.
@@ -62,33 +57,149 @@ pub fn display_tokens(tokens: &impl quote::ToTokens) -> String {
         .replace(" >", ">")
 }
 
-impl Parse for Network {
+/// What the parser produced: a whole declaration, or the error that stopped it together with
+/// as much of the header as was read, so the fallback can still declare the struct.
+pub enum Parsed {
+    Network(Network),
+    Error { header: Option<Header>, error: syn::Error },
+}
+
+/// `<attrs> <vis> struct <Name>`: enough to emit a stand-in struct after an error.
+pub struct Header {
+    /// Attributes and doc comments to put on the struct (without `#[nn(..)]`).
+    pub attrs: Vec<Attribute>,
+    /// Path of the `nn` crate for generated code (`#[nn(crate = path)]`, default `::nn`).
+    pub krate: Path,
+    pub vis: Visibility,
+    pub name: Ident,
+}
+
+impl Parse for Parsed {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut attrs = input.call(Attribute::parse_outer)?;
-        let krate = take_crate_path(&mut attrs)?;
-        let vis: Visibility = input.parse()?;
-        input.parse::<Token![struct]>()?;
-        let name: Ident = input.parse()?;
-        input.parse::<Token![:]>()?;
-        let content;
-        let bracket = bracketed!(content in input);
-        let dims = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
-        input.parse::<Token![=>]>()?;
-        let mut layers = vec![input.parse::<LayerDecl>()?];
-        while !input.is_empty() {
-            input.parse::<Token![->]>()?;
-            layers.push(input.parse()?);
+        let header = match parse_header(input) {
+            Ok(header) => header,
+            Err(error) => return skip_rest(input, None, error),
+        };
+        match parse_body(input, &header.name.clone()) {
+            Ok((input_shape, input_span, layers)) => Ok(Parsed::Network(Network {
+                header,
+                input: input_shape,
+                input_span,
+                layers,
+            })),
+            Err(error) => skip_rest(input, Some(header), error),
         }
-        Ok(Network {
-            attrs,
-            krate,
-            vis,
-            name,
-            input: dims.into_iter().collect(),
-            input_span: bracket.span.join(),
-            layers,
-        })
     }
+}
+
+/// Consumes what is left after a syntax error (so the parse as a whole succeeds) and returns it.
+fn skip_rest(input: ParseStream<'_>, header: Option<Header>, error: syn::Error) -> syn::Result<Parsed> {
+    input.parse::<proc_macro2::TokenStream>()?;
+    Ok(Parsed::Error { header, error })
+}
+
+fn parse_header(input: ParseStream<'_>) -> syn::Result<Header> {
+    let mut attrs = input.call(Attribute::parse_outer)?;
+    let krate = take_crate_path(&mut attrs)?;
+    let vis: Visibility = input.parse()?;
+    if !input.peek(Token![struct]) {
+        return Err(input.error("expected `struct <Name>: <input shape> => <layer> -> ...`"));
+    }
+    input.parse::<Token![struct]>()?;
+    let name: Ident = input.parse()?;
+    Ok(Header {
+        attrs,
+        krate,
+        vis,
+        name,
+    })
+}
+
+/// `: [dims] => layer -> layer ...`, with messages that say what to write.
+fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, Span, Vec<LayerDecl>)> {
+    const SHAPES: &str = "`[N]`, `[H, W]` or `[C, H, W]`";
+    if !input.peek(Token![:]) {
+        return Err(input.error(format!(
+            "expected `:` and the input shape after `{name}`\n= help: write `struct {name}: [784] => ...` with the shape of one sample: {SHAPES}"
+        )));
+    }
+    input.parse::<Token![:]>()?;
+    if !input.peek(syn::token::Bracket) {
+        return Err(input.error(format!(
+            "expected the input shape of one sample, {SHAPES}, after `{name}:`"
+        )));
+    }
+    let content;
+    let bracket = bracketed!(content in input);
+    let dims = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+    if !input.peek(Token![=>]) {
+        let found = if input.is_empty() {
+            "the end of the declaration".to_string()
+        } else {
+            format!("`{}`", next_token(input))
+        };
+        return Err(input.error(format!(
+            "expected `=>` between the input shape and the first layer, found {found}\n= help: write `{name}: [..] => <layer> -> <layer> ...`"
+        )));
+    }
+    let arrow = input.parse::<Token![=>]>()?;
+    if input.is_empty() {
+        return Err(syn::Error::new_spanned(
+            arrow,
+            "the network has no layers: write at least one layer after `=>`, such as `Linear<784, 10>`",
+        ));
+    }
+    let mut layers = vec![parse_layer(input, "`=>`")?];
+    while !input.is_empty() {
+        if !input.peek(Token![->]) {
+            let previous = layers.last().map(LayerDecl::display).unwrap_or_default();
+            return Err(input.error(format!(
+                "expected `->` between `{previous}` and `{}`\n= help: layers are chained with `->`: `{previous} -> {}`",
+                next_token(input),
+                next_token(input)
+            )));
+        }
+        let arrow = input.parse::<Token![->]>()?;
+        if input.is_empty() {
+            return Err(syn::Error::new_spanned(
+                arrow,
+                "a `->` at the end of the chain must be followed by a layer\n= help: remove the trailing `->`",
+            ));
+        }
+        if input.peek(Token![->]) {
+            return Err(syn::Error::new_spanned(
+                arrow,
+                "`->` written twice\n= help: remove one `->`",
+            ));
+        }
+        layers.push(parse_layer(input, "`->`")?);
+    }
+    Ok((dims.into_iter().collect(), bracket.span.join(), layers))
+}
+
+/// One layer, or an error saying a layer was expected after `after`.
+fn parse_layer(input: ParseStream<'_>, after: &str) -> syn::Result<LayerDecl> {
+    if !(input.peek(Ident)
+        || input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![self])
+        || input.peek(Token![super]))
+    {
+        return Err(input.error(format!(
+            "expected a layer after {after}, found `{}`; a layer is a type such as `Linear<784, 128>` or `ReLU`",
+            next_token(input)
+        )));
+    }
+    input.parse()
+}
+
+/// The next token as text, for messages.
+fn next_token(input: ParseStream<'_>) -> String {
+    input
+        .fork()
+        .parse::<proc_macro2::TokenTree>()
+        .map(|token| token.to_string())
+        .unwrap_or_default()
 }
 
 impl Parse for LayerDecl {

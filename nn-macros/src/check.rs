@@ -95,7 +95,7 @@ struct Flow {
 /// Checks a declaration; `Err` holds every mistake found.
 pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
     let mut cx = Ctxt::default();
-    let krate = &network.krate;
+    let krate = &network.header.krate;
     let input_dims: Vec<Dim> = network
         .input
         .iter()

@@ -4,18 +4,17 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::ast::Network;
+use crate::ast::{Header, Network};
 use crate::check::{Checked, Stage};
 
 /// The generated items for a declaration that passed [`crate::check::check`].
 pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
-    let Network {
+    let Header {
         attrs,
         krate,
         vis,
         name,
-        ..
-    } = network;
+    } = &network.header;
     let stages = &checked.stages;
     let fields = stages.iter().map(
         |Stage {
@@ -93,7 +92,7 @@ fn chain_bounds(stages: &[Stage]) -> Vec<TokenStream> {
 /// `init`, `forward`, `summary`, `save`, `load` and `NUM_PARAMS` as inherent items, so they
 /// work without importing a trait.
 fn inherent_impl(network: &Network, checked: &Checked) -> TokenStream {
-    let name = &network.name;
+    let name = &network.header.name;
     let Checked {
         input_ty,
         output_ty,

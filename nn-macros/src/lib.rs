@@ -10,6 +10,7 @@ mod check;
 mod ctxt;
 mod expand;
 mod fallback;
+mod pipeline;
 
 use proc_macro::TokenStream;
 
@@ -27,10 +28,5 @@ use proc_macro::TokenStream;
 /// See the `nn` crate's documentation for the full syntax and the items generated.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    let declaration = syn::parse_macro_input!(input as ast::Network);
-    match check::check(&declaration) {
-        Ok(checked) => expand::expand(&declaration, &checked),
-        Err(errors) => fallback::expand(&declaration, errors),
-    }
-    .into()
+    pipeline::network(input.into()).into()
 }
