@@ -17,6 +17,9 @@ use crate::ctxt::Ctxt;
 /// The layers whose shapes the macro knows.
 const BUILT_IN: [&str; 5] = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten"];
 const ACTIVATIONS: [&str; 3] = ["ReLU", "Sigmoid", "Tanh"];
+/// The largest size accepted, so a typo such as `Linear<7840000000, 10>` is a clear error rather
+/// than a stack overflow or an arithmetic overflow in rustc.
+const MAX_SIZE: u64 = 1 << 24;
 
 /// A checked declaration: everything code generation needs.
 pub struct Checked {
@@ -78,8 +81,24 @@ impl Origin {
 
     fn describe(&self) -> String {
         match self {
-            Origin::Input(shape) => format!("the input shape `{shape}`"),
+            Origin::Input(shape) => format!("the input `{shape}`"),
             Origin::Chain(chain) => format!("`{chain}`"),
+        }
+    }
+
+    /// "`Linear<784, 128> -> ReLU` gives 128", or "the input `[784]` has 784 values".
+    fn gives_count(&self, count: u64) -> String {
+        match self {
+            Origin::Input(shape) => format!("the input `{shape}` has {count} values"),
+            Origin::Chain(chain) => format!("`{chain}` gives {count}"),
+        }
+    }
+
+    /// "`Linear<784, 128> -> ReLU` gives `[128]`", or "the input is `[28, 28]`".
+    fn gives_shape(&self, shape: &str) -> String {
+        match self {
+            Origin::Input(_) => format!("the input is `{shape}`"),
+            Origin::Chain(chain) => format!("`{chain}` gives `{shape}`"),
         }
     }
 }
@@ -90,6 +109,16 @@ struct Flow {
     shape: Shape,
     ty: TokenStream,
     origin: Origin,
+}
+
+impl Flow {
+    /// The number of values, when the tensor is flat and its size a literal.
+    fn flat_size(&self) -> Option<u64> {
+        match &self.shape {
+            Shape::Known(dims) if dims.len() == 1 => dims[0].value,
+            _ => None,
+        }
+    }
 }
 
 /// Checks a declaration; `Err` holds every mistake found.
@@ -197,10 +226,18 @@ fn linear(
     let dims: Vec<Option<Dim>> = args.iter().map(|arg| generic_dim(cx, arg)).collect();
     let [Some(input), Some(output)] = dims.as_slice() else {
         if dims.len() != 2 {
+            let takes = flow.flat_size().map_or("IN".to_string(), |n| n.to_string());
+            let help = match dims.as_slice() {
+                [Some(only)] if only.text == takes => {
+                    format!("write `Linear<{takes}, OUT>` with the number of outputs")
+                }
+                [Some(only)] => format!("write `Linear<{takes}, {}>`", only.text),
+                _ => format!("write `Linear<{takes}, OUT>`"),
+            };
             cx.error_spanned_by(
                 &layer.path,
                 format!(
-                    "`Linear` takes two sizes, inputs and outputs: `Linear<IN, OUT>`, but `{display}` gives {}",
+                    "`Linear` takes two sizes, `Linear<IN, OUT>`, but `{display}` has {}\n= help: {help}",
                     dims.len()
                 ),
             );
@@ -214,8 +251,8 @@ fn linear(
                     cx.error_spanned_by(
                         args[0],
                         format!(
-                            "shape mismatch: `{display}` takes {takes} inputs, but {} gives {gives}\n= help: write `Linear<{gives}, {}>`",
-                            flow.origin.describe(),
+                            "shape mismatch: `{display}` takes {takes} inputs, but {}\n= help: write `Linear<{gives}, {}>`",
+                            flow.origin.gives_count(gives),
                             output.text
                         ),
                     );
@@ -223,16 +260,16 @@ fn linear(
             }
         }
         Shape::Known(dims) => {
-            let flat = product(dims)
-                .map(|n| format!(" (it gives {n} values)"))
-                .unwrap_or_default();
+            let fixed = match product(dims) {
+                Some(n) if input.value != Some(n) => format!("Linear<{n}, {}>", output.text),
+                _ => display.clone(),
+            };
             cx.error_spanned_by(
                 &layer.path,
                 format!(
-                    "`{display}` takes a flat input `[{}]`, but {} gives `{}`\n= help: put `Flatten ->` before `{display}`{flat}",
+                    "`{display}` takes a flat input `[{}]`, but {}\n= help: flatten it first: `Flatten -> {fixed}`",
                     input.text,
-                    flow.origin.describe(),
-                    shape_text(&flow.shape)
+                    flow.origin.gives_shape(&shape_text(&flow.shape))
                 ),
             );
         }
@@ -309,17 +346,13 @@ fn flatten(
         }
         (Some(size), None) | (None, Some(size)) => size,
         (None, None) => {
-            cx.error_spanned_by(
-                ident,
-                format!(
-                    "`Flatten` after {}: the macro cannot see the shape that layer gives\n= help: write the number of values, `Flatten<N>`",
-                    flow.origin.describe()
-                ),
-            );
+            // The macro cannot see the shape a custom layer gives; the compiler can.
+            let previous = &flow.ty;
+            let krate = respan(krate, ident.span());
             Dim {
-                value: Some(1),
-                tokens: quote!(1),
-                text: "1".into(),
+                value: None,
+                tokens: quote!({ <#previous as #krate::__private::Tensor>::LEN }),
+                text: "N".into(),
             }
         }
     };
@@ -403,7 +436,16 @@ fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
         Expr::Lit(literal) => match &literal.lit {
             Lit::Int(int) => match int.base10_parse::<u64>() {
                 Ok(0) => {
-                    cx.error_spanned_by(int, "a size must be at least 1");
+                    cx.error_spanned_by(int, "a size of 0: every size must be at least 1");
+                    None
+                }
+                Ok(value) if value > MAX_SIZE => {
+                    cx.error_spanned_by(
+                        int,
+                        format!(
+                            "`{text}` is too large for a size: one sample's tensor lives on the stack, so sizes stop at {MAX_SIZE} (16 Mi values, 64 MiB)"
+                        ),
+                    );
                     None
                 }
                 Ok(value) => {

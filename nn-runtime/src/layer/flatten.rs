@@ -1,4 +1,5 @@
-//! `Flatten<N>`: a `[H, W]` or `[C, H, W]` tensor to `[N]`, as `torch.nn.Flatten()`.
+//! `Flatten<N>`: a `[H, W]` or `[C, H, W]` tensor to `[N]`, as `torch.nn.Flatten()`; a flat
+//! `[N]` passes through unchanged, as in PyTorch.
 
 use super::{parameterless_module, Layer, Mode};
 use crate::Tensor;
@@ -54,5 +55,6 @@ macro_rules! flatten_from {
     };
 }
 
+flatten_from!([f32; M], M);
 flatten_from!([[f32; W]; H], H, W);
 flatten_from!([[[f32; W]; H]; C], C, H, W);
