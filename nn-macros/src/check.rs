@@ -26,6 +26,8 @@ pub struct Checked {
     pub input_ty: TokenStream,
     pub output_ty: TokenStream,
     pub stages: Vec<Stage>,
+    /// The input shape as written, `[28, 28]`.
+    pub input_text: String,
 }
 
 /// One layer with its place in the chain.
@@ -46,6 +48,10 @@ pub struct Stage {
     /// Whether `output_ty` is the layer's own `Layer::Output` projection (a custom layer),
     /// not a shape the macro computed.
     pub opaque_output: bool,
+    /// The output shape as text (`[128]`, or `?` after a custom layer), for the struct's docs.
+    pub output_text: String,
+    /// The parameter count, when the macro can compute it from literals.
+    pub params: Option<u64>,
 }
 
 /// One dimension: its value if it is a literal, and the tokens that compute it.
@@ -76,13 +82,6 @@ impl Origin {
         match self {
             Origin::Input(shape) => Origin::Chain(format!("{shape} => {layer}")),
             Origin::Chain(chain) => Origin::Chain(format!("{chain} -> {layer}")),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Origin::Input(shape) => format!("the input `{shape}`"),
-            Origin::Chain(chain) => format!("`{chain}`"),
         }
     }
 
@@ -146,6 +145,7 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
         shape: input_shape,
     };
     let input_ty = flow.ty.clone();
+    let input_text = shape_text(&flow.shape);
     check_names(&mut cx, &network.layers);
     let mut stages = Vec::with_capacity(network.layers.len());
     for (position, layer) in network.layers.iter().enumerate() {
@@ -163,6 +163,8 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
             display: layer.display(),
             span: layer.path.span(),
             opaque_output: matches!(next.shape, Shape::Opaque),
+            output_text: shape_text(&next.shape),
+            params: literal_params(layer, &flow),
         });
         flow = next;
     }
@@ -170,7 +172,27 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
         input_ty,
         output_ty: flow.ty,
         stages,
+        input_text,
     })
+}
+
+/// A built-in layer's parameter count from literal sizes: `IN * OUT + OUT` for `Linear`, 0 for
+/// layers without parameters; `None` for custom layers and named constants.
+fn literal_params(layer: &LayerDecl, input: &Flow) -> Option<u64> {
+    let name = layer.ident().to_string();
+    if layer.path.segments.len() != 1 || !BUILT_IN.contains(&name.as_str()) {
+        return None;
+    }
+    if name != "Linear" {
+        return Some(0);
+    }
+    let outputs = match generic_args(&layer.path.segments[0].arguments).as_slice() {
+        [_, GenericArgument::Const(Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }))] => {
+            int.base10_parse::<u64>().ok()?
+        }
+        _ => return None,
+    };
+    Some(input.flat_size()? * outputs + outputs)
 }
 
 /// Checks one layer against its input; returns the type to emit and the tensor it gives.
@@ -319,9 +341,8 @@ fn flatten(
             cx.error_spanned_by(
                 ident,
                 format!(
-                    "`Flatten` after {}, which is already flat `{}`\n= help: remove `Flatten ->`",
-                    flow.origin.describe(),
-                    shape_text(&flow.shape)
+                    "`Flatten` after a tensor that is already flat: {}\n= help: remove `Flatten ->`",
+                    flow.origin.gives_shape(&shape_text(&flow.shape))
                 ),
             );
             Some(dims[0].clone())

@@ -24,23 +24,25 @@ pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
              display,
              ..
          }| {
-            let doc = format!("`{display}`, saved under the key prefix `{key}.`");
+            let doc = format!(" `{display}`, saved under the key prefix `{key}.`");
             quote!(#[doc = #doc] pub #field: #ty)
         },
     );
-    let shape_assertions = stages.iter().map(shape_assertion);
+    let shape_assertions = shape_assertions(stages);
     let module_impl = module_impl(name, stages);
     let layer_impl = layer_impl(name, checked);
     let inherent = inherent_impl(network, checked);
+    let shapes_doc = shapes_doc(checked);
     quote! {
         #(#attrs)*
+        #(#[doc = #shapes_doc])*
         #vis struct #name {
             #(#fields,)*
         }
 
         const _: () = {
             use #krate::__private as __nn;
-            #(#shape_assertions)*
+            #shape_assertions
             #inherent
             #module_impl
             #layer_impl
@@ -48,15 +50,81 @@ pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
     }
 }
 
+/// Doc lines showing every layer's output shape and parameters, so an editor's hover explains
+/// the network.
+fn shapes_doc(checked: &Checked) -> Vec<String> {
+    let mut rows = vec![[
+        "".to_string(),
+        "input".to_string(),
+        checked.input_text.clone(),
+        String::new(),
+    ]];
+    for stage in &checked.stages {
+        let params = stage.params.map_or("?".to_string(), group_digits);
+        rows.push([
+            stage.key.clone(),
+            stage.display.clone(),
+            stage.output_text.clone(),
+            params,
+        ]);
+    }
+    let total = checked.stages.iter().map(|stage| stage.params).sum::<Option<u64>>();
+    let widths: Vec<usize> = (0..4)
+        .map(|c| rows.iter().map(|row| row[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut lines = vec![
+        String::new(),
+        " # Layers".to_string(),
+        String::new(),
+        " ```text".to_string(),
+    ];
+    for row in &rows {
+        let line = format!(
+            " {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+        lines.push(line.trim_end().to_string());
+    }
+    lines.push(" ```".to_string());
+    lines.push(String::new());
+    lines.push(match total {
+        Some(total) => format!(" {} parameters.", group_digits(total)),
+        None => " The parameter count is `Self::NUM_PARAMS` (some sizes are not literals).".to_string(),
+    });
+    lines
+}
+
+/// `109386` as `109,386`.
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A compile-time check, spanned on the layer as written, that it takes the previous layer's
 /// output: where literals could not be compared (named constants, custom layers) this is the
 /// error the user sees, worded by `Layer`'s `#[diagnostic::on_unimplemented]`.
-fn shape_assertion(stage: &Stage) -> TokenStream {
-    let Stage { ty, input_ty, span, .. } = stage;
-    quote_spanned! {*span=>
+fn shape_assertions(stages: &[Stage]) -> TokenStream {
+    let checks = stages
+        .iter()
+        .map(|Stage { ty, input_ty, span, .. }| quote_spanned!(*span=> let _ = __takes::<#ty, #input_ty>;));
+    quote! {
         const _: () = {
             fn __takes<__L: __nn::Layer<__I>, __I: __nn::Tensor>() {}
-            let _ = __takes::<#ty, #input_ty>;
+            #(#checks)*
         };
     }
 }
@@ -67,7 +135,7 @@ fn shape_assertion(stage: &Stage) -> TokenStream {
 /// The bounds are written higher-ranked (`for<'__nn>`) so that rustc does not reject a false
 /// one where it is written: a chain that does not fit then makes these items unusable instead
 /// of producing an error in each of them, and the only error left is the one
-/// [`shape_assertion`] spans on the user's layer.
+/// [`shape_assertions`] spans on the user's layer.
 fn chain_bounds(stages: &[Stage]) -> Vec<TokenStream> {
     stages
         .iter()
@@ -97,6 +165,7 @@ fn inherent_impl(network: &Network, checked: &Checked) -> TokenStream {
         input_ty,
         output_ty,
         stages,
+        ..
     } = checked;
     let bounds = chain_bounds(stages);
     let name_text = name.to_string();
@@ -220,6 +289,7 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
         input_ty,
         output_ty,
         stages,
+        ..
     } = checked;
     let count = stages.len();
     // activation i (1..count) is the output of stage i-1; activation 0 is the input and

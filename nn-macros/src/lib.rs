@@ -11,6 +11,8 @@ mod ctxt;
 mod expand;
 mod fallback;
 mod pipeline;
+#[cfg(test)]
+mod snapshots;
 
 use proc_macro::TokenStream;
 
