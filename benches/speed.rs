@@ -1,0 +1,138 @@
+//! The speed issue's workload for `nn`: the seed MLP (784-128-64-10, ReLU, f32), `CrossEntropy`,
+//! `Sgd` lr 0.01 momentum 0.9, on 60,000 synthetic samples (pixels uniform in [0, 1), labels
+//! uniform in 0..10, fixed seed). Prints one JSON line per figure.
+//!
+//! ```sh
+//! cargo bench --bench speed -- --threads 2            # every figure
+//! cargo bench --bench speed -- --threads 1 --figures train_b64,latency_us
+//! ```
+//!
+//! `tools/bench_speed.sh` runs this and PyTorch alternately and prints the table.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use nn::prelude::*;
+use nn::{Mode, Rng};
+
+network! {
+    struct MnistMlp: [28, 28] => Flatten -> Linear<784, 128> -> ReLU -> Linear<128, 64> -> ReLU -> Linear<64, 10>
+}
+
+type Image = [[f32; 28]; 28];
+
+const FIGURES: [&str; 4] = ["train_b64", "train_b256", "latency_us", "infer_b1024"];
+
+struct Args {
+    threads: Option<usize>,
+    figures: Vec<String>,
+    samples: usize,
+    latency_calls: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        threads: None,
+        figures: FIGURES.iter().map(|f| f.to_string()).collect(),
+        samples: 60_000,
+        latency_calls: 10_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--threads" => args.threads = Some(value().parse().expect("--threads N")),
+            "--figures" => args.figures = value().split(',').map(str::to_string).collect(),
+            "--samples" => args.samples = value().parse().expect("--samples N"),
+            "--latency-calls" => args.latency_calls = value().parse().expect("--latency-calls N"),
+            // `cargo bench` passes `--bench`; ignore it and anything else it adds.
+            _ => {}
+        }
+    }
+    args
+}
+
+/// The synthetic data set: the same for every run.
+fn synthetic(samples: usize) -> nn::data::InMemory<Image> {
+    let mut rng = Rng::seed(20_261_123);
+    let mut images = vec![[[0.0f32; 28]; 28]; samples];
+    images
+        .iter_mut()
+        .flat_map(|image| image.iter_mut().flatten())
+        .for_each(|p| *p = rng.unit());
+    let labels = (0..samples).map(|_| rng.below(10)).collect();
+    nn::data::InMemory::new(images, labels).expect("as many labels as images")
+}
+
+/// Samples per second of the second of two training epochs (the first warms up).
+fn train(data: &nn::data::InMemory<Image>, batch_size: usize) -> f64 {
+    let mut net = MnistMlp::init(0);
+    let mut opt = Sgd::new(0.01).momentum(0.9);
+    let report = nn::Trainer::new(CrossEntropy)
+        .epochs(2)
+        .batch_size(batch_size)
+        .seed(1)
+        .quiet()
+        .fit(&mut net, &mut opt, data, None)
+        .expect("training runs");
+    data.len() as f64 / report.epochs[1].seconds
+}
+
+/// Median, in microseconds, of `calls` timed single-sample `forward` calls.
+fn latency(data: &nn::data::InMemory<Image>, calls: usize) -> f64 {
+    let net = MnistMlp::init(0);
+    let inputs = data.inputs();
+    for input in inputs.iter().take(1000) {
+        black_box(net.forward(black_box(input)));
+    }
+    let mut times: Vec<f64> = (0..calls)
+        .map(|i| {
+            let input = &inputs[i % inputs.len()];
+            let start = Instant::now();
+            black_box(net.forward(black_box(input)));
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Samples per second of batched inference over the data set in batches of `batch_size`
+/// (the second of two passes).
+fn infer(data: &nn::data::InMemory<Image>, batch_size: usize) -> f64 {
+    let net = MnistMlp::init(0);
+    let mut cache = Default::default();
+    let mut outputs = vec![[0.0f32; 10]; batch_size];
+    let mut seconds = 0.0;
+    for _pass in 0..2 {
+        let start = Instant::now();
+        for batch in data.inputs().chunks(batch_size) {
+            let outputs = &mut outputs[..batch.len()];
+            net.forward_batch(batch, outputs, &mut cache, Mode::Eval);
+            black_box(outputs);
+        }
+        seconds = start.elapsed().as_secs_f64();
+    }
+    data.len() as f64 / seconds
+}
+
+fn main() {
+    let args = parse_args();
+    if let Some(threads) = args.threads {
+        nn::set_num_threads(threads);
+    }
+    let threads = nn::num_threads();
+    let data = synthetic(args.samples);
+    for figure in &args.figures {
+        let (value, unit) = match figure.as_str() {
+            "train_b64" => (train(&data, 64), "samples/s"),
+            "train_b256" => (train(&data, 256), "samples/s"),
+            "latency_us" => (latency(&data, args.latency_calls), "us"),
+            "infer_b1024" => (infer(&data, 1024), "samples/s"),
+            other => panic!("unknown figure {other:?}; known: {FIGURES:?}"),
+        };
+        println!(
+            r#"{{"tool": "nn", "figure": "{figure}", "threads": {threads}, "value": {value:.3}, "unit": "{unit}"}}"#
+        );
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The speed benchmark of issue 5: nn and PyTorch (CPU) on the same workload, alternating, with 1
+# and 2 threads; prints a Markdown table of medians and ratios, then one JSON line per run and
+# figure. Creates the PyTorch virtualenv if needed (tools/setup_venv.sh).
+#
+#   bash tools/bench_speed.sh                 # 3 rounds
+#   bash tools/bench_speed.sh --rounds 5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="$(bash tools/setup_venv.sh | tail -n 1)"
+NN_BIN="$(cargo bench --bench speed --no-run --message-format=json 2>/dev/null \
+    | "$PYTHON" -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "speed" and m.get("executable"):
+        print(m["executable"])')"
+exec "$PYTHON" tools/bench_speed.py --nn-bin "$NN_BIN" --python "$PYTHON" "$@"

@@ -1,0 +1,149 @@
+"""The speed issue's workload for PyTorch (CPU), and the machine's ceiling.
+
+Same workload as `benches/speed.rs`: the seed MLP (784-128-64-10, ReLU, f32), CrossEntropyLoss,
+SGD(lr=0.01, momentum=0.9), 60,000 synthetic samples (pixels uniform in [0, 1), labels uniform
+in 0..10, fixed seed); a warm-up epoch, then a timed one. Prints one JSON line per figure:
+
+    ~/.venvs/nn-tools/bin/python tools/bench_speed_torch.py --threads 2
+
+`ceiling_gflops` is the fastest of several `torch.mm` of two 1024x1024 f32 matrices with the
+same thread count (the issue's definition of the machine's ceiling).
+"""
+
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+FIGURES = ["train_b64", "train_b256", "latency_us", "infer_b1024", "ceiling_gflops"]
+
+
+def model():
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(784, 128),
+        nn.ReLU(),
+        nn.Linear(128, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+
+
+def synthetic(samples):
+    g = torch.Generator().manual_seed(20261123)
+    images = torch.rand(samples, 28, 28, generator=g)
+    labels = torch.randint(0, 10, (samples,), generator=g)
+    return images, labels
+
+
+def train(images, labels, batch_size):
+    """Samples/s of the second of two epochs of shuffled mini-batches (the first warms up)."""
+    torch.manual_seed(0)
+    net = model()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    g = torch.Generator().manual_seed(1)
+    n = images.shape[0]
+    seconds = 0.0
+    for _epoch in range(2):
+        start = time.perf_counter()
+        order = torch.randperm(n, generator=g)
+        for i in range(0, n, batch_size):
+            idx = order[i : i + batch_size]
+            x, y = images[idx], labels[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+        seconds = time.perf_counter() - start
+    return n / seconds
+
+
+def latency(images, calls):
+    """Median microseconds of `calls` single-sample forward calls."""
+    torch.manual_seed(0)
+    net = model().eval()
+    n = images.shape[0]
+    samples = [images[i : i + 1] for i in range(min(n, calls))]
+    times = []
+    with torch.inference_mode():
+        for x in samples[:1000]:
+            net(x)
+        for i in range(calls):
+            x = samples[i % len(samples)]
+            start = time.perf_counter_ns()
+            net(x)
+            times.append((time.perf_counter_ns() - start) / 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def infer(images, batch_size):
+    """Samples/s of batched inference over the data (the second of two passes)."""
+    torch.manual_seed(0)
+    net = model().eval()
+    n = images.shape[0]
+    seconds = 0.0
+    with torch.inference_mode():
+        for _pass in range(2):
+            start = time.perf_counter()
+            for i in range(0, n, batch_size):
+                net(images[i : i + batch_size])
+            seconds = time.perf_counter() - start
+    return n / seconds
+
+
+def ceiling(reps=30):
+    """GFLOP/s of the fastest torch.mm of two 1024x1024 f32 matrices."""
+    g = torch.Generator().manual_seed(3)
+    a = torch.rand(1024, 1024, generator=g)
+    b = torch.rand(1024, 1024, generator=g)
+    out = torch.empty(1024, 1024)
+    for _ in range(5):
+        torch.mm(a, b, out=out)
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        torch.mm(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 1024**3 / best / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--figures", default=",".join(FIGURES))
+    parser.add_argument("--samples", type=int, default=60_000)
+    parser.add_argument("--latency-calls", type=int, default=10_000)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    images, labels = synthetic(args.samples)
+    units = {"latency_us": "us", "ceiling_gflops": "GFLOP/s"}
+    for figure in args.figures.split(","):
+        if figure == "train_b64":
+            value = train(images, labels, 64)
+        elif figure == "train_b256":
+            value = train(images, labels, 256)
+        elif figure == "latency_us":
+            value = latency(images, args.latency_calls)
+        elif figure == "infer_b1024":
+            value = infer(images, 1024)
+        elif figure == "ceiling_gflops":
+            value = ceiling()
+        else:
+            raise SystemExit(f"unknown figure {figure!r}; known: {FIGURES}")
+        line = {
+            "tool": "torch",
+            "figure": figure,
+            "threads": torch.get_num_threads(),
+            "value": round(value, 3),
+            "unit": units.get(figure, "samples/s"),
+            "torch": torch.__version__,
+        }
+        print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
