@@ -21,7 +21,7 @@ nn = { path = "$root" }
 [workspace]
 TOML
     {
-        echo "use nn::prelude::*;"
+        if [ "$2" -eq 0 ]; then echo "use nn as _;"; else echo "use nn::prelude::*;"; fi
         for i in $(seq 1 "$2"); do
             echo "network! { pub struct Net$i: [28, 28] => Flatten -> Linear<784, $((100 + i))> -> ReLU -> Linear<$((100 + i)), 64> -> ReLU -> Linear<64, 10> }"
         done
