@@ -297,14 +297,12 @@ fn linear(
         }
         Shape::Opaque => {}
     }
-    let ty = match &layer.path.segments[0].arguments {
-        PathArguments::AngleBracketed(generics) => {
-            let ident = layer.ident();
-            let krate = respan(krate, ident.span());
-            quote_spanned!(ident.span()=> #krate::__private::#ident #generics)
-        }
-        _ => unreachable!("two generic arguments were found"),
-    };
+    // Sizes are emitted as the macro read them: literals as literals, anything else in braces,
+    // so a misspelled constant is one "cannot find value" rather than also "cannot find type".
+    let ident = layer.ident();
+    let krate = respan(krate, ident.span());
+    let (input_tokens, output_tokens) = (&input.tokens, &output.tokens);
+    let ty = quote_spanned!(ident.span()=> #krate::__private::#ident<#input_tokens, #output_tokens>);
     let shape = Shape::Known(vec![output.clone()]);
     (
         ty,
@@ -435,7 +433,9 @@ fn check_names(cx: &mut Ctxt, layers: &[LayerDecl]) {
         if let Some(first) = seen.insert(text.clone(), position) {
             cx.error_spanned_by(
                 name,
-                format!("two layers are named `{text}` (positions {first} and {position}); each name must be unique"),
+                format!(
+                    "two layers are named `{text}` (positions {first} and {position}); each name is a safetensors key and must be unique\n= help: rename this one, for example `{text}_{position}`"
+                ),
             );
         }
         if let Some(index) = text.strip_prefix("layer_").and_then(|n| n.parse::<usize>().ok()) {

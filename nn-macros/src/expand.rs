@@ -118,9 +118,14 @@ fn group_digits(n: u64) -> String {
 /// output: where literals could not be compared (named constants, custom layers) this is the
 /// error the user sees, worded by `Layer`'s `#[diagnostic::on_unimplemented]`.
 fn shape_assertions(stages: &[Stage]) -> TokenStream {
+    // A custom layer followed by another layer is already checked by the next check, whose
+    // input type is that layer's `Layer<..>::Output`: checking it twice would report it twice.
+    let last = stages.len() - 1;
     let checks = stages
         .iter()
-        .map(|Stage { ty, input_ty, span, .. }| quote_spanned!(*span=> let _ = __takes::<#ty, #input_ty>;));
+        .enumerate()
+        .filter(|(i, stage)| !stage.opaque_output || *i == last)
+        .map(|(_, Stage { ty, input_ty, span, .. })| quote_spanned!(*span=> let _ = __takes::<#ty, #input_ty>;));
     quote! {
         const _: () = {
             fn __takes<__L: __nn::Layer<__I>, __I: __nn::Tensor>() {}
@@ -241,7 +246,7 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
         }
     });
     quote! {
-        impl ::core::clone::Clone for #name {
+        impl ::core::clone::Clone for #name where #(for<'__nn> #types: ::core::clone::Clone),* {
             fn clone(&self) -> Self {
                 Self { #(#fields: ::core::clone::Clone::clone(&self.#fields),)* }
             }
@@ -256,7 +261,7 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
             }
         }
 
-        impl __nn::Module for #name {
+        impl __nn::Module for #name where #(for<'__nn> #types: __nn::Module),* {
             const NUM_PARAMS: usize = 0 #(+ <#types as __nn::Module>::NUM_PARAMS)*;
 
             fn init(__rng: &mut __nn::Rng) -> Self {

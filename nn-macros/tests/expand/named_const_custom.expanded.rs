@@ -15,7 +15,7 @@ struct Mixed {
     /// `Flatten`, saved under the key prefix `0.`
     pub layer_0: ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>,
     /// `Linear<{ HEIGHT * 8 }, HIDDEN>`, saved under the key prefix `fc1.`
-    pub fc1: ::my_nn::__private::Linear<{ HEIGHT * 8 }, HIDDEN>,
+    pub fc1: ::my_nn::__private::Linear<{ { HEIGHT * 8 } }, { HIDDEN }>,
     /// `Tanh`, saved under the key prefix `2.`
     pub layer_2: ::my_nn::__private::Tanh,
     /// `my::Encoder`, saved under the key prefix `encoder.`
@@ -32,11 +32,10 @@ const _: () = {
             [[f32; 8]; { HEIGHT }],
         >;
         let _ = __takes::<
-            ::my_nn::__private::Linear<{ HEIGHT * 8 }, HIDDEN>,
+            ::my_nn::__private::Linear<{ { HEIGHT * 8 } }, { HIDDEN }>,
             [f32; { 1 * { HEIGHT } * 8 }],
         >;
         let _ = __takes::<::my_nn::__private::Tanh, [f32; { HIDDEN }]>;
-        let _ = __takes::<my::Encoder, [f32; { HIDDEN }]>;
         let _ = __takes::<
             ::my_nn::__private::Linear<16, 2>,
             <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
@@ -48,8 +47,8 @@ const _: () = {
             { 1 * { HEIGHT } * 8 },
         >: __nn::Layer<[[f32; 8]; { HEIGHT }], Output = [f32; { 1 * { HEIGHT } * 8 }]>,
         for<'__nn> ::my_nn::__private::Linear<
-            { HEIGHT * 8 },
-            HIDDEN,
+            { { HEIGHT * 8 } },
+            { HIDDEN },
         >: __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }], Output = [f32; { HIDDEN }]>,
         for<'__nn> ::my_nn::__private::Tanh: __nn::Layer<
             [f32; { HIDDEN }],
@@ -91,8 +90,8 @@ const _: () = {
                     layer: "Linear<{ HEIGHT * 8 }, HIDDEN>",
                     output_shape: <[f32; { HIDDEN }] as __nn::Tensor>::SHAPE,
                     params: <::my_nn::__private::Linear<
-                        { HEIGHT * 8 },
-                        HIDDEN,
+                        { { HEIGHT * 8 } },
+                        { HIDDEN },
                     > as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
@@ -135,7 +134,19 @@ const _: () = {
             __nn::io::load(path.as_ref())
         }
     }
-    impl ::core::clone::Clone for Mixed {
+    impl ::core::clone::Clone for Mixed
+    where
+        for<'__nn> ::my_nn::__private::Flatten<
+            { 1 * { HEIGHT } * 8 },
+        >: ::core::clone::Clone,
+        for<'__nn> ::my_nn::__private::Linear<
+            { { HEIGHT * 8 } },
+            { HIDDEN },
+        >: ::core::clone::Clone,
+        for<'__nn> ::my_nn::__private::Tanh: ::core::clone::Clone,
+        for<'__nn> my::Encoder: ::core::clone::Clone,
+        for<'__nn> ::my_nn::__private::Linear<16, 2>: ::core::clone::Clone,
+    {
         fn clone(&self) -> Self {
             Self {
                 layer_0: ::core::clone::Clone::clone(&self.layer_0),
@@ -170,14 +181,24 @@ const _: () = {
                 .finish()
         }
     }
-    impl __nn::Module for Mixed {
+    impl __nn::Module for Mixed
+    where
+        for<'__nn> ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>: __nn::Module,
+        for<'__nn> ::my_nn::__private::Linear<
+            { { HEIGHT * 8 } },
+            { HIDDEN },
+        >: __nn::Module,
+        for<'__nn> ::my_nn::__private::Tanh: __nn::Module,
+        for<'__nn> my::Encoder: __nn::Module,
+        for<'__nn> ::my_nn::__private::Linear<16, 2>: __nn::Module,
+    {
         const NUM_PARAMS: usize = 0
             + <::my_nn::__private::Flatten<
                 { 1 * { HEIGHT } * 8 },
             > as __nn::Module>::NUM_PARAMS
             + <::my_nn::__private::Linear<
-                { HEIGHT * 8 },
-                HIDDEN,
+                { { HEIGHT * 8 } },
+                { HIDDEN },
             > as __nn::Module>::NUM_PARAMS
             + <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS
             + <my::Encoder as __nn::Module>::NUM_PARAMS
@@ -282,8 +303,8 @@ const _: () = {
             { 1 * { HEIGHT } * 8 },
         >: __nn::Layer<[[f32; 8]; { HEIGHT }], Output = [f32; { 1 * { HEIGHT } * 8 }]>,
         for<'__nn> ::my_nn::__private::Linear<
-            { HEIGHT * 8 },
-            HIDDEN,
+            { { HEIGHT * 8 } },
+            { HIDDEN },
         >: __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }], Output = [f32; { HIDDEN }]>,
         for<'__nn> ::my_nn::__private::Tanh: __nn::Layer<
             [f32; { HIDDEN }],
@@ -314,8 +335,8 @@ const _: () = {
             { 1 * { HEIGHT } * 8 },
         > as __nn::Layer<[[f32; 8]; { HEIGHT }]>>::Cache,
         __cache_1: <::my_nn::__private::Linear<
-            { HEIGHT * 8 },
-            HIDDEN,
+            { { HEIGHT * 8 } },
+            { HIDDEN },
         > as __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }]>>::Cache,
         __cache_2: <::my_nn::__private::Tanh as __nn::Layer<[f32; { HIDDEN }]>>::Cache,
         __cache_3: <my::Encoder as __nn::Layer<[f32; { HIDDEN }]>>::Cache,
@@ -332,8 +353,8 @@ const _: () = {
             { 1 * { HEIGHT } * 8 },
         >: __nn::Layer<[[f32; 8]; { HEIGHT }], Output = [f32; { 1 * { HEIGHT } * 8 }]>,
         for<'__nn> ::my_nn::__private::Linear<
-            { HEIGHT * 8 },
-            HIDDEN,
+            { { HEIGHT * 8 } },
+            { HIDDEN },
         >: __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }], Output = [f32; { HIDDEN }]>,
         for<'__nn> ::my_nn::__private::Tanh: __nn::Layer<
             [f32; { HIDDEN }],

@@ -131,7 +131,15 @@ const _: () = {
             __nn::io::load(path.as_ref())
         }
     }
-    impl ::core::clone::Clone for MnistMlp {
+    impl ::core::clone::Clone for MnistMlp
+    where
+        for<'__nn> ::nn::__private::Flatten<784>: ::core::clone::Clone,
+        for<'__nn> ::nn::__private::Linear<784, 128>: ::core::clone::Clone,
+        for<'__nn> ::nn::__private::ReLU: ::core::clone::Clone,
+        for<'__nn> ::nn::__private::Linear<128, 64>: ::core::clone::Clone,
+        for<'__nn> ::nn::__private::ReLU: ::core::clone::Clone,
+        for<'__nn> ::nn::__private::Linear<64, 10>: ::core::clone::Clone,
+    {
         fn clone(&self) -> Self {
             Self {
                 layer_0: ::core::clone::Clone::clone(&self.layer_0),
@@ -168,7 +176,15 @@ const _: () = {
                 .finish()
         }
     }
-    impl __nn::Module for MnistMlp {
+    impl __nn::Module for MnistMlp
+    where
+        for<'__nn> ::nn::__private::Flatten<784>: __nn::Module,
+        for<'__nn> ::nn::__private::Linear<784, 128>: __nn::Module,
+        for<'__nn> ::nn::__private::ReLU: __nn::Module,
+        for<'__nn> ::nn::__private::Linear<128, 64>: __nn::Module,
+        for<'__nn> ::nn::__private::ReLU: __nn::Module,
+        for<'__nn> ::nn::__private::Linear<64, 10>: __nn::Module,
+    {
         const NUM_PARAMS: usize = 0
             + <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS
             + <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS

@@ -73,7 +73,8 @@ pub trait Module: Clone + Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot take `{I}` as its input",
     label = "this layer does not accept `{I}`, the output of the layer before it",
-    note = "each layer's input must be exactly the previous layer's output; check the sizes in the chain"
+    note = "each layer's input must be exactly the previous layer's output; check the sizes in the chain",
+    note = "a layer of your own implements `nn::Layer<{I}>` and `nn::Module` (which needs `Clone`)"
 )]
 pub trait Layer<I: Tensor>: Module {
     /// The per-sample output tensor.
