@@ -36,6 +36,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use nn_runtime::io;
+    pub use nn_runtime::layer::{Follows, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
         prefix_mut, Error, Flatten, Layer, Linear, Mode, Module, ReLU, Result, Rng, Sigmoid, Tanh, Tensor,

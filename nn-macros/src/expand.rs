@@ -125,10 +125,16 @@ fn shape_assertions(stages: &[Stage]) -> TokenStream {
         .iter()
         .enumerate()
         .filter(|(i, stage)| !stage.opaque_output || *i == last)
-        .map(|(_, Stage { ty, input_ty, span, .. })| quote_spanned!(*span=> let _ = __takes::<#ty, #input_ty>;));
+        .map(|(i, Stage { ty, input_ty, span, .. })| {
+            let previous = match i.checked_sub(1) {
+                Some(before) => stages[before].ty.clone(),
+                None => quote!(__nn::NetworkInput),
+            };
+            quote_spanned!(*span=> let _ = __takes::<#ty, #previous, #input_ty>;)
+        });
     quote! {
         const _: () = {
-            fn __takes<__L: __nn::Layer<__I>, __I: __nn::Tensor>() {}
+            fn __takes<__L: __nn::Follows<__P, __I>, __P, __I>() {}
             #(#checks)*
         };
     }

@@ -26,18 +26,25 @@ struct Mixed {
 const _: () = {
     use ::my_nn::__private as __nn;
     const _: () = {
-        fn __takes<__L: __nn::Layer<__I>, __I: __nn::Tensor>() {}
+        fn __takes<__L: __nn::Follows<__P, __I>, __P, __I>() {}
         let _ = __takes::<
             ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>,
+            __nn::NetworkInput,
             [[f32; 8]; { HEIGHT }],
         >;
         let _ = __takes::<
             ::my_nn::__private::Linear<{ { HEIGHT * 8 } }, { HIDDEN }>,
+            ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>,
             [f32; { 1 * { HEIGHT } * 8 }],
         >;
-        let _ = __takes::<::my_nn::__private::Tanh, [f32; { HIDDEN }]>;
+        let _ = __takes::<
+            ::my_nn::__private::Tanh,
+            ::my_nn::__private::Linear<{ { HEIGHT * 8 } }, { HIDDEN }>,
+            [f32; { HIDDEN }],
+        >;
         let _ = __takes::<
             ::my_nn::__private::Linear<16, 2>,
+            my::Encoder,
             <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
         >;
     };

@@ -30,13 +30,37 @@ pub struct MnistMlp {
 const _: () = {
     use ::nn::__private as __nn;
     const _: () = {
-        fn __takes<__L: __nn::Layer<__I>, __I: __nn::Tensor>() {}
-        let _ = __takes::<::nn::__private::Flatten<784>, [[f32; 28]; 28]>;
-        let _ = __takes::<::nn::__private::Linear<784, 128>, [f32; 784]>;
-        let _ = __takes::<::nn::__private::ReLU, [f32; 128]>;
-        let _ = __takes::<::nn::__private::Linear<128, 64>, [f32; 128]>;
-        let _ = __takes::<::nn::__private::ReLU, [f32; 64]>;
-        let _ = __takes::<::nn::__private::Linear<64, 10>, [f32; 64]>;
+        fn __takes<__L: __nn::Follows<__P, __I>, __P, __I>() {}
+        let _ = __takes::<
+            ::nn::__private::Flatten<784>,
+            __nn::NetworkInput,
+            [[f32; 28]; 28],
+        >;
+        let _ = __takes::<
+            ::nn::__private::Linear<784, 128>,
+            ::nn::__private::Flatten<784>,
+            [f32; 784],
+        >;
+        let _ = __takes::<
+            ::nn::__private::ReLU,
+            ::nn::__private::Linear<784, 128>,
+            [f32; 128],
+        >;
+        let _ = __takes::<
+            ::nn::__private::Linear<128, 64>,
+            ::nn::__private::ReLU,
+            [f32; 128],
+        >;
+        let _ = __takes::<
+            ::nn::__private::ReLU,
+            ::nn::__private::Linear<128, 64>,
+            [f32; 64],
+        >;
+        let _ = __takes::<
+            ::nn::__private::Linear<64, 10>,
+            ::nn::__private::ReLU,
+            [f32; 64],
+        >;
     };
     impl MnistMlp
     where

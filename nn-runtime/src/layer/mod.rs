@@ -1,10 +1,12 @@
 //! The [`Layer`] and [`Module`] traits, and the built-in layers, one file each.
 
 mod activation;
+mod chain;
 mod flatten;
 mod linear;
 
 pub use activation::{ReLU, Sigmoid, Tanh};
+pub use chain::{Follows, NetworkInput};
 pub use flatten::Flatten;
 pub use linear::Linear;
 

@@ -1,0 +1,25 @@
+//! How generated networks check that each layer takes what the one before it gives, in words
+//! that name both layers.
+
+use super::Layer;
+use crate::Tensor;
+
+/// `Self` can come right after `Previous` in a chain, taking its output `I`.
+///
+/// Implemented for every layer that takes `I`; generated code requires it of each layer, so a
+/// mismatch the macro could not see (a named `const`, a custom layer) is reported as
+/// "`Linear<100, 10>` cannot follow `ReLU`: `ReLU` gives `[f32; 128]`, which `Linear<100, 10>`
+/// does not take".
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot follow `{Previous}`: `{Previous}` gives `{I}`, which `{Self}` does not take",
+    label = "does not take `{I}`",
+    note = "each layer's input must be exactly the previous layer's output; check the sizes in the chain",
+    note = "a layer of your own implements `nn::Layer<{I}>` and `nn::Module` (which needs `Clone`)"
+)]
+pub trait Follows<Previous, I> {}
+
+impl<L: Layer<I>, Previous, I: Tensor> Follows<Previous, I> for L {}
+
+/// Stands for a network's input in [`Follows`] when the first layer is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkInput;
