@@ -27,8 +27,8 @@ pub use nn_runtime::*;
 pub mod prelude {
     pub use nn_macros::network;
     pub use nn_runtime::data::Dataset;
-    pub use nn_runtime::loss::{CrossEntropy, Loss, Mse};
-    pub use nn_runtime::optim::{Optimizer, Sgd};
+    pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
+    pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
     pub use nn_runtime::{Flatten, Layer, Linear, Module, ReLU, Sigmoid, Tanh, Tensor};
 }
 

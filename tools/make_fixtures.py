@@ -51,6 +51,39 @@ tests/fixtures/mnist_mlp_torch_io.safetensors
     input [3,28,28]  torch.rand after torch.manual_seed(2)
     logits [3,10]    model(input) for the model above
     Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
+tests/fixtures/optim.safetensors
+    Optimizer trajectories and learning-rate schedules (make_optim below; every
+    constructor call is written next to the code that records it).
+    Model: torch.manual_seed(10); nn.Sequential(nn.Linear(6, 5), nn.Tanh(),
+           nn.Linear(5, 3)), PARAM_KEYS = 0.weight [5,6], 0.bias [5],
+           2.weight [3,5], 2.bias [3]. STEPS = 12.
+    Data:  torch.manual_seed(11); data.input = torch.randn(STEPS, 8, 6),
+           data.target = torch.randn(STEPS, 8, 3); batch k of step k.
+    For each optimizer case <case> (optimizers built with foreach=False, the
+    single-tensor CPU path):
+      <case>.params.<PARAM_KEY>  [STEPS+1, ...]  parameters before step 1 (row 0)
+                                               and after each step k (row k)
+      <case>.grads.<PARAM_KEY>   [STEPS, ...]    .grad used by step k+1: of
+                                               nn.MSELoss()(model(input[k]), target[k])
+      <case>.lr                  [STEPS]         param_groups[0]["lr"] used by each step
+    For each schedule <name>:
+      schedule.<name>.lr         [N]   param_groups[0]["lr"] after i scheduler.step()
+                                       calls (i = 0..N-1); SGD([p], lr=base_lr)
+      schedule.<name>.momentum   [N]   param_groups[0]["momentum"] (OneCycleLR only)
+    Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
+
+tests/fixtures/losses.safetensors
+    Losses and their gradients with respect to the logits (make_losses below).
+      bce.logits [5,4], bce.target [5,4]        torch.randn * 3, torch.rand
+      bce.loss [], bce.grad [5,4]               nn.BCEWithLogitsLoss()(logits, target),
+                                                logits.grad after .backward()
+      bce_extreme.{logits,target,loss,grad}     logits up to +-100 (stability)
+      cross_entropy.logits [7,5], .labels [7]   torch.randn * 2, torch.randint(0, 5)
+      cross_entropy.smoothing_<eps>.{loss,grad} nn.CrossEntropyLoss(label_smoothing=eps),
+                                                eps in 0.0, 0.1, 0.25, 1.0
+      cross_entropy_extreme.{logits,labels}     logits up to +-1000
+      cross_entropy_extreme.smoothing_0.1.{loss,grad}
+    Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
 """
 
 from __future__ import annotations
@@ -212,6 +245,241 @@ def make_mnist_mlp() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     return state, io
 
 
+OPTIM_STEPS = 12
+
+
+def optim_mlp() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+
+
+def make_optim() -> dict[str, torch.Tensor]:
+    out: dict[str, torch.Tensor] = {}
+    steps = OPTIM_STEPS
+
+    # torch.manual_seed(10); model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+    torch.manual_seed(10)
+    initial = optim_mlp().state_dict()
+    # torch.manual_seed(11); input = torch.randn(STEPS, 8, 6); target = torch.randn(STEPS, 8, 3)
+    torch.manual_seed(11)
+    x = torch.randn(steps, 8, 6)
+    y = torch.randn(steps, 8, 3)
+    out["data.input"], out["data.target"] = t(x), t(y)
+    mse = nn.MSELoss()
+
+    def trajectory(name, make_opt, make_sched=None) -> None:
+        """Trains a fresh copy of the initial model for STEPS steps, recording everything."""
+        model = optim_mlp()
+        model.load_state_dict(initial)
+        opt = make_opt(model.parameters())
+        sched = make_sched(opt) if make_sched else None
+        params = {k: [t(v)] for k, v in model.state_dict().items()}
+        grads = {k: [] for k, _ in model.named_parameters()}
+        lrs = []
+        for k in range(steps):
+            opt.zero_grad()
+            mse(model(x[k]), y[k]).backward()
+            for key, p in model.named_parameters():
+                grads[key].append(t(p.grad))
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if sched is not None:
+                sched.step()
+            for key, v in model.state_dict().items():
+                params[key].append(t(v))
+        for key in params:
+            out[f"{name}.params.{key}"] = torch.stack(params[key])
+            out[f"{name}.grads.{key}"] = torch.stack(grads[key])
+        out[f"{name}.lr"] = torch.tensor(lrs, dtype=torch.float32)
+
+    sgd, adam, adamw = torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW
+    # torch.optim.SGD(params, lr=0.1)
+    trajectory("sgd", lambda p: sgd(p, lr=0.1, foreach=False))
+    # torch.optim.SGD(params, lr=0.1, weight_decay=0.05)
+    trajectory("sgd_weight_decay", lambda p: sgd(p, lr=0.1, weight_decay=0.05, foreach=False))
+    # torch.optim.SGD(params, lr=0.1, momentum=0.9)
+    trajectory("sgd_momentum", lambda p: sgd(p, lr=0.1, momentum=0.9, foreach=False))
+    # torch.optim.SGD(params, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01)
+    trajectory(
+        "sgd_dampening",
+        lambda p: sgd(p, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01, foreach=False),
+    )
+    # torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True)
+    trajectory("sgd_nesterov", lambda p: sgd(p, lr=0.1, momentum=0.9, nesterov=True, foreach=False))
+    # torch.optim.SGD(params, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1)
+    trajectory(
+        "sgd_nesterov_weight_decay",
+        lambda p: sgd(p, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1, foreach=False),
+    )
+    # torch.optim.Adam(params, lr=0.01)
+    trajectory("adam", lambda p: adam(p, lr=0.01, foreach=False))
+    # torch.optim.Adam(params, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)
+    trajectory(
+        "adam_options",
+        lambda p: adam(p, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, foreach=False),
+    )
+    # torch.optim.AdamW(params, lr=0.01, weight_decay=0.1)
+    trajectory("adamw", lambda p: adamw(p, lr=0.01, weight_decay=0.1, foreach=False))
+    # torch.optim.AdamW(params)   (lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)
+    trajectory("adamw_default", lambda p: adamw(p, foreach=False))
+    # torch.optim.SGD(params, lr=0.1, momentum=0.9); StepLR(opt, step_size=4, gamma=0.5)
+    trajectory(
+        "sgd_step_lr",
+        lambda p: sgd(p, lr=0.1, momentum=0.9, foreach=False),
+        lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=4, gamma=0.5),
+    )
+    # torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True);
+    # LinearLR(opt, start_factor=0.1, total_iters=5)
+    trajectory(
+        "sgd_warmup",
+        lambda p: sgd(p, lr=0.1, momentum=0.9, nesterov=True, foreach=False),
+        lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=5),
+    )
+    # torch.optim.AdamW(params, lr=0.01, weight_decay=0.05);
+    # CosineAnnealingLR(opt, T_max=STEPS, eta_min=1e-4)
+    trajectory(
+        "adamw_cosine",
+        lambda p: adamw(p, lr=0.01, weight_decay=0.05, foreach=False),
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=steps, eta_min=1e-4),
+    )
+    # torch.optim.Adam(params, lr=0.01); OneCycleLR(opt, max_lr=0.05, total_steps=STEPS)
+    # (cycle_momentum=True: beta1 cycles between 0.95 and 0.85)
+    trajectory(
+        "adam_one_cycle",
+        lambda p: adam(p, lr=0.01, foreach=False),
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.05, total_steps=steps),
+    )
+    # torch.optim.SGD(params, lr=0.1); OneCycleLR(opt, max_lr=0.2, total_steps=STEPS)
+    # (cycle_momentum=True: SGD's momentum cycles between 0.95 and 0.85)
+    trajectory(
+        "sgd_one_cycle",
+        lambda p: sgd(p, lr=0.1, foreach=False),
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.2, total_steps=steps),
+    )
+
+    def schedule(name, base_lr, n, make_sched, momentum=False) -> None:
+        """param_groups[0]["lr"] (and "momentum") after i = 0..n-1 scheduler steps."""
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=base_lr)
+        sched = make_sched(opt)
+        lrs, momenta = [], []
+        for i in range(n):
+            lrs.append(opt.param_groups[0]["lr"])
+            momenta.append(opt.param_groups[0]["momentum"])
+            if i + 1 < n:  # OneCycleLR raises past total_steps
+                opt.step()  # no gradient: changes nothing, keeps the scheduler from warning
+                sched.step()
+        out[f"schedule.{name}.lr"] = torch.tensor(lrs, dtype=torch.float32)
+        if momentum:
+            out[f"schedule.{name}.momentum"] = torch.tensor(momenta, dtype=torch.float32)
+
+    lr_scheduler = torch.optim.lr_scheduler
+    # SGD(lr=0.1); StepLR(opt, step_size=3, gamma=0.5)
+    schedule("step_lr", 0.1, 15, lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5))
+    # SGD(lr=0.05); StepLR(opt, step_size=4)   (gamma=0.1)
+    schedule("step_lr_default", 0.05, 12, lambda o: lr_scheduler.StepLR(o, step_size=4))
+    # SGD(lr=0.1); ExponentialLR(opt, gamma=0.9)
+    schedule("exponential_lr", 0.1, 30, lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9))
+    # SGD(lr=0.1); CosineAnnealingLR(opt, T_max=10, eta_min=1e-3)   (31 values: past T_max)
+    schedule(
+        "cosine_annealing_lr", 0.1, 31, lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=1e-3)
+    )
+    # SGD(lr=0.05); CosineAnnealingLR(opt, T_max=50)   (eta_min=0)
+    schedule("cosine_annealing_lr_default", 0.05, 51, lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=50))
+    # SGD(lr=0.1); LinearLR(opt, start_factor=0.1, end_factor=1.0, total_iters=5)
+    schedule(
+        "linear_lr",
+        0.1,
+        10,
+        lambda o: lr_scheduler.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=5),
+    )
+    # SGD(lr=0.3); LinearLR(opt)   (start_factor=1/3, end_factor=1.0, total_iters=5)
+    schedule("linear_lr_default", 0.3, 8, lambda o: lr_scheduler.LinearLR(o))
+    # SGD(lr=0.1); LinearLR(opt, start_factor=1.0, end_factor=0.05, total_iters=20)
+    schedule(
+        "linear_lr_decay",
+        0.1,
+        25,
+        lambda o: lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.05, total_iters=20),
+    )
+    # SGD(lr=0.1); OneCycleLR(opt, max_lr=0.1, total_steps=100)   (101 values: last_epoch 0..100)
+    schedule(
+        "one_cycle_lr", 0.1, 101, lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=100), momentum=True
+    )
+    # SGD(lr=0.1); OneCycleLR(opt, max_lr=0.01, total_steps=50, three_phase=True)
+    schedule(
+        "one_cycle_lr_three_phase",
+        0.1,
+        51,
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.01, total_steps=50, three_phase=True),
+        momentum=True,
+    )
+    # SGD(lr=0.1); OneCycleLR(opt, max_lr=1.0, total_steps=37, pct_start=0.25,
+    #     anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0,
+    #     base_momentum=0.8, max_momentum=0.9)
+    schedule(
+        "one_cycle_lr_linear",
+        0.1,
+        38,
+        lambda o: lr_scheduler.OneCycleLR(
+            o,
+            max_lr=1.0,
+            total_steps=37,
+            pct_start=0.25,
+            anneal_strategy="linear",
+            div_factor=10.0,
+            final_div_factor=100.0,
+            base_momentum=0.8,
+            max_momentum=0.9,
+        ),
+        momentum=True,
+    )
+    return out
+
+
+def make_losses() -> dict[str, torch.Tensor]:
+    out: dict[str, torch.Tensor] = {}
+    torch.manual_seed(12)
+
+    def bce(name: str, logits: torch.Tensor, target: torch.Tensor) -> None:
+        logits = logits.clone().requires_grad_(True)
+        # <name>.loss = nn.BCEWithLogitsLoss()(logits, target)
+        loss = nn.BCEWithLogitsLoss()(logits, target)
+        loss.backward()
+        out[f"{name}.logits"], out[f"{name}.target"] = t(logits), t(target)
+        out[f"{name}.loss"] = t(loss)
+        # <name>.grad = logits.grad
+        out[f"{name}.grad"] = t(logits.grad)
+
+    # torch.manual_seed(12); bce.logits = torch.randn(5, 4) * 3; bce.target = torch.rand(5, 4)
+    bce("bce", torch.randn(5, 4) * 3, torch.rand(5, 4))
+    bce(
+        "bce_extreme",
+        torch.tensor([[-100.0, -20.0, 0.0, 20.0, 100.0], [50.0, -50.0, 1e-3, -1e-3, 88.0]]),
+        torch.tensor([[0.0, 1.0, 0.5, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0, 0.3]]),
+    )
+
+    def ce(name: str, logits: torch.Tensor, labels: torch.Tensor, smoothings) -> None:
+        out[f"{name}.logits"], out[f"{name}.labels"] = t(logits), t(labels)
+        for eps in smoothings:
+            x = logits.clone().requires_grad_(True)
+            # <name>.smoothing_<eps>.loss = nn.CrossEntropyLoss(label_smoothing=eps)(logits, labels)
+            loss = nn.CrossEntropyLoss(label_smoothing=eps)(x, labels)
+            loss.backward()
+            out[f"{name}.smoothing_{eps}.loss"] = t(loss)
+            # <name>.smoothing_<eps>.grad = logits.grad
+            out[f"{name}.smoothing_{eps}.grad"] = t(x.grad)
+
+    # cross_entropy.logits = torch.randn(7, 5) * 2; cross_entropy.labels = torch.randint(0, 5, (7,))
+    ce("cross_entropy", torch.randn(7, 5) * 2, torch.randint(0, 5, (7,)), (0.0, 0.1, 0.25, 1.0))
+    ce(
+        "cross_entropy_extreme",
+        torch.tensor([[1000.0, -1000.0, 0.0, 5.0, 2.0], [-3.0, 400.0, -400.0, 0.5, 0.0]]),
+        torch.tensor([1, 1]),
+        (0.1,),
+    )
+    return out
+
+
 def save_fixture(
     tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None
 ) -> None:
@@ -299,8 +567,18 @@ def main() -> int:
     save_fixture(io, io_path, METADATA)
     check_file(io_path, io, METADATA)
 
+    optim = make_optim()
+    optim_path = FIXTURES / "optim.safetensors"
+    save_fixture(optim, optim_path, METADATA)
+    check_file(optim_path, optim, METADATA)
+
+    losses = make_losses()
+    losses_path = FIXTURES / "losses.safetensors"
+    save_fixture(losses, losses_path, METADATA)
+    check_file(losses_path, losses, METADATA)
+
     print(f"torch {torch.__version__}")
-    for p in (small_path, mnist_path, io_path):
+    for p in (small_path, mnist_path, io_path, optim_path, losses_path):
         summarize(p)
         assert p.stat().st_size < 600 * 1024, p
     print(f"loss     = {small['loss'].item()!r}")

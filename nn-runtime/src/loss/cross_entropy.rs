@@ -83,3 +83,116 @@ pub fn argmax(values: &[f32]) -> usize {
     }
     best
 }
+
+impl CrossEntropy {
+    /// Cross-entropy against targets smoothed by `label_smoothing`, PyTorch's
+    /// `nn.CrossEntropyLoss(label_smoothing=...)`: see [`SmoothedCrossEntropy`].
+    ///
+    /// ```
+    /// use nn::loss::{CrossEntropy, Loss};
+    /// let loss = CrossEntropy::with_label_smoothing(0.1);
+    /// assert_eq!(loss.label_smoothing(), 0.1);
+    /// // With smoothing 0 it is the plain cross-entropy.
+    /// let logits = [[2.0f32, -1.0, 0.5]];
+    /// let plain = CrossEntropy.loss(&logits, &[0]);
+    /// assert!((CrossEntropy::with_label_smoothing(0.0).loss(&logits, &[0]) - plain).abs() < 1e-6);
+    /// ```
+    pub fn with_label_smoothing(label_smoothing: f32) -> SmoothedCrossEntropy {
+        SmoothedCrossEntropy::new(label_smoothing)
+    }
+}
+
+/// Cross-entropy with label smoothing, PyTorch's
+/// `nn.CrossEntropyLoss(label_smoothing=eps)` (class-index targets, mean over the batch).
+///
+/// The target of a sample of class `k` among `C` classes is `(1 - eps) * onehot(k) + eps / C`,
+/// so the loss is torch's
+/// `(1 - eps) * nll + eps / C * sum_j -log_softmax(x)_j`, each term averaged over the batch,
+/// and its gradient, fused with it, `(softmax(x) - (1 - eps) * onehot(k) - eps / C) / batch`.
+/// The log-softmax is the same stable one as [`CrossEntropy`]'s. torch requires `eps` in
+/// `[0, 1]`; other values are used as given.
+///
+/// ```
+/// use nn::loss::{CrossEntropy, Loss};
+/// // Two equal logits: the smoothed target is still (1/2, 1/2), the loss ln 2.
+/// let loss = CrossEntropy::with_label_smoothing(0.2).loss(&[[1.0f32, 1.0]], &[0]);
+/// assert!((loss - std::f32::consts::LN_2).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SmoothedCrossEntropy {
+    label_smoothing: f32,
+}
+
+impl SmoothedCrossEntropy {
+    /// Smoothing `label_smoothing` (`eps` above; torch's `label_smoothing=`, commonly 0.1).
+    ///
+    /// ```
+    /// let loss = nn::loss::SmoothedCrossEntropy::new(0.1);
+    /// ```
+    pub fn new(label_smoothing: f32) -> Self {
+        SmoothedCrossEntropy { label_smoothing }
+    }
+
+    /// The smoothing factor.
+    ///
+    /// ```
+    /// assert_eq!(nn::loss::SmoothedCrossEntropy::new(0.1).label_smoothing(), 0.1);
+    /// ```
+    pub fn label_smoothing(&self) -> f32 {
+        self.label_smoothing
+    }
+
+    /// `(nll, -sum_j log_softmax_j)` of one sample, and the stable log-sum-exp pieces.
+    fn sample<const N: usize>(logits: &[f32; N], label: usize) -> (f32, f32, f32, f32) {
+        let (max, log_sum) = CrossEntropy::log_sum_exp(logits);
+        let nll = log_sum - (logits[label] - max);
+        let smooth: f32 = logits.iter().map(|&x| log_sum - (x - max)).sum();
+        (nll, smooth, max, log_sum)
+    }
+
+    /// torch: `(1 - eps) * nll.mean() + smooth.mean() * (eps / C)`.
+    fn combine(&self, nll_total: f32, smooth_total: f32, batch: usize, classes: usize) -> f32 {
+        let eps = self.label_smoothing;
+        let batch = batch as f32;
+        (1.0 - eps) * (nll_total / batch) + (smooth_total / batch) * (eps / classes as f32)
+    }
+}
+
+impl<const N: usize> Loss<[f32; N]> for SmoothedCrossEntropy {
+    type Target = usize;
+
+    fn loss_and_grad(&self, outputs: &[[f32; N]], targets: &[usize], grad: &mut [[f32; N]]) -> f32 {
+        let eps = self.label_smoothing;
+        let scale = 1.0 / outputs.len() as f32;
+        let (uniform, on_label) = (eps / N as f32 * scale, (1.0 - eps) * scale);
+        let (mut nll_total, mut smooth_total) = (0.0, 0.0);
+        for ((logits, &label), grad) in outputs.iter().zip(targets).zip(grad) {
+            let (nll, smooth, max, log_sum) = Self::sample(logits, label);
+            nll_total += nll;
+            smooth_total += smooth;
+            for (g, &x) in grad.iter_mut().zip(logits) {
+                *g = (x - max - log_sum).exp() * scale - uniform;
+            }
+            grad[label] -= on_label;
+        }
+        self.combine(nll_total, smooth_total, outputs.len(), N)
+    }
+
+    fn loss(&self, outputs: &[[f32; N]], targets: &[usize]) -> f32 {
+        let (mut nll_total, mut smooth_total) = (0.0, 0.0);
+        for (logits, &label) in outputs.iter().zip(targets) {
+            let (nll, smooth, _, _) = Self::sample(logits, label);
+            nll_total += nll;
+            smooth_total += smooth;
+        }
+        self.combine(nll_total, smooth_total, outputs.len(), N)
+    }
+
+    fn is_correct(&self, output: &[f32; N], target: &usize) -> Option<bool> {
+        CrossEntropy.is_correct(output, target)
+    }
+
+    fn check_target(&self, target: &usize, index: usize) -> crate::Result<()> {
+        <CrossEntropy as Loss<[f32; N]>>::check_target(&CrossEntropy, target, index)
+    }
+}

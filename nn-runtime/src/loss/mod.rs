@@ -1,9 +1,11 @@
 //! Loss functions: each computes the mean loss of a batch and, fused with it, the gradient.
 
+mod bce_with_logits;
 mod cross_entropy;
 mod mse;
 
-pub use cross_entropy::CrossEntropy;
+pub use bce_with_logits::BceWithLogits;
+pub use cross_entropy::{CrossEntropy, SmoothedCrossEntropy};
 pub use mse::Mse;
 
 use crate::Tensor;

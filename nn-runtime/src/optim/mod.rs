@@ -1,13 +1,159 @@
-//! Optimizers, each following the update rule of its `torch.optim` namesake exactly.
+//! Optimizers, each following the update rule of its `torch.optim` namesake exactly, and
+//! learning-rate schedules matching `torch.optim.lr_scheduler`.
+//!
+//! | here | PyTorch |
+//! | --- | --- |
+//! | [`Sgd`] | `torch.optim.SGD` (momentum, dampening, Nesterov, weight decay) |
+//! | [`Adam`] | `torch.optim.Adam` (weight decay as L2 added to the gradient) |
+//! | [`AdamW`] | `torch.optim.AdamW` (decoupled weight decay) |
+//! | [`StepLr`] | `lr_scheduler.StepLR` |
+//! | [`ExponentialLr`] | `lr_scheduler.ExponentialLR` |
+//! | [`CosineAnnealingLr`] | `lr_scheduler.CosineAnnealingLR` |
+//! | [`LinearLr`] | `lr_scheduler.LinearLR` (linear warm-up) |
+//! | [`OneCycleLr`] | `lr_scheduler.OneCycleLR` |
+//!
+//! Optimizer state (momentum buffers, Adam's moments) is allocated on the first
+//! [`Optimizer::step`] and reused after, so later steps perform no heap allocation. The state
+//! belongs to one model: it is sized by [`Module::NUM_PARAMS`], and stepping a model with a
+//! different number of parameters starts it afresh.
+//!
+//! A schedule is a pure function of the step (or epoch) index; [`Schedule::apply`] writes its
+//! value into an optimizer before a step:
+//!
+//! ```
+//! use nn::optim::{Adam, CosineAnnealingLr, Optimizer, Schedule};
+//! use nn::prelude::*;
+//!
+//! let mut net = Linear::<2, 1>::zeros();
+//! let mut grads = Linear::<2, 1>::zeros();
+//! grads.bias[0] = 1.0;
+//! let schedule = CosineAnnealingLr::new(0.01, 10);
+//! let mut opt = Adam::new(0.01);
+//! for epoch in 0..10 {
+//!     schedule.apply(&mut opt, epoch); // torch: `scheduler.step()` after each epoch
+//!     opt.step(&mut net, &grads);
+//! }
+//! assert!((opt.learning_rate() - schedule.learning_rate(9)).abs() < 1e-9);
+//! ```
 
+mod adam;
+mod adamw;
+mod schedule;
 mod sgd;
 
+pub use adam::Adam;
+pub use adamw::AdamW;
+pub use schedule::{AnnealStrategy, CosineAnnealingLr, ExponentialLr, LinearLr, OneCycleLr, Schedule, StepLr};
 pub use sgd::Sgd;
 
 use crate::Module;
 
 /// Updates a model's parameters from its gradients (a model-shaped [`Module`]).
+///
+/// ```
+/// use nn::prelude::*;
+/// let mut p = Linear::<1, 1>::zeros();
+/// let mut g = Linear::<1, 1>::zeros();
+/// g.bias[0] = 2.0;
+/// let mut opt = Sgd::new(0.5);
+/// opt.step(&mut p, &g);
+/// assert_eq!(p.bias[0], -1.0);
+/// opt.set_learning_rate(0.25);
+/// assert_eq!(opt.learning_rate(), 0.25);
+/// ```
 pub trait Optimizer {
     /// One update step: `params` moves against `grads`.
     fn step<M: Module>(&mut self, params: &mut M, grads: &M);
+
+    /// The learning rate the next [`Optimizer::step`] uses (torch's `param_groups[0]["lr"]`).
+    fn learning_rate(&self) -> f32;
+
+    /// Sets the learning rate of the following steps; the optimizer's state is kept, as when a
+    /// torch scheduler writes `param_groups[0]["lr"]`. Schedules call this (see [`Schedule::apply`]).
+    fn set_learning_rate(&mut self, learning_rate: f32);
+
+    /// Sets the momentum of the following steps, for schedules that cycle it
+    /// ([`OneCycleLr`]): `momentum` of [`Sgd`], `beta1` of [`Adam`] and [`AdamW`], as torch's
+    /// `cycle_momentum` does. Optimizers without a momentum ignore it (the default).
+    fn set_momentum(&mut self, momentum: f32) {
+        let _ = momentum;
+    }
+}
+
+/// Converts a learning-rate-like scalar as torch does when it passes a Python float to an f32
+/// kernel: computed in f64, rounded once to f32.
+fn f32_of(value: f64) -> f32 {
+    value as f32
+}
+
+/// The f64 of the shortest decimal that rounds to `value`: the Python float torch is given
+/// when the user writes the literal that became `value` (`0.9`, not `0.899999976158...`).
+///
+/// Hyperparameters are f32 in the API but torch computes with them in f64 (`beta2 ** step`,
+/// `gamma ** epoch`, `lr / bias_correction1`); converting through the decimal keeps those
+/// computations on the numbers torch uses. Allocation-free (formats into a stack buffer).
+fn decimal(value: f32) -> f64 {
+    use std::fmt::Write;
+
+    struct Buffer {
+        bytes: [u8; 32],
+        len: usize,
+    }
+
+    impl Write for Buffer {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            let end = self.len + text.len();
+            self.bytes
+                .get_mut(self.len..end)
+                .ok_or(std::fmt::Error)?
+                .copy_from_slice(text.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    let mut buffer = Buffer { bytes: [0; 32], len: 0 };
+    // `{:e}` prints the shortest digits that round-trip to `value`, e.g. `9e-1`.
+    if write!(buffer, "{value:e}").is_err() {
+        return f64::from(value);
+    }
+    std::str::from_utf8(&buffer.bytes[..buffer.len])
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(f64::from(value))
+}
+
+/// Makes `state` hold `len` zeros if it does not already hold `len` values; returns whether it
+/// was (re)allocated, i.e. whether this is the first step for this model.
+fn ensure_state(state: &mut Vec<f32>, len: usize) -> bool {
+    if state.len() == len {
+        return false;
+    }
+    *state = vec![0.0; len];
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimal_recovers_the_literal() {
+        assert_eq!(decimal(0.9), 0.9);
+        assert_eq!(decimal(0.999), 0.999);
+        assert_eq!(decimal(1e-8), 1e-8);
+        assert_eq!(decimal(0.1), 0.1);
+        assert_eq!(decimal(-3.25), -3.25);
+        assert_eq!(decimal(f32::MIN_POSITIVE), 1.1754944e-38);
+        assert_eq!(decimal(f32::MAX) as f32, f32::MAX);
+        assert_eq!(decimal(f32::INFINITY), f64::INFINITY);
+        assert!(decimal(f32::NAN).is_nan());
+        // Every f32 comes back to itself.
+        for bits in (0..u32::MAX).step_by(9_999_991) {
+            let value = f32::from_bits(bits);
+            if value.is_finite() {
+                assert_eq!(decimal(value) as f32, value, "{value:e}");
+            }
+        }
+    }
 }

@@ -1,0 +1,203 @@
+//! `Adam`, as `torch.optim.Adam`, and the update it shares with `AdamW`.
+
+use super::{decimal, ensure_state, f32_of, Optimizer};
+use crate::Module;
+
+/// Adam, PyTorch's
+/// `torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)`.
+///
+/// Each step follows torch's rule (its single-tensor CPU path, operation for operation), for
+/// every parameter `p` with gradient `g`, at step `t` counted from 1:
+///
+/// ```text
+/// g = g + weight_decay * p                                  if weight_decay != 0 (L2)
+/// m = m + (1 - beta1) * (g - m)                             (m.lerp_(g, 1 - beta1))
+/// v = beta2 * v + (1 - beta2) * g * g
+/// bias_correction1 = 1 - beta1^t,  bias_correction2 = 1 - beta2^t   (in f64)
+/// denom = sqrt(v) / sqrt(bias_correction2) + eps
+/// p = p - (lr / bias_correction1) * m / denom
+/// ```
+///
+/// `m` and `v` are allocated (zeros) on the first step and reused after. For weight decay
+/// that does not pass through the moments, use [`AdamW`](super::AdamW).
+///
+/// ```
+/// use nn::prelude::*;
+/// use nn::optim::Adam;
+/// let mut p = Linear::<1, 1>::zeros();
+/// let mut g = Linear::<1, 1>::zeros();
+/// g.weight[0][0] = 0.5;
+/// let mut opt = Adam::new(0.1);
+/// opt.step(&mut p, &g);
+/// // The first step of Adam moves each parameter by about lr against the gradient's sign.
+/// assert!((p.weight[0][0] + 0.1).abs() < 1e-6);
+/// assert_eq!(p.bias[0], 0.0); // a zero gradient moves nothing
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adam {
+    core: AdamCore,
+}
+
+impl Adam {
+    /// Adam with learning rate `learning_rate` and torch's defaults: `betas = (0.9, 0.999)`,
+    /// `eps = 1e-8`, no weight decay.
+    ///
+    /// ```
+    /// use nn::optim::{Adam, Optimizer};
+    /// assert_eq!(Adam::new(1e-3).learning_rate(), 1e-3);
+    /// ```
+    pub fn new(learning_rate: f32) -> Self {
+        Adam {
+            core: AdamCore::new(learning_rate, 0.0, false),
+        }
+    }
+
+    /// Sets the decay rates of the moment averages (`betas=` in torch; default `(0.9, 0.999)`).
+    ///
+    /// ```
+    /// let opt = nn::optim::Adam::new(1e-3).betas(0.8, 0.99);
+    /// ```
+    pub fn betas(mut self, beta1: f32, beta2: f32) -> Self {
+        self.core.beta1 = beta1;
+        self.core.beta2 = beta2;
+        self
+    }
+
+    /// Sets the term added to the denominator (`eps=` in torch; default `1e-8`), after the
+    /// bias-corrected square root, as torch adds it.
+    ///
+    /// ```
+    /// let opt = nn::optim::Adam::new(1e-3).eps(1e-6);
+    /// ```
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.core.eps = eps;
+        self
+    }
+
+    /// Sets the L2 penalty (`weight_decay=` in torch; default 0): `weight_decay * p` is added to
+    /// the gradient before the moments are updated.
+    ///
+    /// ```
+    /// let opt = nn::optim::Adam::new(1e-3).weight_decay(1e-4);
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.core.weight_decay = weight_decay;
+        self
+    }
+
+    /// The number of steps taken so far (torch's `state[p]["step"]`).
+    ///
+    /// ```
+    /// assert_eq!(nn::optim::Adam::new(1e-3).steps(), 0);
+    /// ```
+    pub fn steps(&self) -> u64 {
+        self.core.steps
+    }
+}
+
+impl Optimizer for Adam {
+    fn step<M: Module>(&mut self, params: &mut M, grads: &M) {
+        self.core.step(params, grads);
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.core.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.core.learning_rate = learning_rate;
+    }
+
+    /// Sets `beta1`, as torch's `OneCycleLR(cycle_momentum=True)` does for Adam.
+    fn set_momentum(&mut self, momentum: f32) {
+        self.core.beta1 = momentum;
+    }
+}
+
+/// The state and update of Adam and AdamW, which differ only in where weight decay applies.
+#[derive(Debug, Clone)]
+pub(super) struct AdamCore {
+    pub(super) learning_rate: f32,
+    pub(super) beta1: f32,
+    pub(super) beta2: f32,
+    pub(super) eps: f32,
+    pub(super) weight_decay: f32,
+    /// AdamW: `p *= 1 - lr * weight_decay` before the update, instead of L2 in the gradient.
+    decoupled: bool,
+    /// Steps taken since the state was allocated.
+    pub(super) steps: u64,
+    /// First moments (`exp_avg`), flat in `zip_params` order; empty before the first step.
+    exp_avg: Vec<f32>,
+    /// Second moments (`exp_avg_sq`), as `exp_avg`.
+    exp_avg_sq: Vec<f32>,
+}
+
+impl AdamCore {
+    pub(super) fn new(learning_rate: f32, weight_decay: f32, decoupled: bool) -> Self {
+        AdamCore {
+            learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+            decoupled,
+            steps: 0,
+            exp_avg: Vec::new(),
+            exp_avg_sq: Vec::new(),
+        }
+    }
+
+    pub(super) fn step<M: Module>(&mut self, params: &mut M, grads: &M) {
+        // torch: `exp_avg`, `exp_avg_sq` = zeros and `step` = 0 for a parameter without state.
+        if ensure_state(&mut self.exp_avg, M::NUM_PARAMS) {
+            self.exp_avg_sq = vec![0.0; M::NUM_PARAMS];
+            self.steps = 0;
+        }
+        self.steps += 1;
+
+        // Scalars as torch computes them: Python floats (f64), each rounded to f32 where a
+        // kernel takes it.
+        let (lr, beta1, beta2) = (decimal(self.learning_rate), decimal(self.beta1), decimal(self.beta2));
+        let t = self.steps as f64;
+        let bias_correction1 = 1.0 - beta1.powf(t);
+        let bias_correction2 = 1.0 - beta2.powf(t);
+        let neg_step_size = f32_of(-(lr / bias_correction1));
+        let bias_correction2_sqrt = f32_of(bias_correction2.sqrt());
+        let weight1 = f32_of(1.0 - beta1); // exp_avg.lerp_(grad, 1 - beta1)
+        let weight2 = f32_of(1.0 - beta2); // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        let (beta2, eps, wd) = (self.beta2, self.eps, self.weight_decay);
+        let decay = if self.decoupled && wd != 0.0 {
+            Some(f32_of(1.0 - lr * decimal(wd))) // param.mul_(1 - lr * weight_decay)
+        } else {
+            None
+        };
+        let l2 = !self.decoupled && wd != 0.0;
+
+        let mut offset = 0;
+        let (exp_avg, exp_avg_sq) = (&mut self.exp_avg, &mut self.exp_avg_sq);
+        params.zip_params(grads, &mut |p, g| {
+            let end = offset + p.len();
+            let moments = exp_avg[offset..end].iter_mut().zip(&mut exp_avg_sq[offset..end]);
+            for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
+                if let Some(decay) = decay {
+                    *p *= decay;
+                }
+                let g = if l2 { g + wd * *p } else { g };
+                *m = lerp(*m, g, weight1);
+                *v = *v * beta2 + weight2 * g * g;
+                let denom = v.sqrt() / bias_correction2_sqrt + eps;
+                *p += neg_step_size * *m / denom;
+            }
+            offset = end;
+        });
+    }
+}
+
+/// `torch.lerp(start, end, weight)` as ATen computes it in f32.
+fn lerp(start: f32, end: f32, weight: f32) -> f32 {
+    if weight.abs() < 0.5 {
+        start + weight * (end - start)
+    } else {
+        end - (end - start) * (1.0 - weight)
+    }
+}
