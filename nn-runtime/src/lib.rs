@@ -9,6 +9,7 @@ pub mod io;
 pub mod kernel;
 pub mod layer;
 pub mod loss;
+pub mod metrics;
 pub mod optim;
 mod rng;
 pub mod summary;

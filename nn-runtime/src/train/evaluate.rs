@@ -1,6 +1,6 @@
 //! Loss and accuracy of a network on a dataset.
 
-use super::workspace::gather;
+use super::gather;
 use crate::data::Dataset;
 use crate::layer::{Layer, Mode};
 use crate::loss::Loss;

@@ -9,3 +9,4 @@ pub use evaluate::{evaluate, Evaluation};
 pub use report::{EpochReport, TrainReport};
 pub use trainer::Trainer;
 pub use workspace::Workspace;
+pub(crate) use workspace::gather;
