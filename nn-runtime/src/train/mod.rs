@@ -8,5 +8,5 @@ mod workspace;
 pub use evaluate::{evaluate, Evaluation};
 pub use report::{EpochReport, TrainReport};
 pub use trainer::Trainer;
-pub use workspace::Workspace;
 pub(crate) use workspace::gather;
+pub use workspace::Workspace;
