@@ -335,6 +335,25 @@ fn one_cycle_lr_matches_torch() {
 }
 
 #[test]
+fn sequential_lr_matches_torch() {
+    // SGD(lr=0.1); SequentialLR(opt, [LinearLR(opt, start_factor=0.01, total_iters=5),
+    //     CosineAnnealingLR(opt, T_max=20, eta_min=1e-4)], milestones=[5])
+    let warmup_cosine = LinearLr::new(0.1)
+        .start_factor(0.01)
+        .total_iters(5)
+        .then(5, CosineAnnealingLr::new(0.1, 20).eta_min(1e-4));
+    check_schedule("warmup_cosine", &warmup_cosine, false);
+    // SGD(lr=0.1); SequentialLR(opt, [LinearLR(opt, start_factor=0.1, total_iters=3),
+    //     StepLR(opt, step_size=4, gamma=0.5), ExponentialLR(opt, gamma=0.8)], milestones=[3, 12])
+    let three = LinearLr::new(0.1)
+        .start_factor(0.1)
+        .total_iters(3)
+        .then(3, StepLr::new(0.1, 4).gamma(0.5))
+        .then(12, ExponentialLr::new(0.1, 0.8));
+    check_schedule("sequential_three", &three, false);
+}
+
+#[test]
 fn one_cycle_lr_holds_its_last_value_past_total_steps() {
     // torch raises past total_steps; we keep the value of index total_steps.
     let schedule = OneCycleLr::new(0.1, 100);

@@ -433,6 +433,37 @@ def make_optim() -> dict[str, torch.Tensor]:
         ),
         momentum=True,
     )
+    # SGD(lr=0.1); SequentialLR(opt, [LinearLR(opt, start_factor=0.01, total_iters=5),
+    #     CosineAnnealingLR(opt, T_max=20, eta_min=1e-4)], milestones=[5])
+    schedule(
+        "warmup_cosine",
+        0.1,
+        30,
+        lambda o: lr_scheduler.SequentialLR(
+            o,
+            [
+                lr_scheduler.LinearLR(o, start_factor=0.01, total_iters=5),
+                lr_scheduler.CosineAnnealingLR(o, T_max=20, eta_min=1e-4),
+            ],
+            milestones=[5],
+        ),
+    )
+    # SGD(lr=0.1); SequentialLR(opt, [LinearLR(opt, start_factor=0.1, total_iters=3),
+    #     StepLR(opt, step_size=4, gamma=0.5), ExponentialLR(opt, gamma=0.8)], milestones=[3, 12])
+    schedule(
+        "sequential_three",
+        0.1,
+        20,
+        lambda o: lr_scheduler.SequentialLR(
+            o,
+            [
+                lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=3),
+                lr_scheduler.StepLR(o, step_size=4, gamma=0.5),
+                lr_scheduler.ExponentialLR(o, gamma=0.8),
+            ],
+            milestones=[3, 12],
+        ),
+    )
     return out
 
 

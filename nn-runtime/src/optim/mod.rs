@@ -11,6 +11,7 @@
 //! | [`CosineAnnealingLr`] | `lr_scheduler.CosineAnnealingLR` |
 //! | [`LinearLr`] | `lr_scheduler.LinearLR` (linear warm-up) |
 //! | [`OneCycleLr`] | `lr_scheduler.OneCycleLR` |
+//! | [`SequentialLr`] ([`Schedule::then`]) | `lr_scheduler.SequentialLR` (e.g. warm-up, then cosine) |
 //!
 //! Optimizer state (momentum buffers, Adam's moments) is allocated on the first
 //! [`Optimizer::step`] and reused after, so later steps perform no heap allocation. The state
@@ -43,7 +44,9 @@ mod sgd;
 
 pub use adam::Adam;
 pub use adamw::AdamW;
-pub use schedule::{AnnealStrategy, CosineAnnealingLr, ExponentialLr, LinearLr, OneCycleLr, Schedule, StepLr};
+pub use schedule::{
+    AnnealStrategy, CosineAnnealingLr, ExponentialLr, LinearLr, OneCycleLr, Schedule, SequentialLr, StepLr,
+};
 pub use sgd::Sgd;
 
 use crate::Module;
@@ -75,6 +78,19 @@ pub trait Optimizer {
     /// Sets the momentum of the following steps, for schedules that cycle it
     /// ([`OneCycleLr`]): `momentum` of [`Sgd`], `beta1` of [`Adam`] and [`AdamW`], as torch's
     /// `cycle_momentum` does. Optimizers without a momentum ignore it (the default).
+    ///
+    /// ```
+    /// use nn::optim::{Optimizer, Sgd};
+    /// use nn::prelude::*;
+    /// let mut p = Linear::<1, 1>::zeros();
+    /// let mut g = Linear::<1, 1>::zeros();
+    /// g.bias[0] = 1.0;
+    /// let mut opt = Sgd::new(1.0); // no momentum yet
+    /// opt.set_momentum(0.5);
+    /// opt.step(&mut p, &g); // buf = 1
+    /// opt.step(&mut p, &g); // buf = 0.5 * 1 + 1
+    /// assert_eq!(p.bias[0], -2.5);
+    /// ```
     fn set_momentum(&mut self, momentum: f32) {
         let _ = momentum;
     }

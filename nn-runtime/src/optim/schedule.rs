@@ -33,6 +33,12 @@ use super::{decimal, Optimizer};
 /// ```
 pub trait Schedule {
     /// The learning rate at `index` (torch's `get_last_lr()[0]` after `index` scheduler steps).
+    ///
+    /// ```
+    /// use nn::optim::{Schedule, StepLr};
+    /// let lrs: Vec<f32> = (0..4).map(|epoch| StepLr::new(1.0, 2).gamma(0.5).learning_rate(epoch)).collect();
+    /// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5]);
+    /// ```
     fn learning_rate(&self, index: usize) -> f32;
 
     /// The momentum at `index`, for schedules that also cycle the momentum (torch's
@@ -64,6 +70,62 @@ pub trait Schedule {
         optimizer.set_learning_rate(self.learning_rate(index));
         if let Some(momentum) = self.momentum(index) {
             optimizer.set_momentum(momentum);
+        }
+    }
+
+    /// This schedule up to `milestone`, then `next` restarted from its index 0: PyTorch's
+    /// `lr_scheduler.SequentialLR(optimizer, [self, next], milestones=[milestone])`, the usual
+    /// way to put a warm-up before another schedule. Chains: `a.then(5, b).then(20, c)`.
+    ///
+    /// ```
+    /// use nn::optim::{CosineAnnealingLr, LinearLr, Schedule};
+    /// // 5 epochs of linear warm-up to 0.1, then cosine annealing over 20 epochs.
+    /// let schedule = LinearLr::new(0.1).start_factor(0.01).total_iters(5)
+    ///     .then(5, CosineAnnealingLr::new(0.1, 20));
+    /// assert!((schedule.learning_rate(0) - 0.001).abs() < 1e-9);
+    /// assert_eq!(schedule.learning_rate(5), 0.1); // the cosine's index 0
+    /// assert!((schedule.learning_rate(15) - 0.05).abs() < 1e-9); // its index 10
+    /// ```
+    fn then<S: Schedule>(self, milestone: usize, next: S) -> SequentialLr<Self, S>
+    where
+        Self: Sized,
+    {
+        SequentialLr {
+            first: self,
+            milestone,
+            next,
+        }
+    }
+}
+
+/// One schedule, then another from a milestone on: made by [`Schedule::then`], PyTorch's
+/// `lr_scheduler.SequentialLR` with one milestone.
+///
+/// ```
+/// use nn::optim::{ExponentialLr, Schedule, StepLr};
+/// let schedule = StepLr::new(1.0, 10).then(2, ExponentialLr::new(0.5, 0.5));
+/// let lrs: Vec<f32> = (0..5).map(|i| schedule.learning_rate(i)).collect();
+/// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.25, 0.125]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SequentialLr<A, B> {
+    first: A,
+    milestone: usize,
+    next: B,
+}
+
+impl<A: Schedule, B: Schedule> Schedule for SequentialLr<A, B> {
+    fn learning_rate(&self, index: usize) -> f32 {
+        match index.checked_sub(self.milestone) {
+            Some(after) => self.next.learning_rate(after),
+            None => self.first.learning_rate(index),
+        }
+    }
+
+    fn momentum(&self, index: usize) -> Option<f32> {
+        match index.checked_sub(self.milestone) {
+            Some(after) => self.next.momentum(after),
+            None => self.first.momentum(index),
         }
     }
 }
@@ -340,6 +402,14 @@ impl Schedule for LinearLr {
 }
 
 /// How [`OneCycleLr`] moves between two values (`anneal_strategy=` in torch).
+///
+/// ```
+/// use nn::optim::{AnnealStrategy, OneCycleLr, Schedule};
+/// let linear = OneCycleLr::new(1.0, 11).pct_start(0.5).anneal_strategy(AnnealStrategy::Linear);
+/// // Rising from 1/25 to 1 over steps 0..=4.5: a straight line.
+/// let (a, b, c) = (linear.learning_rate(0), linear.learning_rate(1), linear.learning_rate(2));
+/// assert!(((b - a) - (c - b)).abs() < 1e-6);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AnnealStrategy {
     /// `end + (start - end) / 2 * (1 + cos(pi * pct))` (torch's `"cos"`, the default).
