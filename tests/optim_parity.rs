@@ -189,6 +189,18 @@ fn adamw_defaults() {
 }
 
 #[test]
+fn adam_amsgrad() {
+    // torch.optim.Adam(params, lr=0.05, betas=(0.5, 0.9), amsgrad=True)
+    replay_plain("adam_amsgrad", Adam::new(0.05).betas(0.5, 0.9).amsgrad(true));
+}
+
+#[test]
+fn adamw_amsgrad() {
+    // torch.optim.AdamW(params, lr=0.01, weight_decay=0.1, amsgrad=True)
+    replay_plain("adamw_amsgrad", AdamW::new(0.01).weight_decay(0.1).amsgrad(true));
+}
+
+#[test]
 fn sgd_momentum_with_step_lr() {
     // torch.optim.SGD(params, lr=0.1, momentum=0.9); StepLR(opt, step_size=4, gamma=0.5)
     let schedule = StepLr::new(0.1, 4).gamma(0.5);

@@ -321,6 +321,10 @@ def make_optim() -> dict[str, torch.Tensor]:
     trajectory("adamw", lambda p: adamw(p, lr=0.01, weight_decay=0.1, foreach=False))
     # torch.optim.AdamW(params)   (lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)
     trajectory("adamw_default", lambda p: adamw(p, foreach=False))
+    # torch.optim.Adam(params, lr=0.05, betas=(0.5, 0.9), amsgrad=True)
+    trajectory("adam_amsgrad", lambda p: adam(p, lr=0.05, betas=(0.5, 0.9), amsgrad=True, foreach=False))
+    # torch.optim.AdamW(params, lr=0.01, weight_decay=0.1, amsgrad=True)
+    trajectory("adamw_amsgrad", lambda p: adamw(p, lr=0.01, weight_decay=0.1, amsgrad=True, foreach=False))
     # torch.optim.SGD(params, lr=0.1, momentum=0.9); StepLR(opt, step_size=4, gamma=0.5)
     trajectory(
         "sgd_step_lr",

@@ -4,7 +4,7 @@ use super::{decimal, ensure_state, f32_of, Optimizer};
 use crate::Module;
 
 /// Adam, PyTorch's
-/// `torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)`.
+/// `torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)`.
 ///
 /// Each step follows torch's rule (its single-tensor CPU path, operation for operation), for
 /// every parameter `p` with gradient `g`, at step `t` counted from 1:
@@ -14,6 +14,7 @@ use crate::Module;
 /// m = m + (1 - beta1) * (g - m)                             (m.lerp_(g, 1 - beta1))
 /// v = beta2 * v + (1 - beta2) * g * g
 /// bias_correction1 = 1 - beta1^t,  bias_correction2 = 1 - beta2^t   (in f64)
+/// max_v = max(max_v, v)                                    if amsgrad (then max_v replaces v below)
 /// denom = sqrt(v) / sqrt(bias_correction2) + eps
 /// p = p - (lr / bias_correction1) * m / denom
 /// ```
@@ -85,6 +86,17 @@ impl Adam {
         self
     }
 
+    /// Uses the AMSGrad variant (`amsgrad=True` in torch; default false): the denominator uses
+    /// the largest second moment seen so far, `max_v = max(max_v, v)`, instead of `v`.
+    ///
+    /// ```
+    /// let opt = nn::optim::Adam::new(1e-3).amsgrad(true);
+    /// ```
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.core.amsgrad = amsgrad;
+        self
+    }
+
     /// The number of steps taken so far (torch's `state[p]["step"]`).
     ///
     /// ```
@@ -124,12 +136,16 @@ pub(super) struct AdamCore {
     pub(super) weight_decay: f32,
     /// AdamW: `p *= 1 - lr * weight_decay` before the update, instead of L2 in the gradient.
     decoupled: bool,
+    /// AMSGrad: the denominator uses `max_exp_avg_sq`, the running maximum of `exp_avg_sq`.
+    pub(super) amsgrad: bool,
     /// Steps taken since the state was allocated.
     pub(super) steps: u64,
     /// First moments (`exp_avg`), flat in `zip_params` order; empty before the first step.
     exp_avg: Vec<f32>,
     /// Second moments (`exp_avg_sq`), as `exp_avg`.
     exp_avg_sq: Vec<f32>,
+    /// AMSGrad's running maximum of `exp_avg_sq` (`max_exp_avg_sq`); empty without AMSGrad.
+    max_exp_avg_sq: Vec<f32>,
 }
 
 impl AdamCore {
@@ -141,9 +157,11 @@ impl AdamCore {
             eps: 1e-8,
             weight_decay,
             decoupled,
+            amsgrad: false,
             steps: 0,
             exp_avg: Vec::new(),
             exp_avg_sq: Vec::new(),
+            max_exp_avg_sq: Vec::new(),
         }
     }
 
@@ -151,6 +169,11 @@ impl AdamCore {
         // torch: `exp_avg`, `exp_avg_sq` = zeros and `step` = 0 for a parameter without state.
         if ensure_state(&mut self.exp_avg, M::NUM_PARAMS) {
             self.exp_avg_sq = vec![0.0; M::NUM_PARAMS];
+            self.max_exp_avg_sq = if self.amsgrad {
+                vec![0.0; M::NUM_PARAMS]
+            } else {
+                Vec::new()
+            };
             self.steps = 0;
         }
         self.steps += 1;
@@ -174,10 +197,12 @@ impl AdamCore {
         let l2 = !self.decoupled && wd != 0.0;
 
         let mut offset = 0;
-        let (exp_avg, exp_avg_sq) = (&mut self.exp_avg, &mut self.exp_avg_sq);
+        let (exp_avg, exp_avg_sq, max_exp_avg_sq) = (&mut self.exp_avg, &mut self.exp_avg_sq, &mut self.max_exp_avg_sq);
         params.zip_params(grads, &mut |p, g| {
             let end = offset + p.len();
             let moments = exp_avg[offset..end].iter_mut().zip(&mut exp_avg_sq[offset..end]);
+            // With AMSGrad, each element's running maximum; without, nothing (empty slice).
+            let mut maxima = max_exp_avg_sq.get_mut(offset..end).unwrap_or_default().iter_mut();
             for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
                 if let Some(decay) = decay {
                     *p *= decay;
@@ -185,7 +210,15 @@ impl AdamCore {
                 let g = if l2 { g + wd * *p } else { g };
                 *m = lerp(*m, g, weight1);
                 *v = *v * beta2 + weight2 * g * g;
-                let denom = v.sqrt() / bias_correction2_sqrt + eps;
+                // torch: `torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)`.
+                let second = match maxima.next() {
+                    Some(max) => {
+                        *max = max.max(*v);
+                        *max
+                    }
+                    None => *v,
+                };
+                let denom = second.sqrt() / bias_correction2_sqrt + eps;
                 *p += neg_step_size * *m / denom;
             }
             offset = end;

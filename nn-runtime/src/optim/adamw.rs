@@ -5,7 +5,8 @@ use super::Optimizer;
 use crate::Module;
 
 /// Adam with decoupled weight decay, PyTorch's
-/// `torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)`.
+/// `torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+/// amsgrad=False)`.
 ///
 /// Each step first shrinks every parameter, `p = p * (1 - lr * weight_decay)`, then applies
 /// [`Adam`](super::Adam)'s update with the unchanged gradient, so the decay does not pass
@@ -69,6 +70,17 @@ impl AdamW {
     /// ```
     pub fn weight_decay(mut self, weight_decay: f32) -> Self {
         self.core.weight_decay = weight_decay;
+        self
+    }
+
+    /// Uses the AMSGrad variant (`amsgrad=True` in torch; default false), as
+    /// [`Adam::amsgrad`](super::Adam::amsgrad).
+    ///
+    /// ```
+    /// let opt = nn::optim::AdamW::new(1e-3).amsgrad(true);
+    /// ```
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.core.amsgrad = amsgrad;
         self
     }
 
