@@ -85,7 +85,11 @@ fn assert_no_allocation_after_first_step<O: Optimizer, S: Schedule>(name: &str, 
 
 #[test]
 fn adam_allocates_on_the_first_step_only() {
-    let opt = Adam::new(1e-3).betas(0.8, 0.99).eps(1e-6).weight_decay(1e-4);
+    let opt = Adam::new(1e-3)
+        .betas(0.8, 0.99)
+        .eps(1e-6)
+        .weight_decay(1e-4)
+        .amsgrad(true);
     assert_no_allocation_after_first_step("Adam", opt, OneCycleLr::new(0.01, 10));
 }
 
