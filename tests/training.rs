@@ -123,3 +123,132 @@ fn linear_regression_recovers_y_equals_2x() {
         "w = {weight}, b = {bias}"
     );
 }
+
+/// A dataset where every label is the same, so the loss keeps falling until the network is sure.
+fn constant_labels(count: usize) -> InMemory<MnistImage> {
+    let mnist = Mnist::bundled().unwrap();
+    InMemory::new(mnist.train.inputs()[..count].to_vec(), vec![3; count]).unwrap()
+}
+
+#[test]
+fn early_stopping_stops_after_patience_epochs_without_improvement() {
+    let mnist = Mnist::bundled().unwrap();
+    let (train, valid) = (first(&mnist.train, 200), first(&mnist.test, 200));
+    let mut net = MnistMlp::init(0);
+    // A learning rate this large makes the validation loss stop improving quickly.
+    let mut opt = Sgd::new(0.5);
+    let report = nn::Trainer::new(CrossEntropy)
+        .epochs(50)
+        .early_stopping(2)
+        .quiet()
+        .fit(&mut net, &mut opt, &train, Some(&valid))
+        .unwrap();
+    let best = report.best_epoch.unwrap();
+    assert!(report.stopped_early, "{report:?}");
+    // Stopped exactly `patience` epochs after the best one.
+    assert_eq!(report.epochs.len(), best + 2);
+    let best_loss = report.epochs[best - 1].valid_loss.unwrap();
+    assert!(report.epochs[best..].iter().all(|e| e.valid_loss.unwrap() >= best_loss));
+}
+
+#[test]
+fn the_checkpoint_holds_the_best_epoch_and_survives_a_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("best.safetensors");
+    let data = constant_labels(64);
+    let mut net = MnistMlp::init(0);
+    let mut opt = Sgd::new(0.01);
+    let mut epochs_seen = Vec::new();
+    let report = nn::Trainer::new(CrossEntropy)
+        .epochs(3)
+        .batch_size(32)
+        .checkpoint(&path)
+        .on_epoch(|epoch| epochs_seen.push(epoch.epoch))
+        .quiet()
+        .fit(&mut net, &mut opt, &data, None)
+        .unwrap();
+    assert_eq!(epochs_seen, [1, 2, 3]);
+    // The training loss falls every epoch on constant labels, so the last epoch is the best.
+    assert_eq!(report.best_epoch, Some(3));
+    let saved = MnistMlp::load(&path).unwrap();
+    let probe = data.get(0).0;
+    assert_eq!(
+        saved.forward(&probe).map(f32::to_bits),
+        net.forward(&probe).map(f32::to_bits)
+    );
+
+    // Training again on data with a NaN fails, and leaves the checkpoint file as it was.
+    let before = std::fs::read(&path).unwrap();
+    let mut poisoned = data.inputs().to_vec();
+    poisoned[5][0][0] = f32::NAN;
+    let poisoned = InMemory::new(poisoned, vec![3; 64]).unwrap();
+    let error = nn::Trainer::new(CrossEntropy)
+        .checkpoint(&path)
+        .quiet()
+        .fit(&mut net, &mut opt, &poisoned, None)
+        .unwrap_err();
+    assert!(error.to_string().contains("at epoch 1"), "{error}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn gradient_clipping_scales_to_the_max_norm() {
+    let data = constant_labels(32);
+    let net = MnistMlp::init(0);
+    let mut workspace = nn::train::Workspace::<MnistMlp, MnistImage, usize>::new();
+    let inputs: Vec<MnistImage> = data.inputs().to_vec();
+    workspace.compute_grads(&net, &CrossEntropy, &inputs, data.targets());
+    let norm_of = |grads: &MnistMlp| {
+        let mut sum = 0.0f64;
+        grads.visit_params("", &mut |_, _, values| {
+            sum += values.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>()
+        });
+        sum.sqrt()
+    };
+    let before = norm_of(workspace.grads());
+    let reported = workspace.clip_grad_norm(&net, 0.1);
+    assert!(
+        (f64::from(reported) - before).abs() < 1e-4 * before,
+        "{reported} vs {before}"
+    );
+    assert!(before > 0.1, "the test needs a norm above the limit: {before}");
+    // torch: scale = max_norm / (norm + 1e-6), so the new norm is just under max_norm.
+    let after = norm_of(workspace.grads());
+    assert!((after - 0.1 * before / (before + 1e-6)).abs() < 1e-6, "{after}");
+    // Under the limit nothing changes.
+    assert_eq!(workspace.clip_grad_norm(&net, 1e6), after as f32);
+}
+
+#[test]
+fn history_saves_as_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = constant_labels(64);
+    let mut net = MnistMlp::init(0);
+    let report = nn::Trainer::new(CrossEntropy)
+        .epochs(2)
+        .quiet()
+        .fit(&mut net, &mut Sgd::new(0.01), &data, Some(&data))
+        .unwrap();
+    report.save_csv(dir.path().join("history.csv")).unwrap();
+    report.save_json(dir.path().join("history.json")).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("history.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "epoch,train_loss,valid_loss,valid_accuracy,seconds");
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows[2].starts_with(&format!("2,{},", report.epochs[1].train_loss)),
+        "{csv}"
+    );
+    let json = std::fs::read_to_string(dir.path().join("history.json")).unwrap();
+    assert!(
+        json.starts_with(r#"{"best_epoch":2,"stopped_early":false,"epochs":[{"epoch":1,"#),
+        "{json}"
+    );
+    assert!(
+        json.contains(&format!(
+            r#""valid_accuracy":{}"#,
+            report.epochs[1].valid_accuracy.unwrap()
+        )),
+        "{json}"
+    );
+}

@@ -1,5 +1,7 @@
-//! Weights in safetensors files with PyTorch's `state_dict` key names.
+//! Files: weights in safetensors with PyTorch's `state_dict` key names, and atomic writes.
 
+mod atomic;
 mod safetensors_file;
 
+pub use atomic::write_atomically;
 pub use safetensors_file::{load, load_into, save};

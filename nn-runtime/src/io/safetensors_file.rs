@@ -9,6 +9,7 @@ use std::path::Path;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
+use super::write_atomically;
 use crate::{Error, Module, Result};
 
 /// Writes every parameter of `module` to `path` as f32 tensors in safetensors format.
@@ -85,19 +86,5 @@ pub fn load_into<M: Module>(module: &mut M, path: &Path) -> Result<()> {
     Err(Error::WeightsMismatch {
         path: path.to_path_buf(),
         details,
-    })
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let file_name = path.file_name().ok_or_else(|| Error::format(path, "not a file path"))?;
-    let mut temporary_name = std::ffi::OsString::from(".");
-    temporary_name.push(file_name);
-    temporary_name.push(format!(".{}.tmp", std::process::id()));
-    let temporary = path.with_file_name(temporary_name);
-    std::fs::write(&temporary, bytes).map_err(|source| Error::io(&temporary, source))?;
-    std::fs::rename(&temporary, path).map_err(|source| {
-        let _ = std::fs::remove_file(&temporary);
-        Error::io(path, source)
     })
 }

@@ -1,11 +1,16 @@
-//! Training: the allocation-free [`Workspace`] step, the [`Trainer`] loop, and [`evaluate`].
+//! Training: the allocation-free [`Workspace`] step, the [`Trainer`] loop (progress, early
+//! stopping, checkpoints, clipping, history), and [`evaluate`].
 
 mod evaluate;
+mod monitor;
+mod progress;
 mod report;
 mod trainer;
 mod workspace;
 
 pub use evaluate::{evaluate, Evaluation};
+pub use monitor::Monitor;
+pub use progress::Progress;
 pub use report::{EpochReport, TrainReport};
 pub use trainer::Trainer;
 pub(crate) use workspace::gather;

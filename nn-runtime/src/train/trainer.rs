@@ -1,18 +1,26 @@
-//! `Trainer`: epochs of shuffled mini-batches, with validation after each.
+//! `Trainer`: epochs of shuffled mini-batches, with validation, early stopping, best
+//! checkpoints and gradient clipping.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{evaluate, EpochReport, TrainReport, Workspace};
+use super::progress::EpochProgress;
+use super::{evaluate, EpochReport, Monitor, Progress, TrainReport, Workspace};
 use crate::data::Dataset;
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::{Error, Result, Rng};
 
+/// A callback run after each epoch with its figures.
+type EpochCallback<'a> = Box<dyn FnMut(&EpochReport) + 'a>;
+
 /// Trains a network with a loss: shuffled mini-batches for a number of epochs, evaluating on a
 /// validation set after each, as a PyTorch training loop with a shuffling `DataLoader` does.
 ///
-/// Defaults: 10 epochs, batch size 64, seed 0, one printed line per epoch on stderr.
+/// Defaults: 10 epochs, batch size 64, seed 0, progress as [`Progress::Auto`], no early
+/// stopping, no checkpoint, no clipping.
 ///
 /// ```
 /// use nn::prelude::*;
@@ -20,20 +28,48 @@ use crate::{Error, Result, Rng};
 /// let data = nn::data::InMemory::new(vec![[1.0], [2.0]], vec![[2.0], [4.0]]).unwrap();
 /// let mut net = Line::init(0);
 /// let mut opt = nn::optim::Sgd::new(0.05);
-/// let report = nn::Trainer::new(nn::loss::Mse).epochs(50).batch_size(2).quiet()
-///     .fit(&mut net, &mut opt, &data, None).unwrap();
+/// let mut seen = 0;
+/// let report = nn::Trainer::new(nn::loss::Mse)
+///     .epochs(50)
+///     .batch_size(2)
+///     .quiet()
+///     .on_epoch(|_epoch| seen += 1)
+///     .fit(&mut net, &mut opt, &data, None)
+///     .unwrap();
 /// assert!(report.last().unwrap().train_loss < report.epochs[0].train_loss);
+/// assert_eq!(seen, 50);
 /// ```
-#[derive(Debug, Clone)]
-pub struct Trainer<L> {
+pub struct Trainer<'a, L> {
     loss: L,
     epochs: usize,
     batch_size: usize,
     seed: u64,
-    verbose: bool,
+    progress: Progress,
+    monitor: Option<Monitor>,
+    patience: Option<usize>,
+    checkpoint: Option<PathBuf>,
+    max_grad_norm: Option<f32>,
+    on_epoch: Option<EpochCallback<'a>>,
 }
 
-impl<L> Trainer<L> {
+impl<L: fmt::Debug> fmt::Debug for Trainer<'_, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trainer")
+            .field("loss", &self.loss)
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("seed", &self.seed)
+            .field("progress", &self.progress)
+            .field("monitor", &self.monitor)
+            .field("patience", &self.patience)
+            .field("checkpoint", &self.checkpoint)
+            .field("max_grad_norm", &self.max_grad_norm)
+            .field("on_epoch", &self.on_epoch.as_ref().map(|_| "callback"))
+            .finish()
+    }
+}
+
+impl<'a, L> Trainer<'a, L> {
     /// A trainer minimising `loss`, with the defaults above.
     pub fn new(loss: L) -> Self {
         Trainer {
@@ -41,7 +77,12 @@ impl<L> Trainer<L> {
             epochs: 10,
             batch_size: 64,
             seed: 0,
-            verbose: true,
+            progress: Progress::Auto,
+            monitor: None,
+            patience: None,
+            checkpoint: None,
+            max_grad_norm: None,
+            on_epoch: None,
         }
     }
 
@@ -63,9 +104,48 @@ impl<L> Trainer<L> {
         self
     }
 
-    /// Prints nothing (by default one line per epoch goes to stderr).
-    pub fn quiet(mut self) -> Self {
-        self.verbose = false;
+    /// How progress is shown (see [`Progress`]).
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Shows nothing: the same as `.progress(Progress::Quiet)`.
+    pub fn quiet(self) -> Self {
+        self.progress(Progress::Quiet)
+    }
+
+    /// The figure that decides the best epoch (for [`Trainer::checkpoint`] and
+    /// [`Trainer::early_stopping`]). Default: validation loss with a validation set, training
+    /// loss without.
+    pub fn monitor(mut self, monitor: Monitor) -> Self {
+        self.monitor = Some(monitor);
+        self
+    }
+
+    /// Stops when the monitored figure has not improved for `patience` epochs.
+    pub fn early_stopping(mut self, patience: usize) -> Self {
+        self.patience = Some(patience);
+        self
+    }
+
+    /// Saves the weights to `path` (safetensors) after every epoch that improves the monitored
+    /// figure, so the file always holds the best epoch so far, even if training fails later.
+    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(path.into());
+        self
+    }
+
+    /// Clips gradients to a global L2 norm of at most `max_norm` before each update, as
+    /// `torch.nn.utils.clip_grad_norm_` does.
+    pub fn clip_grad_norm(mut self, max_norm: f32) -> Self {
+        self.max_grad_norm = Some(max_norm);
+        self
+    }
+
+    /// Runs `callback` after each epoch with its figures.
+    pub fn on_epoch(mut self, callback: impl FnMut(&EpochReport) + 'a) -> Self {
+        self.on_epoch = Some(Box::new(callback));
         self
     }
 
@@ -73,8 +153,10 @@ impl<L> Trainer<L> {
     ///
     /// Errors before training if the batch size is 0, the training set is empty, or a target
     /// is invalid for the loss (a label beyond the number of outputs); during training if the
-    /// loss becomes NaN or infinite, naming the epoch and step.
-    pub fn fit<N, D, O>(&self, net: &mut N, optimizer: &mut O, train: &D, valid: Option<&D>) -> Result<TrainReport>
+    /// loss becomes NaN or infinite (naming the epoch and step; the weights are left as they
+    /// were before that step, and the best checkpoint stays on disk), or if a checkpoint
+    /// cannot be written.
+    pub fn fit<N, D, O>(&mut self, net: &mut N, optimizer: &mut O, train: &D, valid: Option<&D>) -> Result<TrainReport>
     where
         D: Dataset,
         N: Layer<D::Input>,
@@ -85,16 +167,24 @@ impl<L> Trainer<L> {
         if let Some(valid) = valid {
             self.check_targets::<D, N::Output>(valid)?;
         }
+        let monitor = self.monitor.unwrap_or(if valid.is_some() {
+            Monitor::ValidLoss
+        } else {
+            Monitor::TrainLoss
+        });
         let mut rng = Rng::seed(self.seed);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut workspace = Workspace::<N, D::Input, D::Target>::new();
         let mut report = TrainReport::default();
+        let (mut best, mut epochs_without_improvement) = (None::<f32>, 0);
         for epoch in 1..=self.epochs {
             let start = Instant::now();
+            let progress = EpochProgress::start(self.progress, epoch, self.epochs, train.len());
             rng.shuffle(&mut order);
             let mut total_loss = 0.0f64;
+            let mut seen = 0usize;
             for (step, batch) in order.chunks(self.batch_size).enumerate() {
-                let loss = workspace.train_on(net, &self.loss, optimizer, train, batch);
+                let loss = workspace.compute_grads_on(net, &self.loss, train, batch);
                 if !loss.is_finite() {
                     return Err(Error::NonFiniteLoss {
                         loss,
@@ -102,7 +192,13 @@ impl<L> Trainer<L> {
                         step: step + 1,
                     });
                 }
+                if let Some(max_norm) = self.max_grad_norm {
+                    workspace.clip_grad_norm(net, max_norm);
+                }
+                optimizer.step(net, workspace.grads());
                 total_loss += f64::from(loss) * batch.len() as f64;
+                seen += batch.len();
+                progress.advance(batch.len(), step, total_loss / seen as f64);
             }
             let seconds = start.elapsed().as_secs_f64();
             let evaluation = valid.map(|valid| evaluate(net, &self.loss, valid, self.batch_size.max(256)));
@@ -113,10 +209,30 @@ impl<L> Trainer<L> {
                 valid_accuracy: evaluation.and_then(|e| e.accuracy),
                 seconds,
             };
-            if self.verbose {
-                eprintln!("{epoch_report}");
-            }
+            progress.finish(&epoch_report);
             report.epochs.push(epoch_report);
+            if let Some(callback) = &mut self.on_epoch {
+                callback(&epoch_report);
+            }
+            match monitor.value(&epoch_report) {
+                Some(value) if best.is_none_or(|best| monitor.improves(value, best)) => {
+                    best = Some(value);
+                    report.best_epoch = Some(epoch);
+                    epochs_without_improvement = 0;
+                    if let Some(path) = &self.checkpoint {
+                        crate::io::save(net, path)?;
+                    }
+                }
+                _ => epochs_without_improvement += 1,
+            }
+            if self
+                .patience
+                .is_some_and(|patience| epochs_without_improvement >= patience)
+                && epoch < self.epochs
+            {
+                report.stopped_early = true;
+                break;
+            }
         }
         Ok(report)
     }

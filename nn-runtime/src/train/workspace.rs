@@ -83,24 +83,36 @@ impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
         value
     }
 
-    /// Copies the samples `indices` of `data` into the workspace's batch and trains on them.
-    pub(crate) fn train_on<D, L, O>(
-        &mut self,
-        net: &mut N,
-        loss: &L,
-        optimizer: &mut O,
-        data: &D,
-        indices: &[usize],
-    ) -> f32
+    /// Scales the gradients of the last [`Workspace::compute_grads`] so their global L2 norm
+    /// is at most `max_norm`, as `torch.nn.utils.clip_grad_norm_(params, max_norm)` does
+    /// (scale `max_norm / (norm + 1e-6)` when the norm exceeds it). Returns the norm before
+    /// clipping. `net` is only used to walk the gradients, which are shaped like it.
+    pub fn clip_grad_norm(&mut self, net: &N, max_norm: f32) -> f32 {
+        let mut sum_of_squares = 0.0f64;
+        // `zip_params` walks parameter tensors without building key strings (no allocation).
+        self.grads.zip_params(net, &mut |grad, _| {
+            sum_of_squares += grad.iter().map(|&g| f64::from(g) * f64::from(g)).sum::<f64>();
+        });
+        let norm = sum_of_squares.sqrt() as f32;
+        let scale = max_norm / (norm + 1e-6);
+        if scale < 1.0 {
+            self.grads
+                .zip_params(net, &mut |grad, _| grad.iter_mut().for_each(|g| *g *= scale));
+        }
+        norm
+    }
+
+    /// Copies the samples `indices` of `data` into the workspace's batch and computes the
+    /// gradients on them; returns the batch's mean loss.
+    pub(crate) fn compute_grads_on<D, L>(&mut self, net: &N, loss: &L, data: &D, indices: &[usize]) -> f32
     where
         D: Dataset<Input = I, Target = T>,
         L: Loss<N::Output, Target = T>,
-        O: Optimizer,
     {
         let mut inputs = std::mem::take(&mut self.inputs);
         let mut targets = std::mem::take(&mut self.targets);
         gather(data, indices, &mut inputs, &mut targets);
-        let value = self.train_step(net, loss, optimizer, &inputs, &targets);
+        let value = self.compute_grads(net, loss, &inputs, &targets);
         self.inputs = inputs;
         self.targets = targets;
         value
