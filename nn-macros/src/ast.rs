@@ -22,6 +22,8 @@ pub struct LayerDecl {
     pub name: Option<Ident>,
     /// The layer's type as written, generic arguments included.
     pub path: Path,
+    /// Constructor arguments written in parentheses, as in `Dropout(0.5)`.
+    pub args: Option<Punctuated<Expr, Token![,]>>,
 }
 
 impl LayerDecl {
@@ -44,7 +46,11 @@ impl LayerDecl {
                 _ => segment.ident.to_string(),
             })
             .collect();
-        segments.join("::")
+        let args = self.args.as_ref().map(|args| {
+            let args: Vec<String> = args.iter().map(display_tokens).collect();
+            format!("({})", args.join(", "))
+        });
+        segments.join("::") + &args.unwrap_or_default()
     }
 }
 
@@ -212,7 +218,14 @@ impl Parse for LayerDecl {
             None
         };
         let path: Path = input.parse()?;
-        Ok(LayerDecl { name, path })
+        let args = if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            Some(Punctuated::parse_terminated(&content)?)
+        } else {
+            None
+        };
+        Ok(LayerDecl { name, path, args })
     }
 }
 

@@ -15,8 +15,9 @@ use crate::ast::{display_tokens, LayerDecl, Network};
 use crate::ctxt::Ctxt;
 
 /// The layers whose shapes the macro knows.
-const BUILT_IN: [&str; 5] = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten"];
-const ACTIVATIONS: [&str; 3] = ["ReLU", "Sigmoid", "Tanh"];
+const BUILT_IN: [&str; 6] = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten", "Dropout"];
+/// Built-in layers whose output has the shape of their input.
+const SHAPE_KEEPING: [&str; 4] = ["ReLU", "Sigmoid", "Tanh", "Dropout"];
 /// The largest size accepted, so a typo such as `Linear<7840000000, 10>` is a clear error rather
 /// than a stack overflow or an arithmetic overflow in rustc.
 const MAX_SIZE: u64 = 1 << 24;
@@ -52,6 +53,8 @@ pub struct Stage {
     pub output_text: String,
     /// The parameter count, when the macro can compute it from literals.
     pub params: Option<u64>,
+    /// Constructor arguments (`0.5` of `Dropout(0.5)`), for layers built by `init_with`/`new`.
+    pub constructor_args: Option<TokenStream>,
 }
 
 /// One dimension: its value if it is a literal, and the tokens that compute it.
@@ -165,6 +168,7 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
             opaque_output: matches!(next.shape, Shape::Opaque),
             output_text: shape_text(&next.shape),
             params: literal_params(layer, &flow),
+            constructor_args: check_constructor_args(&mut cx, layer, built_in_name(layer)),
         });
         flow = next;
     }
@@ -174,6 +178,63 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
         stages,
         input_text,
     })
+}
+
+/// The name of a built-in layer, if `layer` is one.
+fn built_in_name(layer: &LayerDecl) -> Option<&'static str> {
+    let name = layer.ident().to_string();
+    BUILT_IN
+        .into_iter()
+        .find(|known| layer.path.segments.len() == 1 && *known == name)
+}
+
+/// Checks `Dropout(p)`'s argument (the only built-in that takes one) and rejects arguments
+/// anywhere else; returns the arguments to construct the layer with.
+fn check_constructor_args(cx: &mut Ctxt, layer: &LayerDecl, built_in: Option<&str>) -> Option<TokenStream> {
+    let display = layer.display();
+    match (built_in, &layer.args) {
+        (Some("Dropout"), None) => {
+            cx.error_spanned_by(
+                &layer.path,
+                "`Dropout` needs the probability of dropping a value\n= help: write `Dropout(0.5)`",
+            );
+            None
+        }
+        (Some("Dropout"), Some(args)) => {
+            let probability = match args.iter().collect::<Vec<_>>().as_slice() {
+                [Expr::Lit(syn::ExprLit {
+                    lit: Lit::Float(float), ..
+                })] => float.base10_parse::<f64>().ok(),
+                [Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. })] => int.base10_parse::<f64>().ok(),
+                _ => None,
+            };
+            match probability {
+                Some(p) if (0.0..1.0).contains(&p) => Some(args.to_token_stream()),
+                Some(p) => {
+                    cx.error_spanned_by(
+                        args,
+                        format!("`{display}`: a dropout probability must be at least 0 and below 1, not {p}"),
+                    );
+                    None
+                }
+                None => {
+                    cx.error_spanned_by(
+                        args,
+                        format!("`{display}` takes one probability written as a number\n= help: write `Dropout(0.5)`"),
+                    );
+                    None
+                }
+            }
+        }
+        (_, Some(args)) => {
+            cx.error_spanned_by(
+                args,
+                format!("`{display}` takes no arguments in parentheses; only `Dropout(p)` does"),
+            );
+            None
+        }
+        (_, None) => None,
+    }
 }
 
 /// A built-in layer's parameter count from literal sizes: `IN * OUT + OUT` for `Linear`, 0 for
@@ -199,8 +260,7 @@ fn literal_params(layer: &LayerDecl, input: &Flow) -> Option<u64> {
 fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow) -> (TokenStream, Flow) {
     let ident = layer.ident();
     let name = ident.to_string();
-    let built_in = layer.path.segments.len() == 1 && BUILT_IN.contains(&name.as_str());
-    if !built_in {
+    if built_in_name(layer).is_none() {
         if layer.path.segments.len() == 1 {
             if let Some(suggestion) = similar_built_in(&name) {
                 cx.error_spanned_by(
@@ -222,7 +282,7 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
                     format!("`{name}` takes no sizes: it keeps the shape it is given\n= help: write `{name}`"),
                 );
             }
-            debug_assert!(ACTIVATIONS.contains(&name.as_str()));
+            debug_assert!(SHAPE_KEEPING.contains(&name.as_str()));
             let krate = respan(krate, ident.span());
             let ty = quote_spanned!(ident.span()=> #krate::__private::#ident);
             (

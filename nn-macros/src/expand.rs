@@ -239,6 +239,23 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
     let types: Vec<_> = stages.iter().map(|stage| &stage.ty).collect();
     let name_text = name.to_string();
     let displays = stages.iter().map(|stage| &stage.display);
+    // Layers with constructor arguments (`Dropout(0.5)`) are built by their own constructors.
+    let inits = stages.iter().map(
+        |Stage {
+             ty, constructor_args, ..
+         }| match constructor_args {
+            Some(args) => quote!(<#ty>::init_with(__rng, #args)),
+            None => quote!(__nn::Module::init(__rng)),
+        },
+    );
+    let zeros = stages.iter().map(
+        |Stage {
+             ty, constructor_args, ..
+         }| match constructor_args {
+            Some(args) => quote!(<#ty>::new(#args)),
+            None => quote!(__nn::Module::zeros()),
+        },
+    );
     let prefixes = stages.iter().map(|stage| format!("{}.", stage.key));
     let visits = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
         quote! {
@@ -271,11 +288,11 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
             const NUM_PARAMS: usize = 0 #(+ <#types as __nn::Module>::NUM_PARAMS)*;
 
             fn init(__rng: &mut __nn::Rng) -> Self {
-                Self { #(#fields: __nn::Module::init(__rng),)* }
+                Self { #(#fields: #inits,)* }
             }
 
             fn zeros() -> Self {
-                Self { #(#fields: __nn::Module::zeros(),)* }
+                Self { #(#fields: #zeros,)* }
             }
 
             fn visit_params(&self, __prefix: &str, __visit: &mut dyn FnMut(&str, &[usize], &[f32])) {

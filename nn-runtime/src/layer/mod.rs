@@ -2,11 +2,13 @@
 
 mod activation;
 mod chain;
+mod dropout;
 mod flatten;
 mod linear;
 
 pub use activation::{ReLU, Sigmoid, Tanh};
 pub use chain::{Follows, NetworkInput};
+pub use dropout::{Dropout, DropoutCache};
 pub use flatten::Flatten;
 pub use linear::Linear;
 
@@ -14,7 +16,8 @@ use crate::{Rng, Tensor};
 
 /// Whether a batched forward pass is part of training or of evaluation.
 ///
-/// Layers such as dropout behave differently in the two; the built-in layers so far do not.
+/// [`Dropout`] zeroes values while training and passes them through in evaluation; the other
+/// built-in layers behave the same in both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Training: the pass will be followed by a backward pass.
