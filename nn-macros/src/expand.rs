@@ -230,6 +230,16 @@ fn inherent_impl(network: &Network, checked: &Checked) -> TokenStream {
             pub fn load(path: impl AsRef<__nn::Path>) -> __nn::Result<Self> {
                 __nn::io::load(path.as_ref())
             }
+
+            /// Loads weights into this network as `options` say: strictly, or partially with a
+            /// report of what did not fit, optionally renaming the file's keys (fine-tuning).
+            pub fn load_from(
+                &mut self,
+                path: impl AsRef<__nn::Path>,
+                options: &__nn::io::LoadOptions,
+            ) -> __nn::Result<__nn::io::LoadReport> {
+                __nn::io::load_with(self, path.as_ref(), options)
+            }
         }
     }
 }
@@ -305,6 +315,10 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
 
             fn zip_params(&mut self, __grads: &Self, __update: &mut dyn FnMut(&mut [f32], &[f32])) {
                 #(__nn::Module::zip_params(&mut self.#fields, &__grads.#fields, __update);)*
+            }
+
+            fn set_frozen(&mut self, __frozen: bool) {
+                #(__nn::Module::set_frozen(&mut self.#fields, __frozen);)*
             }
         }
     }

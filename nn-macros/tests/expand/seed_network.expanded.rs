@@ -154,6 +154,15 @@ const _: () = {
         pub fn load(path: impl AsRef<__nn::Path>) -> __nn::Result<Self> {
             __nn::io::load(path.as_ref())
         }
+        /// Loads weights into this network as `options` say: strictly, or partially with a
+        /// report of what did not fit, optionally renaming the file's keys (fine-tuning).
+        pub fn load_from(
+            &mut self,
+            path: impl AsRef<__nn::Path>,
+            options: &__nn::io::LoadOptions,
+        ) -> __nn::Result<__nn::io::LoadReport> {
+            __nn::io::load_with(self, path.as_ref(), options)
+        }
     }
     impl ::core::clone::Clone for MnistMlp
     where
@@ -319,6 +328,14 @@ const _: () = {
             __nn::Module::zip_params(&mut self.layer_3, &__grads.layer_3, __update);
             __nn::Module::zip_params(&mut self.layer_4, &__grads.layer_4, __update);
             __nn::Module::zip_params(&mut self.layer_5, &__grads.layer_5, __update);
+        }
+        fn set_frozen(&mut self, __frozen: bool) {
+            __nn::Module::set_frozen(&mut self.layer_0, __frozen);
+            __nn::Module::set_frozen(&mut self.layer_1, __frozen);
+            __nn::Module::set_frozen(&mut self.layer_2, __frozen);
+            __nn::Module::set_frozen(&mut self.layer_3, __frozen);
+            __nn::Module::set_frozen(&mut self.layer_4, __frozen);
+            __nn::Module::set_frozen(&mut self.layer_5, __frozen);
         }
     }
     /// Activations and gradients between layers, kept from the forward to the backward pass.

@@ -4,4 +4,4 @@ mod atomic;
 mod safetensors_file;
 
 pub use atomic::write_atomically;
-pub use safetensors_file::{load, load_into, save};
+pub use safetensors_file::{load, load_into, load_with, save, LoadOptions, LoadReport};

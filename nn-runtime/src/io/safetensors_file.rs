@@ -46,45 +46,187 @@ pub fn load<M: Module>(path: &Path) -> Result<M> {
 /// Overwrites `module`'s parameters with those in `path`, strictly (see [`load`]). On error
 /// the message lists every missing, unexpected and mis-shaped key.
 pub fn load_into<M: Module>(module: &mut M, path: &Path) -> Result<()> {
+    load_with(module, path, &LoadOptions::strict()).map(|_| ())
+}
+
+/// How [`load_with`] matches a file's tensors to a network's parameters.
+///
+/// ```
+/// use nn::io::LoadOptions;
+/// // A PyTorch model whose layers live in `self.linear_relu_stack = nn.Sequential(...)`:
+/// let options = LoadOptions::partial().rename(|key| key.strip_prefix("linear_relu_stack.").map(String::from));
+/// # let _ = options;
+/// ```
+pub struct LoadOptions {
+    strict: bool,
+    rename: Option<Box<dyn Fn(&str) -> Option<String>>>,
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("strict", &self.strict)
+            .field("rename", &self.rename.as_ref().map(|_| "closure"))
+            .finish()
+    }
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self::strict()
+    }
+}
+
+impl LoadOptions {
+    /// Every parameter must be in the file with its shape, and the file may hold nothing else;
+    /// otherwise an error lists every missing, unexpected and mis-shaped key (nothing is loaded).
+    pub fn strict() -> Self {
+        LoadOptions {
+            strict: true,
+            rename: None,
+        }
+    }
+
+    /// Loads every parameter the file has with the right shape and reports the rest in the
+    /// returned [`LoadReport`] (fine-tuning a network whose head differs).
+    pub fn partial() -> Self {
+        LoadOptions {
+            strict: false,
+            rename: None,
+        }
+    }
+
+    /// Maps each key of the file to this network's key (`None` ignores the tensor), as
+    /// `state_dict` surgery in PyTorch: `|key| key.strip_prefix("backbone.").map(String::from)`.
+    pub fn rename(mut self, rename: impl Fn(&str) -> Option<String> + 'static) -> Self {
+        self.rename = Some(Box::new(rename));
+        self
+    }
+
+    /// Replaces the prefix `from` of the file's keys with `to` (keys without it are kept as
+    /// they are): `.replace_prefix("linear_relu_stack.", "")`.
+    pub fn replace_prefix(self, from: &str, to: &str) -> Self {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.rename(move |key| {
+            Some(
+                key.strip_prefix(&from)
+                    .map_or_else(|| key.to_string(), |rest| format!("{to}{rest}")),
+            )
+        })
+    }
+}
+
+/// What [`load_with`] did: the parameters loaded and those it could not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Network keys loaded from the file.
+    pub loaded: Vec<String>,
+    /// Network keys the file does not have (they keep their values).
+    pub missing: Vec<String>,
+    /// File keys (after renaming) the network does not have.
+    pub unexpected: Vec<String>,
+    /// Keys present in both with different shapes: `(key, file shape, network shape)`.
+    pub mismatched: Vec<(String, Vec<usize>, Vec<usize>)>,
+}
+
+impl LoadReport {
+    /// Whether every parameter was loaded and the file held nothing else.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
+    }
+
+    /// One line per problem, sorted by key; `shapes` gives the network's shape of each key.
+    fn details(&self, shapes: &BTreeMap<String, Vec<usize>>) -> String {
+        let mut lines: Vec<(String, String)> = Vec::new();
+        lines.extend(
+            self.missing
+                .iter()
+                .map(|key| (key.clone(), format!("`{key}` missing (expected f32 {:?})", shapes[key]))),
+        );
+        lines.extend(self.unexpected.iter().map(|key| {
+            (
+                key.clone(),
+                format!("`{key}` unexpected: this network has no such parameter"),
+            )
+        }));
+        lines.extend(self.mismatched.iter().map(|(key, file, expected)| {
+            (
+                key.clone(),
+                format!("`{key}` has shape {file:?}, expected {expected:?}"),
+            )
+        }));
+        lines.sort();
+        lines.into_iter().map(|(_, line)| format!("\n  {line}")).collect()
+    }
+}
+
+/// Loads `module`'s parameters from `path` as `options` say. Strict loading fails (leaving
+/// `module` unchanged) unless the file fits exactly; partial loading loads what fits and
+/// reports the rest. Files must hold f32 tensors.
+pub fn load_with<M: Module>(module: &mut M, path: &Path, options: &LoadOptions) -> Result<LoadReport> {
     let bytes = std::fs::read(path).map_err(|source| Error::io(path, source))?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
-    let mut unused: BTreeSet<String> = file.names().into_iter().cloned().collect();
-    let mut problems = BTreeMap::new();
-    module.visit_params_mut("", &mut |key, shape, values| {
-        unused.remove(key);
-        match file.tensor(key) {
-            Err(_) => {
-                problems.insert(key.to_string(), format!("missing (expected f32 {shape:?})"));
+    // Network key -> file key, after renaming.
+    let mut by_network_key: BTreeMap<String, String> = BTreeMap::new();
+    for name in file.names() {
+        let renamed = match &options.rename {
+            Some(rename) => rename(name),
+            None => Some(name.clone()),
+        };
+        if let Some(key) = renamed {
+            by_network_key.insert(key, name.clone());
+        }
+    }
+    let mut report = LoadReport::default();
+    let mut wrong_types = Vec::new();
+    let mut shapes = BTreeMap::new();
+    // First pass: decide, without writing, so a failed strict load changes nothing.
+    module.visit_params("", &mut |key, shape, _| {
+        shapes.insert(key.to_string(), shape.to_vec());
+        match by_network_key.get(key).map(|name| file.tensor(name)) {
+            None | Some(Err(_)) => report.missing.push(key.to_string()),
+            Some(Ok(view)) if view.dtype() != Dtype::F32 => {
+                wrong_types.push(format!("`{key}` is {:?}, expected F32", view.dtype()))
             }
-            Ok(view) if view.dtype() != Dtype::F32 => {
-                problems.insert(key.to_string(), format!("is {:?}, expected F32", view.dtype()));
+            Some(Ok(view)) if view.shape() != shape => {
+                report
+                    .mismatched
+                    .push((key.to_string(), view.shape().to_vec(), shape.to_vec()))
             }
-            Ok(view) if view.shape() != shape => {
-                problems.insert(
-                    key.to_string(),
-                    format!("has shape {:?}, expected {shape:?}", view.shape()),
-                );
-            }
-            Ok(view) => {
-                for (value, le) in values.iter_mut().zip(view.data().chunks_exact(4)) {
-                    *value = f32::from_le_bytes([le[0], le[1], le[2], le[3]]);
-                }
+            Some(Ok(_)) => report.loaded.push(key.to_string()),
+        }
+    });
+    let known: BTreeSet<&str> = report
+        .loaded
+        .iter()
+        .chain(&report.missing)
+        .chain(report.mismatched.iter().map(|(key, ..)| key))
+        .map(String::as_str)
+        .collect();
+    report.unexpected = by_network_key
+        .keys()
+        .filter(|key| !known.contains(key.as_str()))
+        .cloned()
+        .collect();
+    if !wrong_types.is_empty() || (options.strict && !report.is_complete()) {
+        let details =
+            report.details(&shapes) + &wrong_types.iter().map(|line| format!("\n  {line}")).collect::<String>();
+        return Err(Error::WeightsMismatch {
+            path: path.to_path_buf(),
+            details,
+        });
+    }
+    let loaded: BTreeSet<&str> = report.loaded.iter().map(String::as_str).collect();
+    module.visit_params_mut("", &mut |key, _, values| {
+        if !loaded.contains(key) {
+            return;
+        }
+        if let Some(Ok(view)) = by_network_key.get(key).map(|name| file.tensor(name)) {
+            for (value, le) in values.iter_mut().zip(view.data().chunks_exact(4)) {
+                *value = f32::from_le_bytes([le[0], le[1], le[2], le[3]]);
             }
         }
     });
-    for key in unused {
-        problems.insert(key, "unexpected: this network has no such parameter".to_string());
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let details: String = problems
-        .iter()
-        .map(|(key, problem)| format!("\n  `{key}` {problem}"))
-        .collect();
-    Err(Error::WeightsMismatch {
-        path: path.to_path_buf(),
-        details,
-    })
+    Ok(report)
 }

@@ -22,6 +22,8 @@ pub struct Linear<const IN: usize, const OUT: usize> {
     pub weight: Box<[[f32; IN]; OUT]>,
     /// Added to each output.
     pub bias: Box<[f32; OUT]>,
+    /// Whether training leaves the weights alone ([`Module::set_frozen`]).
+    frozen: bool,
 }
 
 /// Shows the shapes, not the 100,000 numbers a weight matrix may hold.
@@ -52,6 +54,7 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
         Linear {
             weight: boxed_zeros(),
             bias: Box::new([0.0; OUT]),
+            frozen: false,
         }
     }
 
@@ -66,8 +69,15 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
     }
 
     fn zip_params(&mut self, grads: &Self, update: &mut dyn FnMut(&mut [f32], &[f32])) {
+        if self.frozen {
+            return;
+        }
         update(self.weight.as_flattened_mut(), grads.weight.as_flattened());
         update(&mut self.bias[..], &grads.bias[..]);
+    }
+
+    fn set_frozen(&mut self, frozen: bool) {
+        self.frozen = frozen;
     }
 }
 
@@ -96,7 +106,10 @@ impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Linear<IN, OUT> {
         _cache: &mut (),
         grads: &mut Self,
     ) {
-        linear_backward_weight(grad_output, input, &mut grads.weight, &mut grads.bias);
+        // A frozen layer computes no parameter gradient: optimizers skip it anyway.
+        if !self.frozen {
+            linear_backward_weight(grad_output, input, &mut grads.weight, &mut grads.bias);
+        }
         if let Some(grad_input) = grad_input {
             linear_backward_input(grad_output, &self.weight, grad_input);
         }

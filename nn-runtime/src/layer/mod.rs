@@ -57,9 +57,15 @@ pub trait Module: Clone + Send + Sync + 'static {
     fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &[f32]));
     /// As [`Module::visit_params`], with mutable values (loading weights).
     fn visit_params_mut(&mut self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &mut [f32]));
-    /// Calls `update(parameter, gradient)` for every parameter tensor with the matching tensor of
-    /// `grads`, in [`Module::visit_params`] order, without building key strings (optimizer steps).
+    /// Calls `update(parameter, gradient)` for every trainable parameter tensor with the
+    /// matching tensor of `grads`, in [`Module::visit_params`] order, without building key
+    /// strings (optimizer steps). Tensors of frozen layers are skipped.
     fn zip_params(&mut self, grads: &Self, update: &mut dyn FnMut(&mut [f32], &[f32]));
+
+    /// Freezes (`true`) or unfreezes every parameter of this module: a frozen layer computes no
+    /// parameter gradient and optimizers do not update it (fine-tuning a new head on a trained
+    /// body). Layers without parameters ignore it; networks pass it to every layer.
+    fn set_frozen(&mut self, _frozen: bool) {}
 }
 
 /// A layer that takes a per-sample tensor `I` to [`Layer::Output`], one sample or a batch at a time.

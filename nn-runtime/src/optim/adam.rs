@@ -1,6 +1,6 @@
 //! `Adam`, as `torch.optim.Adam`, and the update it shares with `AdamW`.
 
-use super::{decimal, ensure_state, f32_of, Optimizer};
+use super::{decimal, ensure_state, f32_of, trainable_len, Optimizer};
 use crate::Module;
 
 /// Adam, PyTorch's
@@ -167,10 +167,10 @@ impl AdamCore {
 
     pub(super) fn step<M: Module>(&mut self, params: &mut M, grads: &M) {
         // torch: `exp_avg`, `exp_avg_sq` = zeros and `step` = 0 for a parameter without state.
-        if ensure_state(&mut self.exp_avg, M::NUM_PARAMS) {
-            self.exp_avg_sq = vec![0.0; M::NUM_PARAMS];
+        if ensure_state(&mut self.exp_avg, trainable_len(params, grads)) {
+            self.exp_avg_sq = vec![0.0; self.exp_avg.len()];
             self.max_exp_avg_sq = if self.amsgrad {
-                vec![0.0; M::NUM_PARAMS]
+                vec![0.0; self.exp_avg.len()]
             } else {
                 Vec::new()
             };

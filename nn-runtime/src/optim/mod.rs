@@ -15,8 +15,9 @@
 //!
 //! Optimizer state (momentum buffers, Adam's moments) is allocated on the first
 //! [`Optimizer::step`] and reused after, so later steps perform no heap allocation. The state
-//! belongs to one model: it is sized by [`Module::NUM_PARAMS`], and stepping a model with a
-//! different number of parameters starts it afresh.
+//! belongs to one model: it is sized by the model's trainable parameters, and stepping a model
+//! with a different number of them (another model, or a layer frozen or unfrozen) starts it
+//! afresh.
 //!
 //! A schedule is a pure function of the step (or epoch) index; [`Schedule::apply`] writes its
 //! value into an optimizer before a step:
@@ -141,6 +142,16 @@ fn decimal(value: f32) -> f64 {
 
 /// Makes `state` hold `len` zeros if it does not already hold `len` values; returns whether it
 /// was (re)allocated, i.e. whether this is the first step for this model.
+/// The number of values the optimizer updates: every parameter of `params` except those of
+/// frozen layers ([`Module::set_frozen`]), which `zip_params` skips. Optimizer state is sized by
+/// it, so freezing or unfreezing a layer between steps starts the state afresh instead of
+/// giving one tensor another's momentum.
+fn trainable_len<M: Module>(params: &mut M, grads: &M) -> usize {
+    let mut len = 0;
+    params.zip_params(grads, &mut |p, _| len += p.len());
+    len
+}
+
 fn ensure_state(state: &mut Vec<f32>, len: usize) -> bool {
     if state.len() == len {
         return false;

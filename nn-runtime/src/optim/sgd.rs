@@ -1,6 +1,6 @@
 //! `Sgd`: stochastic gradient descent, as `torch.optim.SGD`.
 
-use super::{decimal, ensure_state, f32_of, Optimizer};
+use super::{decimal, ensure_state, f32_of, trainable_len, Optimizer};
 use crate::Module;
 
 /// Stochastic gradient descent, PyTorch's
@@ -123,7 +123,7 @@ impl Optimizer for Sgd {
             return;
         }
         // torch: `buf = grad.detach().clone()` when the parameter has no buffer yet.
-        let first = ensure_state(&mut self.buffer, M::NUM_PARAMS);
+        let first = ensure_state(&mut self.buffer, trainable_len(params, grads));
         let mut offset = 0;
         let buffer = &mut self.buffer;
         params.zip_params(grads, &mut |p, g| {
