@@ -252,3 +252,33 @@ fn history_saves_as_csv_and_json() {
         "{json}"
     );
 }
+
+#[test]
+fn schedules_set_the_learning_rate_per_epoch_or_per_step() {
+    use nn::optim::{OneCycleLr, Optimizer, Schedule, StepLr};
+    let data = constant_labels(64);
+    let mut net = MnistMlp::init(0);
+    // Per epoch: epoch e (from 0) trains with StepLR(0.1, step 2, gamma 0.1)'s rate for e.
+    let schedule = StepLr::new(0.1, 2).gamma(0.1);
+    let mut opt = Sgd::new(1.0);
+    nn::Trainer::new(CrossEntropy)
+        .epochs(5)
+        .quiet()
+        .schedule(StepLr::new(0.1, 2).gamma(0.1))
+        .fit(&mut net, &mut opt, &data, None)
+        .unwrap();
+    // The last epoch (index 4) ran at 0.1 * 0.1^2.
+    assert_eq!(opt.learning_rate(), schedule.learning_rate(4));
+    assert!((schedule.learning_rate(4) - 0.001).abs() < 1e-9);
+    // Per step: 3 epochs of 2 batches = 6 steps, the last at index 5.
+    let one_cycle = OneCycleLr::new(0.1, 6);
+    let mut opt = Sgd::new(1.0).momentum(0.9);
+    nn::Trainer::new(CrossEntropy)
+        .epochs(3)
+        .batch_size(32)
+        .quiet()
+        .schedule_per_step(OneCycleLr::new(0.1, 6))
+        .fit(&mut net, &mut opt, &data, None)
+        .unwrap();
+    assert_eq!(opt.learning_rate(), one_cycle.learning_rate(5));
+}

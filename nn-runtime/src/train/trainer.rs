@@ -10,17 +10,23 @@ use super::{evaluate, EpochReport, Monitor, Progress, TrainReport, Workspace};
 use crate::data::Dataset;
 use crate::layer::Layer;
 use crate::loss::Loss;
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, Schedule};
 use crate::{Error, Result, Rng};
 
 /// A callback run after each epoch with its figures.
 type EpochCallback<'a> = Box<dyn FnMut(&EpochReport) + 'a>;
 
+/// A learning-rate schedule and how often it advances.
+struct Scheduled<'a> {
+    schedule: Box<dyn Schedule + 'a>,
+    per_step: bool,
+}
+
 /// Trains a network with a loss: shuffled mini-batches for a number of epochs, evaluating on a
 /// validation set after each, as a PyTorch training loop with a shuffling `DataLoader` does.
 ///
 /// Defaults: 10 epochs, batch size 64, seed 0, progress as [`Progress::Auto`], no early
-/// stopping, no checkpoint, no clipping.
+/// stopping, no checkpoint, no clipping, no learning-rate schedule.
 ///
 /// ```
 /// use nn::prelude::*;
@@ -50,6 +56,7 @@ pub struct Trainer<'a, L> {
     checkpoint: Option<PathBuf>,
     max_grad_norm: Option<f32>,
     on_epoch: Option<EpochCallback<'a>>,
+    schedule: Option<Scheduled<'a>>,
 }
 
 impl<L: fmt::Debug> fmt::Debug for Trainer<'_, L> {
@@ -65,6 +72,13 @@ impl<L: fmt::Debug> fmt::Debug for Trainer<'_, L> {
             .field("checkpoint", &self.checkpoint)
             .field("max_grad_norm", &self.max_grad_norm)
             .field("on_epoch", &self.on_epoch.as_ref().map(|_| "callback"))
+            .field(
+                "schedule",
+                &self
+                    .schedule
+                    .as_ref()
+                    .map(|s| if s.per_step { "per step" } else { "per epoch" }),
+            )
             .finish()
     }
 }
@@ -83,6 +97,7 @@ impl<'a, L> Trainer<'a, L> {
             checkpoint: None,
             max_grad_norm: None,
             on_epoch: None,
+            schedule: None,
         }
     }
 
@@ -143,6 +158,27 @@ impl<'a, L> Trainer<'a, L> {
         self
     }
 
+    /// Sets the optimizer's learning rate (and momentum, for one-cycle) from `schedule` before
+    /// each epoch, index 0 for the first: the loop PyTorch writes with `scheduler.step()` after
+    /// each epoch.
+    pub fn schedule(mut self, schedule: impl Schedule + 'a) -> Self {
+        self.schedule = Some(Scheduled {
+            schedule: Box::new(schedule),
+            per_step: false,
+        });
+        self
+    }
+
+    /// As [`Trainer::schedule`], advancing at every step (batch) instead: the index counts
+    /// steps from 0 across epochs, as `OneCycleLR` with `scheduler.step()` after each batch.
+    pub fn schedule_per_step(mut self, schedule: impl Schedule + 'a) -> Self {
+        self.schedule = Some(Scheduled {
+            schedule: Box::new(schedule),
+            per_step: true,
+        });
+        self
+    }
+
     /// Runs `callback` after each epoch with its figures.
     pub fn on_epoch(mut self, callback: impl FnMut(&EpochReport) + 'a) -> Self {
         self.on_epoch = Some(Box::new(callback));
@@ -177,7 +213,15 @@ impl<'a, L> Trainer<'a, L> {
         let mut workspace = Workspace::<N, D::Input, D::Target>::new();
         let mut report = TrainReport::default();
         let (mut best, mut epochs_without_improvement) = (None::<f32>, 0);
+        let mut global_step = 0;
         for epoch in 1..=self.epochs {
+            if let Some(Scheduled {
+                schedule,
+                per_step: false,
+            }) = &self.schedule
+            {
+                schedule.apply(optimizer, epoch - 1);
+            }
             let start = Instant::now();
             let progress = EpochProgress::start(self.progress, epoch, self.epochs, train.len());
             rng.shuffle(&mut order);
@@ -195,7 +239,15 @@ impl<'a, L> Trainer<'a, L> {
                 if let Some(max_norm) = self.max_grad_norm {
                     workspace.clip_grad_norm(net, max_norm);
                 }
+                if let Some(Scheduled {
+                    schedule,
+                    per_step: true,
+                }) = &self.schedule
+                {
+                    schedule.apply(optimizer, global_step);
+                }
                 optimizer.step(net, workspace.grads());
+                global_step += 1;
                 total_loss += f64::from(loss) * batch.len() as f64;
                 seen += batch.len();
                 progress.advance(batch.len(), step, total_loss / seen as f64);
