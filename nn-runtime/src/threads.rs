@@ -1,9 +1,27 @@
-//! How many threads the kernels use.
+//! The threads the kernels use: how many, and a small pool that runs the parts of a product.
 //!
 //! The count comes from `nn::set_num_threads(n)`, else from the `NN_NUM_THREADS` or
 //! `RAYON_NUM_THREADS` environment variable, else from the number of cores.
+//!
+//! The pool is ours rather than rayon's because a training step must not allocate: rayon's
+//! global injector queue allocates a block every few dozen jobs, and its sleeping workers take
+//! tens of microseconds to wake, as long as a whole product at batch 64. Here the workers are
+//! spawned once, spin for a short while after each job (a step launches about ten products in
+//! a row) and then park; launching a job stores a few words and touches no allocator.
+//!
+//! A product is cut into a few parts per thread, and the launching thread and the workers
+//! claim parts from a shared counter: a worker that the OS has not scheduled yet (a busy
+//! machine) delays nothing, the launcher takes its parts.
+//!
+//! Only one product runs on the pool at a time. A product launched while the pool is busy
+//! (another thread training, or a product inside a product) runs on its caller's thread alone;
+//! since every value is computed the same way whatever the split, the result is the same.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 /// The chosen thread count; 0 until it is first read or set.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -39,4 +57,226 @@ fn from_env() -> Option<usize> {
             .ok()
             .filter(|&n| n > 0)
     })
+}
+
+/// Parts per thread a product is cut into, so that a late thread's share is taken by the others.
+const PARTS_PER_THREAD: usize = 3;
+
+/// Calls `task(first, rows)` on consecutive parts of `rows` that together cover it, in parallel
+/// when the work (`rows.len() * work_per_row`) reaches `min_work`; parts start at multiples of
+/// `align` rows.
+pub(crate) fn split_rows<T: Send>(
+    rows: &mut [T],
+    align: usize,
+    work_per_row: usize,
+    min_work: usize,
+    task: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let len = rows.len();
+    // The work test comes first: small products never read the thread count (whose first
+    // reading allocates), so single-sample inference never allocates.
+    if len.saturating_mul(work_per_row) < min_work {
+        return task(0, rows);
+    }
+    let threads = num_threads();
+    if threads <= 1 {
+        return task(0, rows);
+    }
+    let parts = (threads * PARTS_PER_THREAD).min(len.div_ceil(align));
+    if parts <= 1 {
+        return task(0, rows);
+    }
+    let chunk = len.div_ceil(parts).div_ceil(align) * align;
+    let parts = len.div_ceil(chunk);
+    let base = SendPtr(rows.as_mut_ptr());
+    run(threads, parts, &|part| {
+        let first = part * chunk;
+        let end = (first + chunk).min(len);
+        let base = &base;
+        #[allow(unsafe_code)]
+        // SAFETY: the parts `first..end` are disjoint and inside `rows`, which is borrowed
+        // mutably for the whole call; `run` returns only after every part has finished.
+        let part_rows = unsafe { std::slice::from_raw_parts_mut(base.0.add(first), end - first) };
+        task(first, part_rows);
+    });
+}
+
+/// A pointer that may cross threads (the parts it gives out are disjoint).
+struct SendPtr<T>(*mut T);
+#[allow(unsafe_code)]
+// SAFETY: used only by `split_rows`, which hands each thread a disjoint part.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+/// What the launching thread and the workers share. One job at a time (the `WORKERS` lock).
+struct Shared {
+    /// `launch << 32 | next part`: a thread claims a part by incrementing it, only while the
+    /// launch is the one it saw and `next < parts`.
+    claim: AtomicU64,
+    /// Parts of the current launch.
+    parts: AtomicUsize,
+    /// The current task (on the launcher's stack); read only after a successful claim.
+    task: AtomicPtr<&'static (dyn Fn(usize) + Sync)>,
+    /// Workers between their first claim attempt of a launch and their last.
+    running: AtomicUsize,
+    /// Set when a part panicked on a worker.
+    panicked: AtomicBool,
+}
+
+static SHARED: Shared = Shared {
+    claim: AtomicU64::new(0),
+    parts: AtomicUsize::new(0),
+    task: AtomicPtr::new(std::ptr::null_mut()),
+    running: AtomicUsize::new(0),
+    panicked: AtomicBool::new(false),
+};
+
+struct Worker {
+    thread: Thread,
+    sleeping: Arc<AtomicBool>,
+}
+
+/// How long a thread spins waiting (for the next job, or for the last part) before it parks or
+/// yields.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// The workers; holding the lock is the right to launch.
+static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+
+/// Runs `task(part)` for every part in `0..parts` on the calling thread and up to
+/// `threads - 1` workers; returns when all have finished (and panics if one did).
+fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
+    let mut workers = match WORKERS.try_lock() {
+        Ok(workers) => workers,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            (0..parts).for_each(task);
+            return;
+        }
+    };
+    while workers.len() + 1 < threads {
+        match spawn_worker(workers.len() + 1) {
+            Some(worker) => workers.push(worker),
+            None => break,
+        }
+    }
+    let shared = &SHARED;
+    let launch = (shared.claim.load(Ordering::SeqCst) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
+    shared.panicked.store(false, Ordering::SeqCst);
+    shared.parts.store(parts, Ordering::SeqCst);
+    // The task's lifetime is erased for the workers; `Wait` below keeps it alive until no
+    // worker can use it, even if a part on this thread panics.
+    let task_ref: &(dyn Fn(usize) + Sync) = task;
+    #[allow(unsafe_code)]
+    // SAFETY: only the lifetime changes; see above.
+    let task_static: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(task_ref) };
+    shared.task.store(
+        (&task_static as *const &'static (dyn Fn(usize) + Sync)).cast_mut(),
+        Ordering::SeqCst,
+    );
+    shared.claim.store(launch << 32, Ordering::SeqCst);
+    for worker in workers.iter().take(threads - 1) {
+        if worker.sleeping.load(Ordering::SeqCst) {
+            worker.thread.unpark();
+        }
+    }
+    {
+        let _wait = Wait(shared, launch);
+        while let Some(part) = claim(shared, launch) {
+            task(part);
+        }
+    }
+    drop(workers);
+    if shared.panicked.load(Ordering::SeqCst) {
+        panic!("a kernel thread panicked");
+    }
+}
+
+/// The next part of launch `launch`, if any is left.
+fn claim(shared: &Shared, launch: u64) -> Option<usize> {
+    let mut current = shared.claim.load(Ordering::SeqCst);
+    loop {
+        let next = (current & 0xFFFF_FFFF) as usize;
+        if current >> 32 != launch || next >= shared.parts.load(Ordering::SeqCst) {
+            return None;
+        }
+        match shared
+            .claim
+            .compare_exchange_weak(current, current + 1, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => return Some(next),
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// When dropped: closes the launch (no part can be claimed any more) and waits until no
+/// worker is still running one.
+struct Wait(&'static Shared, u64);
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        let (shared, launch) = (self.0, self.1);
+        shared.claim.store(launch << 32 | 0xFFFF_FFFF, Ordering::SeqCst);
+        let start = Instant::now();
+        let mut spins = 0u32;
+        while shared.running.load(Ordering::SeqCst) != 0 {
+            spins = spins.wrapping_add(1);
+            if spins % 64 != 0 || start.elapsed() < SPIN {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+fn spawn_worker(index: usize) -> Option<Worker> {
+    let sleeping = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&sleeping);
+    let seen = SHARED.claim.load(Ordering::SeqCst) >> 32;
+    let handle = std::thread::Builder::new()
+        .name(format!("nn-kernel-{index}"))
+        .spawn(move || worker_loop(seen, &flag))
+        .ok()?;
+    Some(Worker {
+        thread: handle.thread().clone(),
+        sleeping,
+    })
+}
+
+fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
+    let shared = &SHARED;
+    loop {
+        // Wait for the next launch: spin a little, then park.
+        let start = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            let launch = shared.claim.load(Ordering::SeqCst) >> 32;
+            if launch != seen {
+                seen = launch;
+                break;
+            }
+            spins = spins.wrapping_add(1);
+            if spins % 64 != 0 || start.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            sleeping.store(true, Ordering::SeqCst);
+            if shared.claim.load(Ordering::SeqCst) >> 32 == seen {
+                std::thread::park();
+            }
+            sleeping.store(false, Ordering::SeqCst);
+        }
+        shared.running.fetch_add(1, Ordering::SeqCst);
+        while let Some(part) = claim(shared, seen) {
+            #[allow(unsafe_code)]
+            // SAFETY: a part was claimed, so the launch is open: its launcher is still inside
+            // `run` (it waits for `running` to drop to zero) and the task is alive.
+            let task = unsafe { *shared.task.load(Ordering::SeqCst) };
+            if catch_unwind(AssertUnwindSafe(|| task(part))).is_err() {
+                shared.panicked.store(true, Ordering::SeqCst);
+            }
+        }
+        shared.running.fetch_sub(1, Ordering::SeqCst);
+    }
 }

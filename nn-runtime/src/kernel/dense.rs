@@ -1,4 +1,4 @@
-//! The three products of a fully connected layer on row-major batches: register-blocked
+//! The three products of a fully connected layer on row-major batches, portable: register-blocked
 //! micro-kernels specialised on the layer's const sizes, allocation-free (a packing GEMM
 //! allocates its buffers on every call), compiled twice: for AVX2+FMA, chosen at run time
 //! when the CPU has it, and for the baseline target.
@@ -22,14 +22,7 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 }
 
 /// `y[b][o] = bias[o] + dot(x[b], w[o])`: the forward pass.
-///
-/// ```
-/// // x = [1 2], w = [[3 4], [5 6]], bias = [10 20]
-/// let mut y = [[0.0; 2]];
-/// nn::kernel::linear_forward(&[[1.0, 2.0]], &[[3.0, 4.0], [5.0, 6.0]], &[10.0, 20.0], &mut y);
-/// assert_eq!(y, [[21.0, 37.0]]);
-/// ```
-pub fn linear_forward<const IN: usize, const OUT: usize>(
+pub(super) fn linear_forward<const IN: usize, const OUT: usize>(
     x: &[[f32; IN]],
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
@@ -48,13 +41,7 @@ pub fn linear_forward<const IN: usize, const OUT: usize>(
 }
 
 /// `dx[b] = sum_o g[b][o] * w[o]`: the gradient with respect to the input, overwriting `dx`.
-///
-/// ```
-/// let mut dx = [[0.0; 2]];
-/// nn::kernel::linear_backward_input(&[[1.0, 10.0]], &[[3.0, 4.0], [5.0, 6.0]], &mut dx);
-/// assert_eq!(dx, [[53.0, 64.0]]);
-/// ```
-pub fn linear_backward_input<const IN: usize, const OUT: usize>(
+pub(super) fn linear_backward_input<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
@@ -71,30 +58,24 @@ pub fn linear_backward_input<const IN: usize, const OUT: usize>(
     backward_input::<IN, OUT, false>(g, w, dx);
 }
 
-/// `dw[o] = sum_b g[b][o] * x[b]` and `db[o] = sum_b g[b][o]`: the parameter gradients,
-/// overwriting `dw` and `db`.
-///
-/// ```
-/// let (mut dw, mut db) = ([[0.0; 2]; 1], [0.0]);
-/// nn::kernel::linear_backward_weight(&[[2.0], [1.0]], &[[1.0, 2.0], [3.0, 4.0]], &mut dw, &mut db);
-/// assert_eq!((dw, db), ([[5.0, 8.0]], [3.0]));
-/// ```
-pub fn linear_backward_weight<const IN: usize, const OUT: usize>(
+/// `dw[o] = sum_b g[b][o] * x[b]` for the output rows `first..first + dw.len()`, overwriting
+/// `dw`.
+pub(super) fn linear_backward_weight_rows<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     x: &[[f32; IN]],
-    dw: &mut [[f32; IN]; OUT],
-    db: &mut [f32; OUT],
+    first: usize,
+    dw: &mut [[f32; IN]],
 ) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
         unsafe {
-            backward_weight_avx2(g, x, dw, db)
+            backward_weight_avx2(g, x, first, dw)
         };
         return;
     }
-    backward_weight::<IN, OUT, false>(g, x, dw, db);
+    backward_weight::<IN, OUT, false>(g, x, first, dw);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -128,10 +109,10 @@ fn backward_input_avx2<const IN: usize, const OUT: usize>(
 fn backward_weight_avx2<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     x: &[[f32; IN]],
-    dw: &mut [[f32; IN]; OUT],
-    db: &mut [f32; OUT],
+    first: usize,
+    dw: &mut [[f32; IN]],
 ) {
-    backward_weight::<IN, OUT, true>(g, x, dw, db);
+    backward_weight::<IN, OUT, true>(g, x, first, dw);
 }
 
 /// Forward in blocks of 4 batch rows x 2 weight rows: 8 dot products share their loads.
@@ -260,17 +241,17 @@ fn backward_input_rows<const IN: usize, const OUT: usize, const R: usize, const 
     }
 }
 
-/// Weight gradient in blocks of 4 output rows x `2 * LANES` columns held in registers over
-/// the whole sum across the batch; the bias gradient alongside.
+/// Weight gradient of output rows `first..first + dw.len()` in blocks of 4 output rows x
+/// `2 * LANES` columns held in registers over the whole sum across the batch.
 #[inline(always)]
 fn backward_weight<const IN: usize, const OUT: usize, const FMA: bool>(
     g: &[[f32; OUT]],
     x: &[[f32; IN]],
-    dw: &mut [[f32; IN]; OUT],
-    db: &mut [f32; OUT],
+    first: usize,
+    dw: &mut [[f32; IN]],
 ) {
     let mut dw_blocks = dw.chunks_exact_mut(4);
-    let mut o = 0;
+    let mut o = first;
     for dw_block in &mut dw_blocks {
         backward_weight_rows::<IN, OUT, 4, FMA>(g, x, o, dw_block);
         o += 4;
@@ -278,9 +259,6 @@ fn backward_weight<const IN: usize, const OUT: usize, const FMA: bool>(
     for dw_row in dw_blocks.into_remainder() {
         backward_weight_rows::<IN, OUT, 1, FMA>(g, x, o, std::slice::from_mut(dw_row));
         o += 1;
-    }
-    for (o, db) in db.iter_mut().enumerate() {
-        *db = g.iter().map(|g_row| g_row[o]).sum();
     }
 }
 

@@ -85,12 +85,11 @@ impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Linear<IN, OUT> {
     type Output = [f32; OUT];
     type Cache = ();
 
+    /// The batched kernel on a batch of one: the same bits as the sample would get in a batch.
     fn forward(&self, input: &[f32; IN]) -> [f32; OUT] {
-        let mut output = *self.bias;
-        for (y, row) in output.iter_mut().zip(self.weight.iter()) {
-            *y += row.iter().zip(input).map(|(w, x)| w * x).sum::<f32>();
-        }
-        output
+        let mut output = [[0.0; OUT]];
+        linear_forward(std::slice::from_ref(input), &self.weight, &self.bias, &mut output);
+        output[0]
     }
 
     fn forward_batch(&self, input: &[[f32; IN]], output: &mut [[f32; OUT]], _cache: &mut (), _mode: Mode) {

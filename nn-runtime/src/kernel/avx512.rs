@@ -1,0 +1,451 @@
+//! AVX-512 micro-kernels for the three Linear products (called only when the CPU has AVX-512F,
+//! checked at run time by the caller).
+//!
+//! Every output value is computed by the same sequence of operations whatever block, batch
+//! size or thread it falls in: a fused multiply-add per reduction index in increasing order into
+//! 16 lanes, then (forward only) the same fixed reduction tree of the 16 lanes. So a batch split
+//! across threads, a batch of one and a batch of 1024 give bit-identical values.
+//!
+//! - forward `y = x W^T + b`: dot products of `x` rows with `w` rows (both contiguous along the
+//!   reduction), `R x C = 16` of them in 16 registers, reduced together by a transpose tree;
+//! - input gradient `dx = g W` and weight gradient `dW = g^T x`: a broadcast scalar times 4
+//!   vectors of 16 consecutive columns, 4 rows at a time (16 accumulators), no reduction.
+#![allow(unsafe_code)]
+// AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89; the
+// workspace still declares 1.86 until its `rust-version` moves (see docs/decisions.md).
+#![allow(clippy::incompatible_msrv)]
+
+use std::arch::x86_64::*;
+
+/// f32 values per register.
+const L: usize = 16;
+
+/// The lanes of the last, partial chunk of a row of `n` values (all 16 when `n % 16 == 0`).
+const fn tail_mask(n: usize) -> __mmask16 {
+    match n % L {
+        0 => 0xFFFF,
+        r => ((1u32 << r) - 1) as __mmask16,
+    }
+}
+
+/// Index of the accumulator that ends in position `p` of the reduced vector (and vice versa):
+/// the transpose tree below leaves the sum of accumulator `4a + b` in position `4b + a`.
+const fn t4(p: usize) -> usize {
+    (p % 4) * 4 + p / 4
+}
+
+/// The 16 sums of the lanes of `v[0..16]`, the sum of `v[t4(p)]` in position `p`; the lanes of
+/// every vector are added in the same order.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn reduce16(v: [__m512; 16]) -> __m512 {
+    // Halves: 128-bit quarters (0 + 2, 1 + 3); vector pairs share a register.
+    let mut t = [_mm512_setzero_ps(); 8];
+    for j in 0..8 {
+        let (a, b) = (v[2 * j], v[2 * j + 1]);
+        t[j] = _mm512_add_ps(_mm512_shuffle_f32x4::<0x44>(a, b), _mm512_shuffle_f32x4::<0xEE>(a, b));
+    }
+    // Quarters: one 128-bit lane per original vector.
+    let mut u = [_mm512_setzero_ps(); 4];
+    for j in 0..4 {
+        let (a, b) = (t[2 * j], t[2 * j + 1]);
+        u[j] = _mm512_add_ps(_mm512_shuffle_f32x4::<0x88>(a, b), _mm512_shuffle_f32x4::<0xDD>(a, b));
+    }
+    // Within 128-bit lanes: pairs, then singles.
+    let s0 = _mm512_add_ps(
+        _mm512_shuffle_ps::<0x44>(u[0], u[1]),
+        _mm512_shuffle_ps::<0xEE>(u[0], u[1]),
+    );
+    let s1 = _mm512_add_ps(
+        _mm512_shuffle_ps::<0x44>(u[2], u[3]),
+        _mm512_shuffle_ps::<0xEE>(u[2], u[3]),
+    );
+    _mm512_add_ps(_mm512_shuffle_ps::<0x88>(s0, s1), _mm512_shuffle_ps::<0xDD>(s0, s1))
+}
+
+/// The `R x C` dot products of rows `xs` with rows `ws` (`R * C == 16`), dot `(r, c)` in
+/// position `r * C + c` of the result.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn dots<const N: usize, const R: usize, const C: usize>(xs: [&[f32; N]; R], ws: [&[f32; N]; C]) -> __m512 {
+    const { assert!(R * C == 16) };
+    let mut acc = [_mm512_setzero_ps(); 16];
+    let full = N / L;
+    for k in 0..full {
+        let mut xv = [_mm512_setzero_ps(); R];
+        for r in 0..R {
+            // SAFETY: `k * L + L <= N`, in bounds of the row.
+            xv[r] = unsafe { _mm512_loadu_ps(xs[r].as_ptr().add(k * L)) };
+        }
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let p = t4(i);
+            // SAFETY: as above.
+            let wv = unsafe { _mm512_loadu_ps(ws[p % C].as_ptr().add(k * L)) };
+            *acc = _mm512_fmadd_ps(xv[p / C], wv, *acc);
+        }
+    }
+    if N % L != 0 {
+        let mask = tail_mask(N);
+        let mut xv = [_mm512_setzero_ps(); R];
+        for r in 0..R {
+            // SAFETY: masked load of the `N % L` values left in the row.
+            xv[r] = unsafe { _mm512_maskz_loadu_ps(mask, xs[r].as_ptr().add(full * L)) };
+        }
+        for (i, acc) in acc.iter_mut().enumerate() {
+            let p = t4(i);
+            // SAFETY: as above.
+            let wv = unsafe { _mm512_maskz_loadu_ps(mask, ws[p % C].as_ptr().add(full * L)) };
+            *acc = _mm512_fmadd_ps(xv[p / C], wv, *acc);
+        }
+    }
+    reduce16(acc)
+}
+
+/// Forward for rows `x` (a block of up to `R` rows, the last repeated to fill it) against
+/// every weight row, `C` at a time; bias added in the epilogue.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn forward_block<const IN: usize, const OUT: usize, const R: usize, const C: usize>(
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+) {
+    let rows = x.len();
+    let mut xs = [&x[0]; R];
+    for (r, row) in xs.iter_mut().enumerate() {
+        *row = &x[r.min(rows - 1)];
+    }
+    let mut o = 0;
+    while o < OUT {
+        let mut ws = [&w[0]; C];
+        for (c, row) in ws.iter_mut().enumerate() {
+            *row = &w[(o + c).min(OUT - 1)];
+        }
+        let mut sums = [0.0f32; L];
+        // SAFETY: `sums` holds 16 values.
+        unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), dots::<IN, R, C>(xs, ws)) };
+        let width = C.min(OUT - o);
+        for (r, y_row) in y.iter_mut().enumerate().take(rows) {
+            for c in 0..width {
+                y_row[o + c] = sums[r * C + c] + bias[o + c];
+            }
+        }
+        o += C;
+    }
+}
+
+/// `y[b][o] = bias[o] + dot(x[b], w[o])` in blocks of 4 rows x 4 outputs; fewer than 4 rows
+/// as matrix-vector products against 16 weight rows at a time.
+#[target_feature(enable = "avx512f")]
+pub(super) fn forward<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+) {
+    let mut x_blocks = x.chunks_exact(4);
+    let mut y_blocks = y.chunks_exact_mut(4);
+    for (x_block, y_block) in (&mut x_blocks).zip(&mut y_blocks) {
+        forward_block::<IN, OUT, 4, 4>(x_block, w, bias, y_block);
+    }
+    let (x_rest, y_rest) = (x_blocks.remainder(), y_blocks.into_remainder());
+    for (x_row, y_row) in x_rest.chunks(1).zip(y_rest.chunks_mut(1)) {
+        forward_block::<IN, OUT, 1, 16>(x_row, w, bias, y_row);
+    }
+}
+
+/// `R` rows of `sum_j s[r][j] * v[j][col..col + 16 * C]`, the shared shape of both gradient
+/// products: `scale(r, j)` gives the broadcast scalar, `vec(j)` the row of vectors; `out[r]`
+/// receives the columns (only the first `valid` rows are written; the last vector is masked
+/// with `last_mask`). With `accumulate` the sums continue from the values in `out` (the same
+/// chain of fused multiply-adds as one longer call, so the same bits).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn broadcast_block<const R: usize, const C: usize>(
+    steps: usize,
+    scale: impl Fn(usize, usize) -> f32,
+    vec: impl Fn(usize) -> *const f32,
+    last_mask: __mmask16,
+    out: [*mut f32; R],
+    valid: usize,
+    accumulate: bool,
+) {
+    let mut acc = [[_mm512_setzero_ps(); C]; R];
+    if accumulate {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            for (c, acc) in acc.iter_mut().enumerate() {
+                let mask = if c + 1 == C { last_mask } else { 0xFFFF };
+                // SAFETY: as for the stores below (rows beyond `valid` repeat a valid row).
+                *acc = unsafe { _mm512_maskz_loadu_ps(mask, out[r].add(c * L)) };
+            }
+        }
+    }
+    for j in 0..steps {
+        let base = vec(j);
+        let mut v = [_mm512_setzero_ps(); C];
+        for (c, v) in v.iter_mut().enumerate() {
+            let mask = if c + 1 == C { last_mask } else { 0xFFFF };
+            // SAFETY: the caller guarantees `base` points at `16 * C` values, the last chunk
+            // in bounds where `last_mask` is set.
+            *v = unsafe { _mm512_maskz_loadu_ps(mask, base.add(c * L)) };
+        }
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let s = _mm512_set1_ps(scale(r, j));
+            for c in 0..C {
+                acc[c] = _mm512_fmadd_ps(s, v[c], acc[c]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate().take(valid) {
+        for (c, acc) in acc.iter().enumerate() {
+            let mask = if c + 1 == C { last_mask } else { 0xFFFF };
+            // SAFETY: `out[r]` points at `16 * C` writable values, the last chunk where
+            // `last_mask` is set.
+            unsafe { _mm512_mask_storeu_ps(out[r].add(c * L), mask, *acc) };
+        }
+    }
+}
+
+/// Column blocks of a row of `n` values: `(start, vectors, last_mask)`, 4 vectors at a time,
+/// then single vectors (the last one masked).
+#[inline]
+fn column_blocks(n: usize) -> impl Iterator<Item = (usize, usize, __mmask16)> {
+    let wide = n / (4 * L);
+    let narrow = (n - wide * 4 * L).div_ceil(L);
+    let wide_blocks = (0..wide).map(|i| (i * 4 * L, 4, 0xFFFF));
+    let narrow_blocks = (0..narrow).map(move |i| {
+        let start = wide * 4 * L + i * L;
+        let mask = if start + L <= n { 0xFFFF } else { tail_mask(n) };
+        (start, 1, mask)
+    });
+    wide_blocks.chain(narrow_blocks)
+}
+
+/// `dx[b] = sum_o g[b][o] * w[o]`, overwriting `dx`: 4 rows x 64 columns at a time, all rows
+/// for one column panel of `w` (which stays in L1) before the next.
+#[target_feature(enable = "avx512f")]
+pub(super) fn backward_input<const IN: usize, const OUT: usize>(
+    g: &[[f32; OUT]],
+    w: &[[f32; IN]; OUT],
+    dx: &mut [[f32; IN]],
+) {
+    let rows = g.len();
+    let dx_ptr = dx.as_mut_ptr();
+    for (col, vectors, mask) in column_blocks(IN) {
+        for b in (0..rows).step_by(4) {
+            let valid = (rows - b).min(4);
+            let g_rows: [&[f32; OUT]; 4] = [0, 1, 2, 3].map(|r| &g[(b + r).min(rows - 1)]);
+            // SAFETY: rows `b..b + valid` of `dx` exist; columns `col..` are in bounds as
+            // `column_blocks` promises. Rows beyond `valid` point at the last row but are not
+            // written.
+            let out = [0, 1, 2, 3].map(|r| unsafe { dx_ptr.add(b + r.min(valid - 1)).cast::<f32>().add(col) });
+            let scale = |r: usize, o: usize| g_rows[r][o];
+            // SAFETY: `w[o]` has `IN` values, `col..` in bounds as above.
+            let vec = |o: usize| unsafe { w.as_ptr().add(o).cast::<f32>().add(col) };
+            if vectors == 4 {
+                broadcast_block::<4, 4>(OUT, scale, vec, mask, out, valid, false);
+            } else {
+                broadcast_block::<4, 1>(OUT, scale, vec, mask, out, valid, false);
+            }
+        }
+    }
+}
+
+/// Batch rows per pass of the weight gradient: a 64-column panel of that many `x` rows (32 KB)
+/// stays in L1 while every output row uses it.
+const BATCH_CHUNK: usize = 128;
+
+/// `dw[o] = sum_b g[b][o] * x[b]` for the output rows `first..first + dw.len()`, overwriting
+/// `dw`: 4 output rows x 64 columns at a time, all output rows for one panel of `x` before the
+/// next; batches beyond [`BATCH_CHUNK`] rows continue the sums from `dw` (same bits).
+#[target_feature(enable = "avx512f")]
+pub(super) fn backward_weight_rows<const IN: usize, const OUT: usize>(
+    g: &[[f32; OUT]],
+    x: &[[f32; IN]],
+    first: usize,
+    dw: &mut [[f32; IN]],
+) {
+    let rows = dw.len();
+    let dw_ptr = dw.as_mut_ptr();
+    for (chunk, (g, x)) in g.chunks(BATCH_CHUNK).zip(x.chunks(BATCH_CHUNK)).enumerate() {
+        for (col, vectors, mask) in column_blocks(IN) {
+            for o in (0..rows).step_by(4) {
+                let valid = (rows - o).min(4);
+                let outputs = [0, 1, 2, 3].map(|r| first + o + r.min(valid - 1));
+                // SAFETY: rows `o..o + valid` of `dw` exist, columns as `column_blocks` promises.
+                let out = [0, 1, 2, 3].map(|r| unsafe { dw_ptr.add(o + r.min(valid - 1)).cast::<f32>().add(col) });
+                let scale = |r: usize, b: usize| g[b][outputs[r]];
+                // SAFETY: `x[b]` has `IN` values, `col..` in bounds as above.
+                let vec = |b: usize| unsafe { x.as_ptr().add(b).cast::<f32>().add(col) };
+                if vectors == 4 {
+                    broadcast_block::<4, 4>(g.len(), scale, vec, mask, out, valid, chunk > 0);
+                } else {
+                    broadcast_block::<4, 1>(g.len(), scale, vec, mask, out, valid, chunk > 0);
+                }
+            }
+        }
+    }
+}
+
+/// Transposes the 16 x 16 block in `r` (row `i` in `r[i]`): column `c` ends in `r[c]`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose16(r: &mut [__m512; 16]) {
+    let mut t = [_mm512_setzero_ps(); 16];
+    for i in 0..8 {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // r[4g + j], 128-bit lane l: rows 4g..4g + 4 of column 4l + j.
+    for g in 0..4 {
+        let (lo, hi) = (t[4 * g], t[4 * g + 1]);
+        let (lo2, hi2) = (t[4 * g + 2], t[4 * g + 3]);
+        r[4 * g] = _mm512_shuffle_ps::<0x44>(lo, lo2);
+        r[4 * g + 1] = _mm512_shuffle_ps::<0xEE>(lo, lo2);
+        r[4 * g + 2] = _mm512_shuffle_ps::<0x44>(hi, hi2);
+        r[4 * g + 3] = _mm512_shuffle_ps::<0xEE>(hi, hi2);
+    }
+    let s = *r;
+    for j in 0..4 {
+        let u0 = _mm512_shuffle_f32x4::<0x44>(s[j], s[4 + j]);
+        let u1 = _mm512_shuffle_f32x4::<0xEE>(s[j], s[4 + j]);
+        let u2 = _mm512_shuffle_f32x4::<0x44>(s[8 + j], s[12 + j]);
+        let u3 = _mm512_shuffle_f32x4::<0xEE>(s[8 + j], s[12 + j]);
+        r[j] = _mm512_shuffle_f32x4::<0x88>(u0, u2);
+        r[4 + j] = _mm512_shuffle_f32x4::<0xDD>(u0, u2);
+        r[8 + j] = _mm512_shuffle_f32x4::<0x88>(u1, u3);
+        r[12 + j] = _mm512_shuffle_f32x4::<0xDD>(u1, u3);
+    }
+}
+
+/// Row length of the transposed weight: `OUT` rounded up to whole registers (zeros after).
+pub(super) const fn padded(out: usize) -> usize {
+    out.div_ceil(L) * L
+}
+
+/// `wt[k][o] = w[o][k]`, `wt` of `IN` rows of `padded(OUT)` values (the padding zero).
+#[target_feature(enable = "avx512f")]
+pub(super) fn transpose<const IN: usize, const OUT: usize>(w: &[[f32; IN]; OUT], wt: &mut [f32]) {
+    let width = padded(OUT);
+    assert!(wt.len() >= IN * width);
+    for o in (0..width).step_by(L) {
+        for k in (0..IN).step_by(L) {
+            let mask = if k + L <= IN { 0xFFFF } else { tail_mask(IN) };
+            let mut r = [_mm512_setzero_ps(); 16];
+            for (i, r) in r.iter_mut().enumerate() {
+                if o + i < OUT {
+                    // SAFETY: row `o + i` exists; the mask keeps the load inside it.
+                    *r = unsafe { _mm512_maskz_loadu_ps(mask, w[o + i].as_ptr().add(k)) };
+                }
+            }
+            transpose16(&mut r);
+            for (i, r) in r.iter().enumerate().take(IN - k.min(IN)).take(L) {
+                // SAFETY: row `k + i < IN` of `wt`, columns `o..o + 16 <= width`.
+                unsafe { _mm512_storeu_ps(wt.as_mut_ptr().add((k + i) * width + o), *r) };
+            }
+        }
+    }
+}
+
+/// Reduction steps per pass of the batched forward: a 64-column panel of that many rows of the
+/// transposed weight (32 KB) stays in L1 while every batch row uses it.
+const K_CHUNK: usize = 128;
+
+/// `y[b][o] = bias[o] + sum_k x[b][k] * wt[k][o]` (`wt` from [`transpose`]): for each chunk
+/// of the reduction and panel of 64 outputs, blocks of 6 rows x 64 outputs in 24 registers.
+/// Each value is one chain of fused multiply-adds from the bias, in order of `k`, however the
+/// loops are blocked.
+#[target_feature(enable = "avx512f")]
+pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    wt: &[f32],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+) {
+    let width = padded(OUT);
+    assert!(wt.len() >= IN * width && x.len() == y.len());
+    let rows = x.len();
+    let y_ptr = y.as_mut_ptr().cast::<f32>();
+    for k0 in (0..IN).step_by(K_CHUNK) {
+        let k1 = (k0 + K_CHUNK).min(IN);
+        for col in (0..width).step_by(4 * L) {
+            let vectors = ((width - col) / L).min(4);
+            for b in (0..rows).step_by(6) {
+                let valid = (rows - b).min(6);
+                let args = Panel {
+                    x: [0, 1, 2, 3, 4, 5].map(|r| x[(b + r).min(rows - 1)].as_ptr()),
+                    // SAFETY: rows `b..b + valid` exist; later ones repeat the last and are not written.
+                    y: [0, 1, 2, 3, 4, 5].map(|r| unsafe { y_ptr.add((b + r.min(valid - 1)) * OUT) }),
+                    valid,
+                    k: k0..k1,
+                    col,
+                };
+                match vectors {
+                    4 => forward_panel::<OUT, 4>(&args, wt, bias),
+                    3 => forward_panel::<OUT, 3>(&args, wt, bias),
+                    2 => forward_panel::<OUT, 2>(&args, wt, bias),
+                    _ => forward_panel::<OUT, 1>(&args, wt, bias),
+                }
+            }
+        }
+    }
+}
+
+/// One block of [`forward_transposed`].
+struct Panel {
+    x: [*const f32; 6],
+    y: [*mut f32; 6],
+    valid: usize,
+    k: std::ops::Range<usize>,
+    col: usize,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn forward_panel<const OUT: usize, const C: usize>(p: &Panel, wt: &[f32], bias: &[f32; OUT]) {
+    let width = padded(OUT);
+    // Output lanes of each vector that exist in `y` (the padding is computed, not stored).
+    let masks: [__mmask16; C] = std::array::from_fn(|c| {
+        let start = p.col + c * L;
+        if start + L <= OUT {
+            0xFFFF
+        } else {
+            tail_mask(OUT - start)
+        }
+    });
+    let mut acc = [[_mm512_setzero_ps(); C]; 6];
+    for (r, acc) in acc.iter_mut().enumerate() {
+        for (c, acc) in acc.iter_mut().enumerate() {
+            *acc = if p.k.start == 0 {
+                // SAFETY: masked load of the bias values that exist.
+                unsafe { _mm512_maskz_loadu_ps(masks[c], bias.as_ptr().add(p.col + c * L)) }
+            } else {
+                // SAFETY: `y[r]` has `OUT` values; the mask keeps the load inside.
+                unsafe { _mm512_maskz_loadu_ps(masks[c], p.y[r].add(p.col + c * L)) }
+            };
+        }
+    }
+    for k in p.k.clone() {
+        // SAFETY: `k < IN` and `col + 16 * C <= width`, inside `wt`.
+        let w_row = unsafe { wt.as_ptr().add(k * width + p.col) };
+        let mut v = [_mm512_setzero_ps(); C];
+        for (c, v) in v.iter_mut().enumerate() {
+            // SAFETY: as above.
+            *v = unsafe { _mm512_loadu_ps(w_row.add(c * L)) };
+        }
+        for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: `k < IN`, inside row `x[r]`.
+            let s = _mm512_set1_ps(unsafe { *p.x[r].add(k) });
+            for c in 0..C {
+                acc[c] = _mm512_fmadd_ps(s, v[c], acc[c]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate().take(p.valid) {
+        for (c, acc) in acc.iter().enumerate() {
+            // SAFETY: the mask keeps the store inside row `y[r]`.
+            unsafe { _mm512_mask_storeu_ps(p.y[r].add(p.col + c * L), masks[c], *acc) };
+        }
+    }
+}
