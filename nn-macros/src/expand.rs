@@ -106,7 +106,7 @@ fn group_digits(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -409,17 +409,34 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                 let g = gradient(i + 1);
                 quote!(&__cache.#g[..__batch])
             };
-            let grad_input = if i == 0 {
-                quote!(__grad_input)
-            } else {
-                let g = gradient(i);
-                quote!(__nn::Option::Some(__nn::prefix_mut(&mut __cache.#g, __batch)))
-            };
             let c = cache(i);
+            let own_params = &stages[i].ty;
+            if i == 0 {
+                return quote! {
+                    if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __wants_input_grad {
+                        __nn::Layer::<#input_ty>::backward_batch(
+                            &self.#field, #input, #output, #grad_output, __grad_input, &mut __cache.#c, &mut __grads.#field,
+                        );
+                    }
+                };
+            }
+            // The input gradient is needed only if a layer before this one has parameters, or
+            // the caller asked for the network's input gradient: a network starting with
+            // `Flatten -> Linear<784, ..>` skips the largest product of its backward pass.
+            let earlier = stages[..i].iter().map(|stage| &stage.ty);
+            let g = gradient(i);
             quote! {
-                __nn::Layer::<#input_ty>::backward_batch(
-                    &self.#field, #input, #output, #grad_output, #grad_input, &mut __cache.#c, &mut __grads.#field,
-                );
+                let __needs_input_grad = __wants_input_grad #(|| <#earlier as __nn::Module>::NUM_PARAMS > 0)*;
+                if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __needs_input_grad {
+                    let __grad_in = if __needs_input_grad {
+                        __nn::Option::Some(__nn::prefix_mut(&mut __cache.#g, __batch))
+                    } else {
+                        __nn::Option::None
+                    };
+                    __nn::Layer::<#input_ty>::backward_batch(
+                        &self.#field, #input, #output, #grad_output, __grad_in, &mut __cache.#c, &mut __grads.#field,
+                    );
+                }
             }
         });
 
@@ -462,6 +479,7 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                 __grads: &mut Self,
             ) {
                 let __batch = __input.len();
+                let __wants_input_grad = __grad_input.is_some();
                 #(#backward)*
             }
         }

@@ -476,61 +476,134 @@ const _: () = {
             __grads: &mut Self,
         ) {
             let __batch = __input.len();
-            __nn::Layer::<
-                <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
-            >::backward_batch(
-                &self.head,
-                &__cache.__act_4[..__batch],
-                __output,
-                __grad_output,
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_4, __batch)),
-                &mut __cache.__cache_4,
-                &mut __grads.head,
-            );
-            __nn::Layer::<
-                [f32; { HIDDEN }],
-            >::backward_batch(
-                &self.encoder,
-                &__cache.__act_3[..__batch],
-                &__cache.__act_4[..__batch],
-                &__cache.__grad_4[..__batch],
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_3, __batch)),
-                &mut __cache.__cache_3,
-                &mut __grads.encoder,
-            );
-            __nn::Layer::<
-                [f32; { HIDDEN }],
-            >::backward_batch(
-                &self.layer_2,
-                &__cache.__act_2[..__batch],
-                &__cache.__act_3[..__batch],
-                &__cache.__grad_3[..__batch],
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_2, __batch)),
-                &mut __cache.__cache_2,
-                &mut __grads.layer_2,
-            );
-            __nn::Layer::<
-                [f32; { 1 * { HEIGHT } * 8 }],
-            >::backward_batch(
-                &self.fc1,
-                &__cache.__act_1[..__batch],
-                &__cache.__act_2[..__batch],
-                &__cache.__grad_2[..__batch],
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_1, __batch)),
-                &mut __cache.__cache_1,
-                &mut __grads.fc1,
-            );
-            __nn::Layer::<
-                [[f32; 8]; { HEIGHT }],
-            >::backward_batch(
-                &self.layer_0,
-                __input,
-                &__cache.__act_1[..__batch],
-                &__cache.__grad_1[..__batch],
-                __grad_input,
-                &mut __cache.__cache_0,
-                &mut __grads.layer_0,
-            );
+            let __wants_input_grad = __grad_input.is_some();
+            let __needs_input_grad = __wants_input_grad
+                || <::my_nn::__private::Flatten<
+                    { 1 * { HEIGHT } * 8 },
+                > as __nn::Module>::NUM_PARAMS > 0
+                || <::my_nn::__private::Linear<
+                    { { HEIGHT * 8 } },
+                    { HIDDEN },
+                > as __nn::Module>::NUM_PARAMS > 0
+                || <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS > 0
+                || <my::Encoder as __nn::Module>::NUM_PARAMS > 0;
+            if <::my_nn::__private::Linear<16, 2> as __nn::Module>::NUM_PARAMS > 0
+                || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_4, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
+                >::backward_batch(
+                    &self.head,
+                    &__cache.__act_4[..__batch],
+                    __output,
+                    __grad_output,
+                    __grad_in,
+                    &mut __cache.__cache_4,
+                    &mut __grads.head,
+                );
+            }
+            let __needs_input_grad = __wants_input_grad
+                || <::my_nn::__private::Flatten<
+                    { 1 * { HEIGHT } * 8 },
+                > as __nn::Module>::NUM_PARAMS > 0
+                || <::my_nn::__private::Linear<
+                    { { HEIGHT * 8 } },
+                    { HIDDEN },
+                > as __nn::Module>::NUM_PARAMS > 0
+                || <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS > 0;
+            if <my::Encoder as __nn::Module>::NUM_PARAMS > 0 || __needs_input_grad {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_3, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; { HIDDEN }],
+                >::backward_batch(
+                    &self.encoder,
+                    &__cache.__act_3[..__batch],
+                    &__cache.__act_4[..__batch],
+                    &__cache.__grad_4[..__batch],
+                    __grad_in,
+                    &mut __cache.__cache_3,
+                    &mut __grads.encoder,
+                );
+            }
+            let __needs_input_grad = __wants_input_grad
+                || <::my_nn::__private::Flatten<
+                    { 1 * { HEIGHT } * 8 },
+                > as __nn::Module>::NUM_PARAMS > 0
+                || <::my_nn::__private::Linear<
+                    { { HEIGHT * 8 } },
+                    { HIDDEN },
+                > as __nn::Module>::NUM_PARAMS > 0;
+            if <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS > 0
+                || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_2, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; { HIDDEN }],
+                >::backward_batch(
+                    &self.layer_2,
+                    &__cache.__act_2[..__batch],
+                    &__cache.__act_3[..__batch],
+                    &__cache.__grad_3[..__batch],
+                    __grad_in,
+                    &mut __cache.__cache_2,
+                    &mut __grads.layer_2,
+                );
+            }
+            let __needs_input_grad = __wants_input_grad
+                || <::my_nn::__private::Flatten<
+                    { 1 * { HEIGHT } * 8 },
+                > as __nn::Module>::NUM_PARAMS > 0;
+            if <::my_nn::__private::Linear<
+                { { HEIGHT * 8 } },
+                { HIDDEN },
+            > as __nn::Module>::NUM_PARAMS > 0 || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_1, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; { 1 * { HEIGHT } * 8 }],
+                >::backward_batch(
+                    &self.fc1,
+                    &__cache.__act_1[..__batch],
+                    &__cache.__act_2[..__batch],
+                    &__cache.__grad_2[..__batch],
+                    __grad_in,
+                    &mut __cache.__cache_1,
+                    &mut __grads.fc1,
+                );
+            }
+            if <::my_nn::__private::Flatten<
+                { 1 * { HEIGHT } * 8 },
+            > as __nn::Module>::NUM_PARAMS > 0 || __wants_input_grad
+            {
+                __nn::Layer::<
+                    [[f32; 8]; { HEIGHT }],
+                >::backward_batch(
+                    &self.layer_0,
+                    __input,
+                    &__cache.__act_1[..__batch],
+                    &__cache.__grad_1[..__batch],
+                    __grad_input,
+                    &mut __cache.__cache_0,
+                    &mut __grads.layer_0,
+                );
+            }
         }
     }
 };

@@ -488,72 +488,142 @@ const _: () = {
             __grads: &mut Self,
         ) {
             let __batch = __input.len();
-            __nn::Layer::<
-                [f32; 64],
-            >::backward_batch(
-                &self.layer_5,
-                &__cache.__act_5[..__batch],
-                __output,
-                __grad_output,
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_5, __batch)),
-                &mut __cache.__cache_5,
-                &mut __grads.layer_5,
-            );
-            __nn::Layer::<
-                [f32; 64],
-            >::backward_batch(
-                &self.layer_4,
-                &__cache.__act_4[..__batch],
-                &__cache.__act_5[..__batch],
-                &__cache.__grad_5[..__batch],
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_4, __batch)),
-                &mut __cache.__cache_4,
-                &mut __grads.layer_4,
-            );
-            __nn::Layer::<
-                [f32; 128],
-            >::backward_batch(
-                &self.layer_3,
-                &__cache.__act_3[..__batch],
-                &__cache.__act_4[..__batch],
-                &__cache.__grad_4[..__batch],
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_3, __batch)),
-                &mut __cache.__cache_3,
-                &mut __grads.layer_3,
-            );
-            __nn::Layer::<
-                [f32; 128],
-            >::backward_batch(
-                &self.layer_2,
-                &__cache.__act_2[..__batch],
-                &__cache.__act_3[..__batch],
-                &__cache.__grad_3[..__batch],
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_2, __batch)),
-                &mut __cache.__cache_2,
-                &mut __grads.layer_2,
-            );
-            __nn::Layer::<
-                [f32; 784],
-            >::backward_batch(
-                &self.layer_1,
-                &__cache.__act_1[..__batch],
-                &__cache.__act_2[..__batch],
-                &__cache.__grad_2[..__batch],
-                __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_1, __batch)),
-                &mut __cache.__cache_1,
-                &mut __grads.layer_1,
-            );
-            __nn::Layer::<
-                [[f32; 28]; 28],
-            >::backward_batch(
-                &self.layer_0,
-                __input,
-                &__cache.__act_1[..__batch],
-                &__cache.__grad_1[..__batch],
-                __grad_input,
-                &mut __cache.__cache_0,
-                &mut __grads.layer_0,
-            );
+            let __wants_input_grad = __grad_input.is_some();
+            let __needs_input_grad = __wants_input_grad
+                || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::Linear<128, 64> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0;
+            if <::nn::__private::Linear<64, 10> as __nn::Module>::NUM_PARAMS > 0
+                || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_5, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; 64],
+                >::backward_batch(
+                    &self.layer_5,
+                    &__cache.__act_5[..__batch],
+                    __output,
+                    __grad_output,
+                    __grad_in,
+                    &mut __cache.__cache_5,
+                    &mut __grads.layer_5,
+                );
+            }
+            let __needs_input_grad = __wants_input_grad
+                || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::Linear<128, 64> as __nn::Module>::NUM_PARAMS > 0;
+            if <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
+                || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_4, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; 64],
+                >::backward_batch(
+                    &self.layer_4,
+                    &__cache.__act_4[..__batch],
+                    &__cache.__act_5[..__batch],
+                    &__cache.__grad_5[..__batch],
+                    __grad_in,
+                    &mut __cache.__cache_4,
+                    &mut __grads.layer_4,
+                );
+            }
+            let __needs_input_grad = __wants_input_grad
+                || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0;
+            if <::nn::__private::Linear<128, 64> as __nn::Module>::NUM_PARAMS > 0
+                || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_3, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; 128],
+                >::backward_batch(
+                    &self.layer_3,
+                    &__cache.__act_3[..__batch],
+                    &__cache.__act_4[..__batch],
+                    &__cache.__grad_4[..__batch],
+                    __grad_in,
+                    &mut __cache.__cache_3,
+                    &mut __grads.layer_3,
+                );
+            }
+            let __needs_input_grad = __wants_input_grad
+                || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
+                || <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS > 0;
+            if <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
+                || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_2, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; 128],
+                >::backward_batch(
+                    &self.layer_2,
+                    &__cache.__act_2[..__batch],
+                    &__cache.__act_3[..__batch],
+                    &__cache.__grad_3[..__batch],
+                    __grad_in,
+                    &mut __cache.__cache_2,
+                    &mut __grads.layer_2,
+                );
+            }
+            let __needs_input_grad = __wants_input_grad
+                || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0;
+            if <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS > 0
+                || __needs_input_grad
+            {
+                let __grad_in = if __needs_input_grad {
+                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_1, __batch))
+                } else {
+                    __nn::Option::None
+                };
+                __nn::Layer::<
+                    [f32; 784],
+                >::backward_batch(
+                    &self.layer_1,
+                    &__cache.__act_1[..__batch],
+                    &__cache.__act_2[..__batch],
+                    &__cache.__grad_2[..__batch],
+                    __grad_in,
+                    &mut __cache.__cache_1,
+                    &mut __grads.layer_1,
+                );
+            }
+            if <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
+                || __wants_input_grad
+            {
+                __nn::Layer::<
+                    [[f32; 28]; 28],
+                >::backward_batch(
+                    &self.layer_0,
+                    __input,
+                    &__cache.__act_1[..__batch],
+                    &__cache.__grad_1[..__batch],
+                    __grad_input,
+                    &mut __cache.__cache_0,
+                    &mut __grads.layer_0,
+                );
+            }
         }
     }
 };

@@ -59,8 +59,11 @@ pub fn load_into<M: Module>(module: &mut M, path: &Path) -> Result<()> {
 /// ```
 pub struct LoadOptions {
     strict: bool,
-    rename: Option<Box<dyn Fn(&str) -> Option<String>>>,
+    rename: Option<Rename>,
 }
+
+/// Maps a file's key to a network's key, or drops it.
+type Rename = Box<dyn Fn(&str) -> Option<String>>;
 
 impl std::fmt::Debug for LoadOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -11,9 +11,6 @@
 //! - input gradient `dx = g W` and weight gradient `dW = g^T x`: a broadcast scalar times 4
 //!   vectors of 16 consecutive columns, 4 rows at a time (16 accumulators), no reduction.
 #![allow(unsafe_code)]
-// AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89; the
-// workspace still declares 1.86 until its `rust-version` moves (see docs/decisions.md).
-#![allow(clippy::incompatible_msrv)]
 
 use std::arch::x86_64::*;
 
