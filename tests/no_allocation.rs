@@ -1,44 +1,14 @@
 //! After the first step, a training step performs no heap allocation, and single-sample
 //! `forward` never does. A counting global allocator proves it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
 
+use common::alloc::{allocations_during, CountingAllocator};
 use nn::prelude::*;
 use nn::train::Workspace;
 
-/// Counts allocations made by the current thread (test threads run side by side).
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-#[allow(unsafe_code)]
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
-// const-initialised thread-local, which itself never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
-
-fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
 
 network! {
     struct MnistMlp: [28, 28] => Flatten -> Linear<784, 128> -> ReLU -> Linear<128, 64> -> ReLU -> Linear<64, 10>
@@ -47,15 +17,7 @@ network! {
 type Image = [[f32; 28]; 28];
 
 fn batch(size: usize) -> (Vec<Image>, Vec<usize>) {
-    let mut rng = nn::Rng::seed(1);
-    let mut image = [[0.0; 28]; 28];
-    let images = (0..size)
-        .map(|_| {
-            image.iter_mut().flatten().for_each(|p| *p = rng.unit());
-            image
-        })
-        .collect();
-    (images, (0..size).map(|i| i % 10).collect())
+    common::random_images(size, 1, 10)
 }
 
 #[test]

@@ -2,45 +2,15 @@
 //! `Adam`, `AdamW` or `Sgd` (every option on), with a learning-rate schedule applied before
 //! each step, performs no heap allocation. A counting global allocator proves it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
 
+use common::alloc::{allocations_during, CountingAllocator};
 use nn::optim::{Adam, AdamW, CosineAnnealingLr, OneCycleLr, Optimizer, Schedule, Sgd};
 use nn::prelude::*;
 use nn::train::Workspace;
 
-/// Counts allocations made by the current thread (test threads run side by side).
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-#[allow(unsafe_code)]
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
-// const-initialised thread-local, which itself never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
-
-fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
 
 network! {
     struct Mlp: [8, 8] => Flatten -> Linear<64, 32> -> ReLU -> Linear<32, 16> -> Tanh -> Linear<16, 10>
@@ -49,15 +19,7 @@ network! {
 type Image = [[f32; 8]; 8];
 
 fn batch(size: usize) -> (Vec<Image>, Vec<usize>) {
-    let mut rng = nn::Rng::seed(1);
-    let mut image = [[0.0; 8]; 8];
-    let images = (0..size)
-        .map(|_| {
-            image.iter_mut().flatten().for_each(|p| *p = rng.unit());
-            image
-        })
-        .collect();
-    (images, (0..size).map(|i| i % 10).collect())
+    common::random_images(size, 1, 10)
 }
 
 /// Trains with `opt` (and `schedule` applied before every step); asserts the optimizer's

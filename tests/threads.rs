@@ -1,6 +1,8 @@
 //! Results do not depend on the number of threads: a few training steps with 1 and with 2
 //! threads give the same weights, bit for bit, and so do batched and single-sample outputs.
 
+mod common;
+
 use nn::prelude::*;
 use nn::train::Workspace;
 use nn::Mode;
@@ -12,15 +14,7 @@ network! {
 type Image = [[f32; 28]; 28];
 
 fn data(size: usize) -> (Vec<Image>, Vec<usize>) {
-    let mut rng = nn::Rng::seed(5);
-    let mut image = [[0.0; 28]; 28];
-    let images = (0..size)
-        .map(|_| {
-            image.iter_mut().flatten().for_each(|p| *p = rng.unit());
-            image
-        })
-        .collect();
-    (images, (0..size).map(|_| rng.below(10)).collect())
+    common::random_images(size, 5, 10)
 }
 
 fn bits(net: &MnistMlp) -> Vec<u32> {

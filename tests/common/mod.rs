@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod alloc;
+
 use std::path::PathBuf;
 
 use nn::Module;
@@ -113,4 +115,18 @@ pub fn assert_close(actual: &[f32], expected: &[f32], tolerance: f32, what: &str
         &actual[..actual.len().min(8)],
         &expected[..expected.len().min(8)],
     );
+}
+
+/// `size` images of uniform random pixels in `[0, 1)` and labels cycling through `0..classes`,
+/// from a fixed seed.
+pub fn random_images<const H: usize, const W: usize>(
+    size: usize,
+    seed: u64,
+    classes: usize,
+) -> (Vec<[[f32; W]; H]>, Vec<usize>) {
+    let mut rng = nn::Rng::seed(seed);
+    let images = (0..size)
+        .map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rng.unit())))
+        .collect();
+    (images, (0..size).map(|i| i % classes).collect())
 }
