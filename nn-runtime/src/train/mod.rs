@@ -1,8 +1,10 @@
 //! Training: the allocation-free [`Workspace`] step, the [`Trainer`] loop (progress, early
-//! stopping, checkpoints, clipping, history), and [`evaluate`].
+//! stopping, checkpoints, clipping, history as CSV, JSON or a plot), and [`evaluate`].
 
 mod evaluate;
 mod monitor;
+#[cfg(feature = "plot")]
+mod plot;
 mod progress;
 mod report;
 mod trainer;
