@@ -221,7 +221,7 @@ impl Drop for Wait {
         let mut spins = 0u32;
         while shared.running.load(Ordering::SeqCst) != 0 {
             spins = spins.wrapping_add(1);
-            if spins % 64 != 0 || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
@@ -257,7 +257,7 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
                 break;
             }
             spins = spins.wrapping_add(1);
-            if spins % 64 != 0 || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
                 std::hint::spin_loop();
                 continue;
             }

@@ -81,7 +81,7 @@ fn dots<const N: usize, const R: usize, const C: usize>(xs: [&[f32; N]; R], ws: 
             *acc = _mm512_fmadd_ps(xv[p / C], wv, *acc);
         }
     }
-    if N % L != 0 {
+    if !N.is_multiple_of(L) {
         let mask = tail_mask(N);
         let mut xv = [_mm512_setzero_ps(); R];
         for r in 0..R {

@@ -49,7 +49,7 @@ impl EpochProgress {
         if let Some(bar) = &self.bar {
             bar.inc(samples as u64);
             // Formatting the message allocates: refresh it a few times a second's worth of steps.
-            if step % 16 == 0 {
+            if step.is_multiple_of(16) {
                 bar.set_message(format!("loss {loss:.4}"));
             }
         }
