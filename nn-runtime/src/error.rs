@@ -73,6 +73,29 @@ pub enum Error {
         /// How many classes the network's output has.
         classes: usize,
     },
+    /// A CSV file has a value, or a row, that does not fit: the message names the file, the line
+    /// (counted from 1, the header being line 1) and, for a value, its column.
+    ///
+    /// ```
+    /// let error = nn::Error::Csv {
+    ///     path: "data.csv".into(),
+    ///     line: 17,
+    ///     column: Some("petal_width".into()),
+    ///     problem: "column `petal_width` (4): `abc` is not a number".into(),
+    /// };
+    /// assert_eq!(error.to_string(), "data.csv:17: column `petal_width` (4): `abc` is not a number");
+    /// ```
+    #[error("{path}:{line}: {problem}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The line, counted from 1 (the header is line 1).
+        line: u64,
+        /// The column's name, when one value is at fault (`None` when the whole row is).
+        column: Option<String>,
+        /// What is wrong, in words (for a value: its column's name and number, and the value).
+        problem: String,
+    },
     /// An argument is out of its allowed range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

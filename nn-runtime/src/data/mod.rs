@@ -1,10 +1,17 @@
-//! Datasets: the [`Dataset`] trait, [`InMemory`] data, and MNIST in IDX files.
+//! Datasets: the [`Dataset`] trait, [`InMemory`] data, MNIST in IDX files, tabular data in
+//! [`Csv`] files, [`Standardize`] and the [`RandomShift`] augmentation.
 
+mod augment;
+mod csv;
 mod idx;
 mod mnist;
+mod standardize;
 
+pub use augment::{RandomShift, Shift};
+pub use csv::Csv;
 pub use idx::{read_idx_images, read_idx_labels};
 pub use mnist::{Mnist, MnistImage};
+pub use standardize::Standardize;
 
 use crate::Tensor;
 
@@ -71,6 +78,14 @@ impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
     /// The targets.
     pub fn targets(&self) -> &[T] {
         &self.targets
+    }
+
+    pub(crate) fn inputs_mut(&mut self) -> &mut [I] {
+        &mut self.inputs
+    }
+
+    pub(crate) fn targets_mut(&mut self) -> &mut [T] {
+        &mut self.targets
     }
 
     /// Standardises every input value in place: `x <- (x - mean) / std`, as torchvision's
