@@ -2,6 +2,7 @@
 //! otherwise (so CI logs stay readable), or nothing.
 
 use std::io::IsTerminal;
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -22,6 +23,7 @@ pub enum Progress {
 pub(crate) struct EpochProgress {
     bar: Option<ProgressBar>,
     lines: bool,
+    start: Instant,
 }
 
 impl EpochProgress {
@@ -30,7 +32,7 @@ impl EpochProgress {
         let bar = use_bar.then(|| {
             let bar = ProgressBar::new(samples as u64);
             let style = ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} samples  {per_sec}  ETA {eta}  {msg}",
+                "epoch {prefix} [{bar:30}] {human_pos}/{human_len} samples  ETA {eta}  {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
@@ -41,6 +43,7 @@ impl EpochProgress {
         EpochProgress {
             bar,
             lines: mode != Progress::Quiet,
+            start: Instant::now(),
         }
     }
 
@@ -50,14 +53,19 @@ impl EpochProgress {
             bar.inc(samples as u64);
             // Formatting the message allocates: refresh it a few times a second's worth of steps.
             if step.is_multiple_of(16) {
-                bar.set_message(format!("loss {loss:.4}"));
+                let rate = bar.position() as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("loss {loss:.4}  {rate:.0} samples/s"));
             }
         }
     }
 
     pub(crate) fn finish(self, report: &EpochReport) {
         match self.bar {
-            Some(bar) => bar.finish_with_message(format!("{report}")),
+            // The bar gives way to the same line a log would get.
+            Some(bar) => {
+                bar.finish_and_clear();
+                eprintln!("{report}");
+            }
             None if self.lines => eprintln!("{report}"),
             None => {}
         }
