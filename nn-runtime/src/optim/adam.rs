@@ -1,6 +1,6 @@
 //! `Adam`, as `torch.optim.Adam`, and the update it shares with `AdamW`.
 
-use super::{decimal, ensure_state, f32_of, trainable_len, Optimizer};
+use super::{decimal, ensure_state, f32_of, trainable_len};
 use crate::Module;
 
 /// Adam, PyTorch's
@@ -107,24 +107,32 @@ impl Adam {
     }
 }
 
-impl Optimizer for Adam {
-    fn step<M: Module>(&mut self, params: &mut M, grads: &M) {
-        self.core.step(params, grads);
-    }
+/// Implements [`Optimizer`] for a wrapper around [`AdamCore`] (Adam and AdamW).
+macro_rules! adam_optimizer {
+    ($optimizer:ty) => {
+        impl $crate::optim::Optimizer for $optimizer {
+            fn step<M: $crate::Module>(&mut self, params: &mut M, grads: &M) {
+                self.core.step(params, grads);
+            }
 
-    fn learning_rate(&self) -> f32 {
-        self.core.learning_rate
-    }
+            fn learning_rate(&self) -> f32 {
+                self.core.learning_rate
+            }
 
-    fn set_learning_rate(&mut self, learning_rate: f32) {
-        self.core.learning_rate = learning_rate;
-    }
+            fn set_learning_rate(&mut self, learning_rate: f32) {
+                self.core.learning_rate = learning_rate;
+            }
 
-    /// Sets `beta1`, as torch's `OneCycleLR(cycle_momentum=True)` does for Adam.
-    fn set_momentum(&mut self, momentum: f32) {
-        self.core.beta1 = momentum;
-    }
+            /// Sets `beta1`, as torch's `OneCycleLR(cycle_momentum=True)` does for Adam.
+            fn set_momentum(&mut self, momentum: f32) {
+                self.core.beta1 = momentum;
+            }
+        }
+    };
 }
+pub(super) use adam_optimizer;
+
+adam_optimizer!(Adam);
 
 /// The state and update of Adam and AdamW, which differ only in where weight decay applies.
 #[derive(Debug, Clone)]

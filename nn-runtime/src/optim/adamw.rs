@@ -1,8 +1,6 @@
 //! `AdamW`: Adam with decoupled weight decay, as `torch.optim.AdamW`.
 
-use super::adam::AdamCore;
-use super::Optimizer;
-use crate::Module;
+use super::adam::{adam_optimizer, AdamCore};
 
 /// Adam with decoupled weight decay, PyTorch's
 /// `torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
@@ -94,21 +92,4 @@ impl AdamW {
     }
 }
 
-impl Optimizer for AdamW {
-    fn step<M: Module>(&mut self, params: &mut M, grads: &M) {
-        self.core.step(params, grads);
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.core.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, learning_rate: f32) {
-        self.core.learning_rate = learning_rate;
-    }
-
-    /// Sets `beta1`, as torch's `OneCycleLR(cycle_momentum=True)` does for AdamW.
-    fn set_momentum(&mut self, momentum: f32) {
-        self.core.beta1 = momentum;
-    }
-}
+adam_optimizer!(AdamW);
