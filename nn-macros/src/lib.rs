@@ -1,8 +1,8 @@
 //! The `network!` macro of `nn`. Use it through the `nn` crate: `use nn::prelude::*;`.
 //!
-//! The macro is a pipeline: [`ast`] parses the declaration into a small model, [`check`]
-//! computes every shape it can and collects every mistake in a [`ctxt::Ctxt`], [`expand`]
-//! generates the network, and [`fallback`] emits a harmless stand-in after an error so one typo
+//! The macro is a pipeline: `ast` parses the declaration into a small model, `check`
+//! computes every shape it can and collects every mistake in a `ctxt::Ctxt`, `expand`
+//! generates the network, and `fallback` emits a harmless stand-in after an error so one typo
 //! gives one error, not a cascade.
 
 mod ast;
