@@ -1,6 +1,7 @@
 //! `CrossEntropy`: log-softmax and negative log-likelihood fused, as `torch.nn.CrossEntropyLoss()`.
 
 use super::Loss;
+use crate::metrics::argmax;
 use crate::Error;
 
 /// Cross-entropy between the softmax of the logits and a class index, PyTorch's
@@ -71,17 +72,6 @@ impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
             })
         }
     }
-}
-
-/// The index of the largest value (the first one on ties, as `torch.argmax`).
-pub fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &value) in values.iter().enumerate() {
-        if value > values[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 impl CrossEntropy {
