@@ -9,7 +9,10 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod conv;
 mod dense;
+
+pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 
 use crate::threads::split_rows;
 
