@@ -29,7 +29,9 @@ pub mod prelude {
     pub use nn_runtime::data::Dataset;
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
-    pub use nn_runtime::{Dropout, Flatten, Layer, Linear, Module, ReLU, Sigmoid, Tanh, Tensor};
+    pub use nn_runtime::{
+        AvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d, Module, ReLU, Sigmoid, Tanh, Tensor,
+    };
 }
 
 /// Items used by code that `network!` generates. Not a public API: it may change in any release.
@@ -39,7 +41,8 @@ pub mod __private {
     pub use nn_runtime::layer::{Follows, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
-        prefix_mut, Dropout, Error, Flatten, Layer, Linear, Mode, Module, ReLU, Result, Rng, Sigmoid, Tanh, Tensor,
+        prefix_mut, AvgPool2d, Conv2d, Dropout, Error, Flatten, Layer, Linear, MaxPool2d, Mode, Module, ReLU, Result,
+        Rng, Sigmoid, Tanh, Tensor,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

@@ -14,8 +14,24 @@ use syn::{Expr, GenericArgument, Ident, Lit, PathArguments, Type};
 use crate::ast::{display_tokens, LayerDecl, Network};
 use crate::ctxt::Ctxt;
 
+// An explicit path, so the expansion benchmark can include this file with `#[path]` too.
+#[path = "check/spatial.rs"]
+mod spatial;
+
 /// The layers whose shapes the macro knows.
-const BUILT_IN: [&str; 6] = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten", "Dropout"];
+const BUILT_IN: [&str; 9] = [
+    "Linear",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Flatten",
+    "Dropout",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+];
+/// Built-in layers whose parentheses hold named options (`stride = 2`), not constructor arguments.
+const WITH_OPTIONS: [&str; 3] = ["Conv2d", "MaxPool2d", "AvgPool2d"];
 /// Built-in layers whose output has the shape of their input.
 const SHAPE_KEEPING: [&str; 4] = ["ReLU", "Sigmoid", "Tanh", "Dropout"];
 /// The largest size accepted, so a typo such as `Linear<7840000000, 10>` is a clear error rather
@@ -78,13 +94,18 @@ enum Shape {
 enum Origin {
     Input(String),
     Chain(String),
+    /// A chain ending in `Flatten` of an image: messages say which shape was flattened.
+    Flattened {
+        chain: String,
+        image: String,
+    },
 }
 
 impl Origin {
     fn then(&self, layer: &str) -> Origin {
         match self {
             Origin::Input(shape) => Origin::Chain(format!("{shape} => {layer}")),
-            Origin::Chain(chain) => Origin::Chain(format!("{chain} -> {layer}")),
+            Origin::Chain(chain) | Origin::Flattened { chain, .. } => Origin::Chain(format!("{chain} -> {layer}")),
         }
     }
 
@@ -93,6 +114,7 @@ impl Origin {
         match self {
             Origin::Input(shape) => format!("the input `{shape}` has {count} values"),
             Origin::Chain(chain) => format!("`{chain}` gives {count}"),
+            Origin::Flattened { chain, image } => format!("`{chain}` gives {count} (`{image}` flattened)"),
         }
     }
 
@@ -100,7 +122,7 @@ impl Origin {
     fn gives_shape(&self, shape: &str) -> String {
         match self {
             Origin::Input(_) => format!("the input is `{shape}`"),
-            Origin::Chain(chain) => format!("`{chain}` gives `{shape}`"),
+            Origin::Chain(chain) | Origin::Flattened { chain, .. } => format!("`{chain}` gives `{shape}`"),
         }
     }
 }
@@ -226,10 +248,14 @@ fn check_constructor_args(cx: &mut Ctxt, layer: &LayerDecl, built_in: Option<&st
                 }
             }
         }
+        // Read by the shape check.
+        (Some(name), Some(_)) if WITH_OPTIONS.contains(&name) => None,
         (_, Some(args)) => {
             cx.error_spanned_by(
                 args,
-                format!("`{display}` takes no arguments in parentheses; only `Dropout(p)` does"),
+                format!(
+                    "`{display}` takes no arguments in parentheses; only `Dropout(p)` and the options of `Conv2d` and pooling do"
+                ),
             );
             None
         }
@@ -244,16 +270,23 @@ fn literal_params(layer: &LayerDecl, input: &Flow) -> Option<u64> {
     if layer.path.segments.len() != 1 || !BUILT_IN.contains(&name.as_str()) {
         return None;
     }
-    if name != "Linear" {
-        return Some(0);
-    }
-    let outputs = match generic_args(&layer.path.segments[0].arguments).as_slice() {
-        [_, GenericArgument::Const(Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }))] => {
-            int.base10_parse::<u64>().ok()?
-        }
-        _ => return None,
+    let literal = |arg: &GenericArgument| match arg {
+        GenericArgument::Const(Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. })) => int.base10_parse::<u64>().ok(),
+        _ => None,
     };
-    Some(input.flat_size()? * outputs + outputs)
+    let args = generic_args(&layer.path.segments[0].arguments);
+    match (name.as_str(), args.as_slice()) {
+        ("Conv2d", [in_channels, out_channels, kernel]) => {
+            let (in_channels, out_channels, kernel) = (literal(in_channels)?, literal(out_channels)?, literal(kernel)?);
+            Some(out_channels * in_channels * kernel * kernel + out_channels)
+        }
+        ("Linear", [_, outputs]) => {
+            let outputs = literal(outputs)?;
+            Some(input.flat_size()? * outputs + outputs)
+        }
+        ("Linear" | "Conv2d", _) => None,
+        _ => Some(0),
+    }
 }
 
 /// Checks one layer against its input; returns the type to emit and the tensor it gives.
@@ -275,6 +308,9 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
     match name.as_str() {
         "Linear" => linear(cx, krate, layer, &args, flow),
         "Flatten" => flatten(cx, krate, layer, &args, flow),
+        "Conv2d" => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::Conv),
+        "MaxPool2d" => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::MaxPool),
+        "AvgPool2d" => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::AvgPool),
         _ => {
             if !args.is_empty() {
                 cx.error_spanned_by(
@@ -444,7 +480,18 @@ fn flatten(
         Flow {
             ty: shape_ty(&shape),
             shape,
-            origin: flow.origin.then("Flatten"),
+            origin: match flow.origin.then("Flatten") {
+                // After the input itself, the message already shows the shape: `[28, 28] => Flatten`.
+                Origin::Chain(chain)
+                    if !matches!(flow.origin, Origin::Input(_)) && !matches!(flow.shape, Shape::Opaque) =>
+                {
+                    Origin::Flattened {
+                        chain,
+                        image: shape_text(&flow.shape),
+                    }
+                }
+                origin => origin,
+            },
         },
     )
 }

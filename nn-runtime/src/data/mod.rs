@@ -80,6 +80,22 @@ impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
         &self.targets
     }
 
+    /// The same samples with every input passed through `f`: a reshape such as giving MNIST's
+    /// `[28, 28]` digits the channel dimension a convolution takes, `[1, 28, 28]`.
+    ///
+    /// ```
+    /// use nn::data::{Dataset, InMemory};
+    /// let digits = InMemory::new(vec![[[0.5f32; 2]; 2]], vec![7]).unwrap();
+    /// let images = digits.map_inputs(|digit| [digit]);
+    /// assert_eq!(images.get(0), ([[[0.5; 2]; 2]], 7));
+    /// ```
+    pub fn map_inputs<J: Tensor>(self, f: impl FnMut(I) -> J) -> InMemory<J, T> {
+        InMemory {
+            inputs: self.inputs.into_iter().map(f).collect(),
+            targets: self.targets,
+        }
+    }
+
     pub(crate) fn inputs_mut(&mut self) -> &mut [I] {
         &mut self.inputs
     }

@@ -2,15 +2,19 @@
 
 mod activation;
 mod chain;
+mod conv2d;
 mod dropout;
 mod flatten;
 mod linear;
+mod pool;
 
 pub use activation::{ReLU, Sigmoid, Tanh};
 pub use chain::{Follows, NetworkInput};
+pub use conv2d::Conv2d;
 pub use dropout::{Dropout, DropoutCache};
 pub use flatten::Flatten;
 pub use linear::Linear;
+pub use pool::{AvgPool2d, MaxPool2d};
 
 use crate::{Rng, Tensor};
 
@@ -116,8 +120,8 @@ pub trait Layer<I: Tensor>: Module {
 
 /// Implements [`Module`] for a layer without parameters.
 macro_rules! parameterless_module {
-    ($layer:ty $(, const $param:ident)?) => {
-        impl$(<const $param: usize>)? $crate::layer::Module for $layer {
+    ($layer:ty $(, const $param:ident)*) => {
+        impl<$(const $param: usize),*> $crate::layer::Module for $layer {
             const NUM_PARAMS: usize = 0;
             fn init(_rng: &mut $crate::Rng) -> Self {
                 Self::default()
