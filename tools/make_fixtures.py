@@ -84,6 +84,47 @@ tests/fixtures/losses.safetensors
       cross_entropy_extreme.{logits,labels}     logits up to +-1000
       cross_entropy_extreme.smoothing_0.1.{loss,grad}
     Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
+
+tests/fixtures/conv.safetensors
+    Conv2d, MaxPool2d and AvgPool2d, one small configuration per <case> (make_conv below;
+    every constructor call is written next to the code that records it). CPU float32; each case
+    built right after torch.manual_seed(<its seed>), then its input and upstream drawn.
+      <case>.weight [OUT,IN,K,K], <case>.bias [OUT]   layer.state_dict()  (Conv2d only; default init)
+      <case>.input [3,C,H,W]       torch.randn (the ties cases: torch.randint(0, 3).float())
+      <case>.output [3,C',H',W']   layer(input)
+      <case>.upstream [3,C',H',W'] torch.randn_like(output)
+      <case>.grad.input            input.grad  after (output * upstream).sum().backward()
+      <case>.grad.weight, <case>.grad.bias   layer.weight.grad, layer.bias.grad  (Conv2d only)
+    Cases (CONV_CASES): conv_k3 Conv2d(2, 3, 3) on [2,7,6]; conv_k3_s2_p1 Conv2d(3, 4, 3,
+    stride=2, padding=1) on [3,9,8]; conv_k5_p2 Conv2d(1, 2, 5, padding=2) on [1,8,7];
+    conv_k2_s2 Conv2d(2, 3, 2, stride=2) on [2,7,6] (floor drops the last row);
+    conv_lenet2 Conv2d(6, 16, 5) on [6,14,14] (LeNet's second convolution);
+    maxpool2 MaxPool2d(2) on [3,6,7] (odd width: floor drops the last column);
+    maxpool3_s2 MaxPool2d(3, stride=2) on [3,9,8] (overlapping windows);
+    maxpool2_ties, maxpool3_s2_ties: the same layers on inputs of small integers with exact
+    ties (and one all-equal window): PyTorch gives each window's gradient to the FIRST maximum
+    in row-major order, which the script checks independently (argmax of the unfolded windows);
+    avgpool2 AvgPool2d(2) on [3,6,7]; avgpool3_s2 AvgPool2d(3, stride=2) on [3,9,8].
+    Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
+
+tests/fixtures/lenet.safetensors
+    LeNet-5 (lenet() below), built right after torch.manual_seed(0) (PyTorch default init):
+      nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                    nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                    nn.Linear(84, 10))
+    LENET_KEYS = 0.weight [6,1,5,5], 0.bias [6], 3.weight [16,6,5,5], 3.bias [16],
+                 7.weight [120,400], 7.bias [120], 9.weight [84,120], 9.bias [84],
+                 11.weight [10,84], 11.bias [10]
+    Keys:
+      <LENET_KEY>          initial state_dict
+      input [8,1,28,28]    torch.randn after torch.manual_seed(101)
+      labels [8] i64       torch.randint(0, 10, (8,))
+      logits [8,10]        model(input)
+      loss []              nn.CrossEntropyLoss()(logits, labels)  (mean)
+      grad.<LENET_KEY>     parameter .grad after loss.backward()
+      step1.<LENET_KEY>    parameters after one torch.optim.SGD(lr=0.01, momentum=0.9) step
+    Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
 """
 
 from __future__ import annotations
@@ -515,6 +556,164 @@ def make_losses() -> dict[str, torch.Tensor]:
     return out
 
 
+# (case, seed, input shape [C,H,W], constructor, input kind). Conv2d weights come from the
+# default init right after torch.manual_seed(seed); "ties" inputs are small integers.
+CONV_CASES = (
+    # nn.Conv2d(2, 3, 3)                          on [2,7,6] -> [3,5,4]
+    ("conv_k3", 20, (2, 7, 6), lambda: nn.Conv2d(2, 3, 3), "randn"),
+    # nn.Conv2d(3, 4, 3, stride=2, padding=1)     on [3,9,8] -> [4,5,4]
+    ("conv_k3_s2_p1", 21, (3, 9, 8), lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1), "randn"),
+    # nn.Conv2d(1, 2, 5, padding=2)               on [1,8,7] -> [2,8,7]
+    ("conv_k5_p2", 22, (1, 8, 7), lambda: nn.Conv2d(1, 2, 5, padding=2), "randn"),
+    # nn.Conv2d(2, 3, 2, stride=2)                on [2,7,6] -> [3,3,3]
+    ("conv_k2_s2", 23, (2, 7, 6), lambda: nn.Conv2d(2, 3, 2, stride=2), "randn"),
+    # nn.Conv2d(6, 16, 5)                         on [6,14,14] -> [16,10,10]
+    ("conv_lenet2", 24, (6, 14, 14), lambda: nn.Conv2d(6, 16, 5), "randn"),
+    # nn.MaxPool2d(2)                             on [3,6,7] -> [3,3,3]
+    ("maxpool2", 25, (3, 6, 7), lambda: nn.MaxPool2d(2), "randn"),
+    # nn.MaxPool2d(3, stride=2)                   on [3,9,8] -> [3,4,3]
+    ("maxpool3_s2", 26, (3, 9, 8), lambda: nn.MaxPool2d(3, stride=2), "randn"),
+    # nn.MaxPool2d(2)                             on integers in {0,1,2}, [3,6,7] -> [3,3,3]
+    ("maxpool2_ties", 27, (3, 6, 7), lambda: nn.MaxPool2d(2), "ties"),
+    # nn.MaxPool2d(3, stride=2)                   on integers in {0,1,2}, [3,9,8] -> [3,4,3]
+    ("maxpool3_s2_ties", 28, (3, 9, 8), lambda: nn.MaxPool2d(3, stride=2), "ties"),
+    # nn.AvgPool2d(2)                             on [3,6,7] -> [3,3,3]
+    ("avgpool2", 29, (3, 6, 7), lambda: nn.AvgPool2d(2), "randn"),
+    # nn.AvgPool2d(3, stride=2)                   on [3,9,8] -> [3,4,3]
+    ("avgpool3_s2", 30, (3, 9, 8), lambda: nn.AvgPool2d(3, stride=2), "randn"),
+)
+CONV_BATCH = 3
+
+
+def first_max_grad(x: torch.Tensor, upstream: torch.Tensor, k: int, stride: int) -> torch.Tensor:
+    """The input gradient of (max_pool2d(x, k, stride) * upstream).sum() when each window's
+    gradient goes to its FIRST maximum in row-major order, computed without max_pool2d:
+    torch.argmax returns "the indices of the first maximal value" (its documentation)."""
+    b, c, h, w = x.shape
+    windows = x.unfold(2, k, stride).unfold(3, k, stride)  # [B, C, H', W', K, K]
+    h_out, w_out = windows.shape[2], windows.shape[3]
+    first = windows.reshape(b, c, h_out, w_out, k * k).argmax(dim=-1)
+    grad = torch.zeros_like(x)
+    for bi in range(b):
+        for ci in range(c):
+            for i in range(h_out):
+                for j in range(w_out):
+                    di, dj = divmod(int(first[bi, ci, i, j]), k)
+                    grad[bi, ci, i * stride + di, j * stride + dj] += upstream[bi, ci, i, j]
+    return grad
+
+
+def make_conv() -> dict[str, torch.Tensor]:
+    out: dict[str, torch.Tensor] = {}
+    for name, seed, shape, make_layer, kind in CONV_CASES:
+        # torch.manual_seed(seed); layer = <constructor above>   (default init)
+        torch.manual_seed(seed)
+        layer = make_layer()
+        # <case>.weight, <case>.bias = layer.state_dict()   (Conv2d only)
+        out.update(params(layer, f"{name}."))
+        if kind == "ties":
+            # <case>.input = torch.randint(0, 3, (3, C, H, W)).float(), and one all-equal window
+            x = torch.randint(0, 3, (CONV_BATCH, *shape)).float()
+            k = layer.kernel_size
+            x[1, 0, :k, :k] = 2.0
+        else:
+            # <case>.input = torch.randn(3, C, H, W)
+            x = torch.randn(CONV_BATCH, *shape)
+        x.requires_grad_(True)
+        layer.zero_grad(set_to_none=True)
+        # <case>.output = layer(input)
+        y = layer(x)
+        # <case>.upstream = torch.randn_like(output)
+        upstream = torch.randn_like(y)
+        (y * upstream).sum().backward()
+        out[f"{name}.input"] = t(x)
+        out[f"{name}.output"] = t(y)
+        out[f"{name}.upstream"] = t(upstream)
+        # <case>.grad.input = input.grad   after (output * upstream).sum().backward()
+        out[f"{name}.grad.input"] = t(x.grad)
+        # <case>.grad.weight, <case>.grad.bias = layer.weight.grad, layer.bias.grad
+        out.update(grads(layer, f"{name}.grad."))
+        if isinstance(layer, nn.MaxPool2d):
+            # Pin PyTorch's tie rule: the whole gradient of a window goes to its first maximum.
+            expected = first_max_grad(t(x), t(upstream), layer.kernel_size, layer.stride)
+            assert torch.equal(x.grad, expected), f"{name}: max_pool2d's tie rule changed"
+            if kind == "ties":
+                windows = t(x).unfold(2, layer.kernel_size, layer.stride).unfold(3, layer.kernel_size, layer.stride)
+                top = windows.flatten(-2)
+                ties = (top == top.amax(dim=-1, keepdim=True)).sum(dim=-1) > 1
+                assert ties.sum() >= 10, f"{name}: only {int(ties.sum())} windows with tied maxima"
+    return out
+
+
+def lenet() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
+LENET_KEYS = {
+    "0.weight": (6, 1, 5, 5),
+    "0.bias": (6,),
+    "3.weight": (16, 6, 5, 5),
+    "3.bias": (16,),
+    "7.weight": (120, 400),
+    "7.bias": (120,),
+    "9.weight": (84, 120),
+    "9.bias": (84,),
+    "11.weight": (10, 84),
+    "11.bias": (10,),
+}
+
+
+def make_lenet() -> dict[str, torch.Tensor]:
+    out: dict[str, torch.Tensor] = {}
+    # torch.manual_seed(0); model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(),
+    #     nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+    #     nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    torch.manual_seed(0)
+    model = lenet()
+    # <key> = model.state_dict()[<key>].clone()   (0.weight, 0.bias, 3.weight, ..., 11.bias)
+    initial = params(model)
+    assert {k: tuple(v.shape) for k, v in initial.items()} == LENET_KEYS, initial.keys()
+    out.update(initial)
+
+    # torch.manual_seed(101); input = torch.randn(8, 1, 28, 28); labels = torch.randint(0, 10, (8,))
+    torch.manual_seed(101)
+    x = torch.randn(8, 1, 28, 28)
+    y = torch.randint(0, 10, (8,))
+    assert y.dtype == torch.int64
+    out["input"], out["labels"] = t(x), t(y)
+
+    # opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    opt.zero_grad()
+    # logits = model(input)
+    logits = model(x)
+    # loss = nn.CrossEntropyLoss()(logits, labels)
+    loss = nn.CrossEntropyLoss()(logits, y)
+    loss.backward()
+    out["logits"] = t(logits)
+    out["loss"] = t(loss)  # shape []
+    # grad.<key> = model.get_parameter(<key>).grad   after loss.backward()
+    out.update(grads(model, "grad."))
+    # opt.step()
+    opt.step()
+    # step1.<key> = model.state_dict()[<key>]   after the step
+    out.update(params(model, "step1."))
+    return out
+
+
 def save_fixture(
     tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None
 ) -> None:
@@ -612,12 +811,26 @@ def main() -> int:
     save_fixture(losses, losses_path, METADATA)
     check_file(losses_path, losses, METADATA)
 
+    conv = make_conv()
+    conv_path = FIXTURES / "conv.safetensors"
+    save_fixture(conv, conv_path, METADATA)
+    check_file(conv_path, conv, METADATA)
+
+    lenet_fixture = make_lenet()
+    lenet_path = FIXTURES / "lenet.safetensors"
+    save_fixture(lenet_fixture, lenet_path, METADATA)
+    check_file(lenet_path, lenet_fixture, METADATA)
+
     print(f"torch {torch.__version__}")
-    for p in (small_path, mnist_path, io_path, optim_path, losses_path):
+    for p in (small_path, mnist_path, io_path, optim_path, losses_path, conv_path):
         summarize(p)
         assert p.stat().st_size < 600 * 1024, p
+    # Three copies of LeNet's 61,706 parameters (initial, grad., step1.): 741 KB of f32.
+    summarize(lenet_path)
+    assert lenet_path.stat().st_size < 800 * 1024, lenet_path
     print(f"loss     = {small['loss'].item()!r}")
     print(f"mse.loss = {small['mse.loss'].item()!r}")
+    print(f"lenet loss = {lenet_fixture['loss'].item()!r}")
     return 0
 
 
