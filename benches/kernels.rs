@@ -1,13 +1,19 @@
-//! Criterion benches of the three Linear products at the seed network's sizes, on one thread.
+//! Criterion benches of the three Linear products at the seed network's sizes, on one thread,
+//! and of the three products of LeNet-5's two convolutions at batch 64, on one and two
+//! threads. The throughput is in floating-point operations (two per multiply-add).
 //!
 //! ```sh
 //! cargo bench --bench kernels
+//! cargo bench --bench kernels -- lenet   # the convolutions only
 //! ```
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use nn::kernel::{linear_backward_input, linear_backward_weight, linear_forward};
+use nn::kernel::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, linear_backward_input, linear_backward_weight,
+    linear_forward, ConvShape,
+};
 use nn::Rng;
 
 fn rows<const N: usize>(rng: &mut Rng, count: usize) -> Vec<[f32; N]> {
@@ -41,6 +47,52 @@ fn layer<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: usize) {
     group.finish();
 }
 
+fn values(rng: &mut Rng, len: usize) -> Vec<f32> {
+    (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+fn convolution(c: &mut Criterion, name: &str, shape: ConvShape, batch: usize, threads: usize) {
+    nn::set_num_threads(threads);
+    let mut rng = Rng::seed(0);
+    let input = values(&mut rng, batch * shape.input_len());
+    let g = values(&mut rng, batch * shape.output_len());
+    let w = values(&mut rng, shape.weight_len());
+    let bias = values(&mut rng, shape.out_channels);
+    let mut y = vec![0.0f32; batch * shape.output_len()];
+    let mut dx = vec![0.0f32; batch * shape.input_len()];
+    let mut dw = vec![0.0f32; shape.weight_len()];
+    let mut db = vec![0.0f32; shape.out_channels];
+
+    let mut group = c.benchmark_group(format!("lenet_{name}_batch_{batch}_threads_{threads}"));
+    group.throughput(Throughput::Elements((2 * shape.macs_per_sample() * batch) as u64));
+    group.bench_function("forward", |b| {
+        b.iter(|| {
+            conv2d_forward(
+                &shape,
+                black_box(&input),
+                black_box(&w),
+                black_box(&bias),
+                black_box(&mut y),
+            )
+        })
+    });
+    group.bench_function("weight_gradient", |b| {
+        b.iter(|| {
+            conv2d_backward_weight(
+                &shape,
+                black_box(&g),
+                black_box(&input),
+                black_box(&mut dw),
+                black_box(&mut db),
+            )
+        })
+    });
+    group.bench_function("input_gradient", |b| {
+        b.iter(|| conv2d_backward_input(&shape, black_box(&g), black_box(&w), black_box(&mut dx)))
+    });
+    group.finish();
+}
+
 fn kernels(c: &mut Criterion) {
     nn::set_num_threads(1);
     eprintln!("instruction set: {}", nn::kernel::instruction_set());
@@ -49,6 +101,12 @@ fn kernels(c: &mut Criterion) {
     }
     layer::<128, 64>(c, 64);
     layer::<64, 10>(c, 64);
+    for threads in [1, 2] {
+        // nn.Conv2d(1, 6, 5, padding=2) on 28x28, nn.Conv2d(6, 16, 5) on 14x14.
+        convolution(c, "conv1", ConvShape::new(1, 6, 5, 1, 2, 28, 28), 64, threads);
+        convolution(c, "conv2", ConvShape::new(6, 16, 5, 1, 0, 14, 14), 64, threads);
+    }
+    nn::set_num_threads(1);
 }
 
 criterion_group! {

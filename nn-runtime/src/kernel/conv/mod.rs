@@ -1,13 +1,31 @@
 //! The three products of a 2-D convolution on flat row-major batches, as PyTorch's
 //! `nn.Conv2d` computes them (zero padding, square kernel, one stride for both axes).
 //!
-//! Each product is a matrix product per sample over the "column" matrix `Col[J][P]` of the
-//! sample (im2col: row `j = (c, ky, kx)` holds the input value under kernel tap `j` for every
-//! output position `p = (oy, ox)`, zero where the tap falls in the padding):
-//! forward `Y = W Col + b`, weight gradient `dW = sum_samples G Col^T`, input gradient
-//! `dX = col2im(W^T G)`.
+//! Each product is a matrix product per sample over the taps `j = (c, ky, kx)` of the kernel
+//! (`J = in_channels * kernel * kernel` of them) and the output positions `p = (oy, ox)`
+//! (`P = out_height * out_width`): forward `Y[o][p] = b[o] + sum_j W[o][j] X[p, j]`, weight
+//! gradient `dW[o][j] = sum over samples and p of G[o][p] X[p, j]`, input gradient
+//! `dX[p, j] += sum_o W[o][j] G[o][p]`, where `X[p, j]` is the input value under tap `j` at
+//! position `p` (zero in the padding).
+//!
+//! With AVX2 and FMA (`avx2.rs`) the products read the input where it lies instead of copying
+//! it into an im2col matrix; elsewhere (`portable.rs`) they go through im2col and plain loops.
+//!
+//! Threads: the forward pass and the input gradient split the batch by whole samples, whose
+//! values do not depend on the split. The weight gradient sums fixed groups of [`GROUP`]
+//! samples (each group on one thread) and then adds the groups' sums in order, so its bits
+//! do not depend on the number of threads either.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod portable;
+#[cfg(test)]
+mod tests;
 
 use std::cell::RefCell;
+
+use super::PARALLEL_MIN_MACS;
+use crate::threads::split_rows;
 
 /// Sizes of one 2-D convolution, per sample: PyTorch's
 /// `nn.Conv2d(in_channels, out_channels, kernel, stride, padding)` with a square kernel and the
@@ -105,6 +123,16 @@ impl ConvShape {
         self.out_height * self.out_width
     }
 
+    /// Rows of an input channel with its padding, `in_height + 2 * padding`.
+    const fn padded_height(&self) -> usize {
+        self.in_height + 2 * self.padding
+    }
+
+    /// Columns of an input channel with its padding, `in_width + 2 * padding`.
+    const fn padded_width(&self) -> usize {
+        self.in_width + 2 * self.padding
+    }
+
     /// Checks the output size against the formula and returns the batch size of `input_len`
     /// values, panicking with `function`'s name.
     fn batch(&self, function: &str, input_len: usize) -> usize {
@@ -142,77 +170,83 @@ fn check_len(function: &str, what: &str, actual: usize, expected: usize) {
     );
 }
 
-thread_local! {
-    /// The column matrix of the last sample on this thread; grows to the largest convolution
-    /// once, then is reused (no allocation per step).
-    static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+/// Samples per partial sum of the weight gradient: the unit of work of one thread, and the
+/// order of the final sum (group 0, then group 1, ...) whatever the number of threads.
+const GROUP: usize = 4;
+
+/// Whether this CPU runs the AVX2+FMA kernels.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
-/// Runs `f` with this thread's column scratch, at least `len` values long.
-fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    COLUMNS.with(|columns| {
-        let mut columns = columns.borrow_mut();
-        if columns.len() < len {
-            columns.resize(len, 0.0);
+thread_local! {
+    /// Buffers of the work done on this thread for one sample or group (padded input,
+    /// transposed gradient...); grows to the largest convolution once, then is reused.
+    static SAMPLE_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Buffers of a whole call, made by the calling thread before the work is split (packed
+    /// weights, the groups' partial sums); grows once, like [`SAMPLE_SCRATCH`].
+    static CALL_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `len` values of `scratch` (their contents are left from earlier calls).
+fn with_buffer<R>(
+    scratch: &'static std::thread::LocalKey<RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    scratch.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        if buffer.len() < len {
+            buffer.resize(len, 0.0);
         }
-        f(&mut columns[..len])
+        f(&mut buffer[..len])
     })
 }
 
-/// `col[j][p]`: the input value under tap `j = (c, ky, kx)` at output position `p = (oy, ox)`,
-/// zero in the padding.
-fn im2col(shape: &ConvShape, input: &[f32], col: &mut [f32]) {
-    let (k, s, pad) = (shape.kernel, shape.stride, shape.padding);
-    let positions = shape.positions();
-    for c in 0..shape.in_channels {
-        let channel = &input[c * shape.in_height * shape.in_width..][..shape.in_height * shape.in_width];
-        for ky in 0..k {
-            for kx in 0..k {
-                let row = &mut col[((c * k + ky) * k + kx) * positions..][..positions];
-                for oy in 0..shape.out_height {
-                    let out_row = &mut row[oy * shape.out_width..][..shape.out_width];
-                    let iy = (oy * s + ky).wrapping_sub(pad);
-                    if iy >= shape.in_height {
-                        out_row.fill(0.0);
-                        continue;
-                    }
-                    let in_row = &channel[iy * shape.in_width..][..shape.in_width];
-                    for (ox, value) in out_row.iter_mut().enumerate() {
-                        let ix = (ox * s + kx).wrapping_sub(pad);
-                        *value = if ix < shape.in_width { in_row[ix] } else { 0.0 };
-                    }
-                }
-            }
-        }
-    }
+/// Runs `f` with this thread's per-sample scratch, `len` values long.
+fn with_sample_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_buffer(&SAMPLE_SCRATCH, len, f)
 }
 
-/// Adds `col[j][p]` to the input value under tap `j` at position `p` (the transpose of
-/// [`im2col`]); taps in the padding are dropped.
-fn col2im_add(shape: &ConvShape, col: &[f32], grad_input: &mut [f32]) {
-    let (k, s, pad) = (shape.kernel, shape.stride, shape.padding);
-    let positions = shape.positions();
-    for c in 0..shape.in_channels {
-        let channel = &mut grad_input[c * shape.in_height * shape.in_width..][..shape.in_height * shape.in_width];
-        for ky in 0..k {
-            for kx in 0..k {
-                let row = &col[((c * k + ky) * k + kx) * positions..][..positions];
-                for oy in 0..shape.out_height {
-                    let iy = (oy * s + ky).wrapping_sub(pad);
-                    if iy >= shape.in_height {
-                        continue;
-                    }
-                    let in_row = &mut channel[iy * shape.in_width..][..shape.in_width];
-                    for (ox, value) in row[oy * shape.out_width..][..shape.out_width].iter().enumerate() {
-                        let ix = (ox * s + kx).wrapping_sub(pad);
-                        if ix < shape.in_width {
-                            in_row[ix] += value;
-                        }
-                    }
-                }
-            }
+/// Runs `f` with this thread's per-call scratch, `len` values long (not to be used by the
+/// tasks given to [`for_each_sample`] or [`for_each_group`]).
+fn with_call_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_buffer(&CALL_SCRATCH, len, f)
+}
+
+/// Calls `task(sample, values)` for every sample of `out` (`len` values each), on several
+/// threads when the work (`macs` multiply-adds per sample) is large enough.
+fn for_each_sample(out: &mut [f32], len: usize, macs: usize, task: impl Fn(usize, &mut [f32]) + Sync) {
+    split_rows(out, len, macs.div_ceil(len), PARALLEL_MIN_MACS, |first, part| {
+        for (i, values) in part.chunks_exact_mut(len).enumerate() {
+            task(first / len + i, values);
         }
-    }
+    });
+}
+
+/// Calls `task(samples, partial)` for every group of [`GROUP`] samples (the last may be
+/// smaller), `partial` being the group's `len` values of `partials`, on several threads when
+/// the work (`macs` multiply-adds per sample) is large enough.
+fn for_each_group(
+    partials: &mut [f32],
+    len: usize,
+    batch: usize,
+    macs: usize,
+    task: impl Fn(std::ops::Range<usize>, &mut [f32]) + Sync,
+) {
+    split_rows(
+        partials,
+        len,
+        (GROUP * macs).div_ceil(len),
+        PARALLEL_MIN_MACS,
+        |first, part| {
+            for (i, partial) in part.chunks_exact_mut(len).enumerate() {
+                let start = (first / len + i) * GROUP;
+                task(start..(start + GROUP).min(batch), partial);
+            }
+        },
+    );
 }
 
 /// The convolution of a batch: `output[b][o][oy][ox] = bias[o] + sum over c, ky, kx of
@@ -240,23 +274,19 @@ pub fn conv2d_forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[
     check_len(NAME, "weight", weight.len(), shape.weight_len());
     check_len(NAME, "bias", bias.len(), shape.out_channels);
     check_len(NAME, "output", output.len(), batch * shape.output_len());
-    let (patch, positions) = (shape.patch_len(), shape.positions());
-    with_columns(patch * positions, |col| {
-        for (x, y) in input
-            .chunks_exact(shape.input_len())
-            .zip(output.chunks_exact_mut(shape.output_len()))
-        {
-            im2col(shape, x, col);
-            for ((y_row, w_row), b) in y.chunks_exact_mut(positions).zip(weight.chunks_exact(patch)).zip(bias) {
-                y_row.fill(*b);
-                for (w, col_row) in w_row.iter().zip(col.chunks_exact(positions)) {
-                    for (y, x) in y_row.iter_mut().zip(col_row) {
-                        *y += w * x;
-                    }
-                }
-            }
-        }
-    });
+    if batch == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        unsafe {
+            avx2::forward(shape, input, weight, bias, output)
+        };
+        return;
+    }
+    portable::forward(shape, input, weight, bias, output);
 }
 
 /// The gradient of the loss with respect to the input of [`conv2d_forward`], given its
@@ -276,24 +306,19 @@ pub fn conv2d_backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f
     let batch = shape.batch(NAME, grad_input.len());
     check_len(NAME, "weight", weight.len(), shape.weight_len());
     check_len(NAME, "grad_output", grad_output.len(), batch * shape.output_len());
-    let (patch, positions) = (shape.patch_len(), shape.positions());
-    with_columns(patch * positions, |col| {
-        for (g, dx) in grad_output
-            .chunks_exact(shape.output_len())
-            .zip(grad_input.chunks_exact_mut(shape.input_len()))
-        {
-            col.fill(0.0);
-            for (w_row, g_row) in weight.chunks_exact(patch).zip(g.chunks_exact(positions)) {
-                for (w, col_row) in w_row.iter().zip(col.chunks_exact_mut(positions)) {
-                    for (c, g) in col_row.iter_mut().zip(g_row) {
-                        *c += w * g;
-                    }
-                }
-            }
-            dx.fill(0.0);
-            col2im_add(shape, col, dx);
-        }
-    });
+    if batch == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        unsafe {
+            avx2::backward_input(shape, grad_output, weight, grad_input)
+        };
+        return;
+    }
+    portable::backward_input(shape, grad_output, weight, grad_input);
 }
 
 /// The gradients of the loss with respect to the weight and the bias of [`conv2d_forward`],
@@ -322,198 +347,19 @@ pub fn conv2d_backward_weight(
     check_len(NAME, "grad_weight", grad_weight.len(), shape.weight_len());
     check_len(NAME, "grad_bias", grad_bias.len(), shape.out_channels);
     check_len(NAME, "grad_output", grad_output.len(), batch * shape.output_len());
-    let (patch, positions) = (shape.patch_len(), shape.positions());
-    grad_weight.fill(0.0);
-    grad_bias.fill(0.0);
-    with_columns(patch * positions, |col| {
-        for (g, x) in grad_output
-            .chunks_exact(shape.output_len())
-            .zip(input.chunks_exact(shape.input_len()))
-        {
-            im2col(shape, x, col);
-            for ((dw_row, g_row), db) in grad_weight
-                .chunks_exact_mut(patch)
-                .zip(g.chunks_exact(positions))
-                .zip(&mut *grad_bias)
-            {
-                *db += g_row.iter().sum::<f32>();
-                for (dw, col_row) in dw_row.iter_mut().zip(col.chunks_exact(positions)) {
-                    *dw += g_row.iter().zip(col_row).map(|(g, x)| g * x).sum::<f32>();
-                }
-            }
-        }
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Rng;
-
-    fn random(rng: &mut Rng, len: usize) -> Vec<f32> {
-        (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    if batch == 0 {
+        grad_weight.fill(0.0);
+        grad_bias.fill(0.0);
+        return;
     }
-
-    /// The seven loops of the definition, in f64.
-    fn reference_forward(shape: &ConvShape, input: &[f64], weight: &[f64], bias: &[f64]) -> Vec<f64> {
-        let s = shape;
-        let batch = input.len() / s.input_len();
-        let mut output = vec![0.0; batch * s.output_len()];
-        for b in 0..batch {
-            for o in 0..s.out_channels {
-                for oy in 0..s.out_height {
-                    for ox in 0..s.out_width {
-                        let mut sum = bias[o];
-                        for c in 0..s.in_channels {
-                            for ky in 0..s.kernel {
-                                for kx in 0..s.kernel {
-                                    let iy = (oy * s.stride + ky) as isize - s.padding as isize;
-                                    let ix = (ox * s.stride + kx) as isize - s.padding as isize;
-                                    if iy < 0 || ix < 0 || iy >= s.in_height as isize || ix >= s.in_width as isize {
-                                        continue;
-                                    }
-                                    let x = input[((b * s.in_channels + c) * s.in_height + iy as usize) * s.in_width
-                                        + ix as usize];
-                                    sum += weight[((o * s.in_channels + c) * s.kernel + ky) * s.kernel + kx] * x;
-                                }
-                            }
-                        }
-                        output[((b * s.out_channels + o) * s.out_height + oy) * s.out_width + ox] = sum;
-                    }
-                }
-            }
-        }
-        output
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        unsafe {
+            avx2::backward_weight(shape, grad_output, input, grad_weight, grad_bias)
+        };
+        return;
     }
-
-    fn to_f64(values: &[f32]) -> Vec<f64> {
-        values.iter().map(|&v| f64::from(v)).collect()
-    }
-
-    fn assert_close(actual: &[f32], expected: &[f64], scale: f64, what: &str) {
-        assert_eq!(actual.len(), expected.len(), "{what}: length");
-        for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-            assert!(
-                (f64::from(a) - e).abs() <= 1e-5 * scale.max(1.0) * e.abs().max(1.0),
-                "{what}[{i}]: {a} vs {e}"
-            );
-        }
-    }
-
-    /// Small shapes covering stride 1 and 2, padding 0, 1 and 2, several channels, odd sizes.
-    fn shapes() -> Vec<ConvShape> {
-        vec![
-            ConvShape::new(1, 1, 1, 1, 0, 4, 4),
-            ConvShape::new(2, 3, 3, 1, 0, 7, 6),
-            ConvShape::new(3, 4, 3, 1, 1, 6, 7),
-            ConvShape::new(2, 5, 3, 2, 1, 9, 8),
-            ConvShape::new(3, 2, 5, 1, 2, 8, 9),
-            ConvShape::new(4, 3, 4, 2, 2, 7, 7),
-            ConvShape::new(1, 6, 5, 1, 2, 12, 12),
-            ConvShape::new(6, 16, 5, 1, 0, 7, 6),
-            ConvShape::new(5, 7, 2, 2, 0, 6, 5),
-        ]
-    }
-
-    struct Case {
-        shape: ConvShape,
-        input: Vec<f32>,
-        weight: Vec<f32>,
-        bias: Vec<f32>,
-        grad_output: Vec<f32>,
-    }
-
-    fn case(shape: ConvShape, batch: usize, seed: u64) -> Case {
-        let mut rng = Rng::seed(seed);
-        Case {
-            input: random(&mut rng, batch * shape.input_len()),
-            weight: random(&mut rng, shape.weight_len()),
-            bias: random(&mut rng, shape.out_channels),
-            grad_output: random(&mut rng, batch * shape.output_len()),
-            shape,
-        }
-    }
-
-    #[test]
-    fn forward_matches_the_seven_loops() {
-        for (i, shape) in shapes().into_iter().enumerate() {
-            let case = case(shape, 3, i as u64);
-            let mut output = vec![f32::NAN; 3 * shape.output_len()];
-            conv2d_forward(&shape, &case.input, &case.weight, &case.bias, &mut output);
-            let expected = reference_forward(&shape, &to_f64(&case.input), &to_f64(&case.weight), &to_f64(&case.bias));
-            assert_close(
-                &output,
-                &expected,
-                shape.patch_len() as f64,
-                &format!("forward {shape:?}"),
-            );
-        }
-    }
-
-    /// `sum(forward(input, weight, bias) * grad_output)` in f64: its derivatives are the
-    /// gradients the backward functions compute.
-    fn loss(case: &Case, input: &[f64], weight: &[f64], bias: &[f64]) -> f64 {
-        let output = reference_forward(&case.shape, input, weight, bias);
-        output
-            .iter()
-            .zip(&case.grad_output)
-            .map(|(y, &g)| y * f64::from(g))
-            .sum()
-    }
-
-    /// Central differences of [`loss`] with respect to every value of `values`, which
-    /// `with(values)` substitutes into the loss. The loss is linear in each value, so a step
-    /// of 1 is exact up to rounding.
-    fn finite_differences(values: &[f32], with: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-        let mut point = to_f64(values);
-        (0..point.len())
-            .map(|i| {
-                let original = point[i];
-                point[i] = original + 1.0;
-                let plus = with(&point);
-                point[i] = original - 1.0;
-                let minus = with(&point);
-                point[i] = original;
-                (plus - minus) / 2.0
-            })
-            .collect()
-    }
-
-    #[test]
-    fn backward_matches_finite_differences() {
-        for (i, shape) in shapes().into_iter().enumerate() {
-            let case = case(shape, 3, 100 + i as u64);
-            let (input, weight, bias) = (to_f64(&case.input), to_f64(&case.weight), to_f64(&case.bias));
-            let scale = (shape.out_channels * shape.positions() * 3) as f64;
-
-            let mut grad_input = vec![f32::NAN; case.input.len()];
-            conv2d_backward_input(&shape, &case.grad_output, &case.weight, &mut grad_input);
-            let expected = finite_differences(&case.input, |x| loss(&case, x, &weight, &bias));
-            assert_close(&grad_input, &expected, scale, &format!("input gradient {shape:?}"));
-
-            let mut grad_weight = vec![f32::NAN; case.weight.len()];
-            let mut grad_bias = vec![f32::NAN; shape.out_channels];
-            conv2d_backward_weight(&shape, &case.grad_output, &case.input, &mut grad_weight, &mut grad_bias);
-            let expected = finite_differences(&case.weight, |w| loss(&case, &input, w, &bias));
-            assert_close(&grad_weight, &expected, scale, &format!("weight gradient {shape:?}"));
-            let expected = finite_differences(&case.bias, |b| loss(&case, &input, &weight, b));
-            assert_close(&grad_bias, &expected, scale, &format!("bias gradient {shape:?}"));
-        }
-    }
-
-    #[test]
-    #[should_panic(expected = "conv2d_forward: weight has 3 values, expected 4")]
-    fn forward_names_a_wrong_length() {
-        let shape = ConvShape::new(1, 1, 2, 1, 0, 3, 3);
-        conv2d_forward(&shape, &[0.0; 9], &[0.0; 3], &[0.0], &mut [0.0; 4]);
-    }
-
-    #[test]
-    #[should_panic(expected = "conv2d_backward_weight: output 3x3 does not match")]
-    fn a_wrong_output_size_is_named() {
-        let mut shape = ConvShape::new(1, 1, 2, 1, 0, 3, 3);
-        shape.out_height = 3;
-        shape.out_width = 3;
-        conv2d_backward_weight(&shape, &[0.0; 9], &[0.0; 9], &mut [0.0; 4], &mut [0.0]);
-    }
+    portable::backward_weight(shape, grad_output, input, grad_weight, grad_bias);
 }

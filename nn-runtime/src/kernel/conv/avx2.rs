@@ -1,0 +1,910 @@
+//! AVX2+FMA kernels for the three convolution products (called only when the CPU has both,
+//! checked at run time by the caller). No im2col matrix is built: the micro-kernels read the
+//! input (copied with its zero padding when there is padding) where each tap lies.
+//!
+//! Two ways to fill the 8 lanes of a register, chosen per convolution by how many lanes each
+//! would waste:
+//!
+//! - along output channels ("channel" kernels, any stride): a block of 6 output positions (or
+//!   taps) x 16 channels, or 12 x 8, in 12 accumulators; every step broadcasts one input value
+//!   per position and loads the weights (or output gradients) of 16 channels. Good when the
+//!   output channels fill the lanes (LeNet's second convolution, 16 channels).
+//! - along the columns of an output row ("position" kernels, stride 1): 6 output channels x 16
+//!   columns; the input rows are read as they lie, the lanes past the end of a row compute
+//!   values that are never stored (or multiplied by zeros). Good for few output channels and
+//!   wide images (LeNet's first convolution, 6 channels of 28 columns).
+//!
+//! The input gradient has one kernel: `T[p][kx, c] = sum_o G[o][p] W[o][c][ky][kx]` for a fixed
+//! `ky`, whose rows are contiguous runs of a channels-last gradient buffer `[iy][ix][c]`, so
+//! the scatter-add of col2im becomes 8-lane additions.
+//!
+//! Every value is computed by the same chain of operations whatever the block it falls in (the
+//! last block of a row repeats its last position, tap or channel, whose extra results are not
+//! stored), so results do not depend on the batch split.
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::*;
+
+use super::{for_each_group, for_each_sample, with_call_scratch, with_sample_scratch, ConvShape, GROUP};
+
+/// f32 values per register.
+const L: usize = 8;
+
+/// Zeros after a padded input or a gradient buffer, which the position kernels read (and the
+/// input-gradient kernel adds zeros to) past the last row.
+const MARGIN: usize = 2 * L;
+
+/// Output channels per block of the position kernels.
+const ROWS: usize = 6;
+
+/// Where the taps `j = (c, ky, kx)` of a kernel lie in a buffer of channels of `plane` values
+/// made of rows of `row` values, and where output positions put the kernel's corner.
+#[derive(Clone, Copy)]
+struct Layout {
+    channels: usize,
+    kernel: usize,
+    stride: usize,
+    out_width: usize,
+    plane: usize,
+    row: usize,
+}
+
+impl Layout {
+    /// The layout of `shape`'s input, padded (`padded`) or as given.
+    fn new(shape: &ConvShape, padded: bool) -> Layout {
+        let (height, width) = if padded {
+            (shape.padded_height(), shape.padded_width())
+        } else {
+            (shape.in_height, shape.in_width)
+        };
+        Layout {
+            channels: shape.in_channels,
+            kernel: shape.kernel,
+            stride: shape.stride,
+            out_width: shape.out_width,
+            plane: height * width,
+            row: width,
+        }
+    }
+
+    /// Offset of tap `j` from the kernel's corner.
+    fn tap(&self, j: usize) -> usize {
+        let k = self.kernel;
+        let (c, rest) = (j / (k * k), j % (k * k));
+        c * self.plane + (rest / k) * self.row + rest % k
+    }
+
+    /// Offset of the kernel's corner at output position `p`.
+    fn position(&self, p: usize) -> usize {
+        let (oy, ox) = (p / self.out_width, p % self.out_width);
+        (oy * self.row + ox) * self.stride
+    }
+}
+
+/// Copies sample `x` into `xp` with `padding` zeros around every channel (channels of
+/// `padded_height x padded_width`), zeros after.
+fn pad_input(shape: &ConvShape, x: &[f32], xp: &mut [f32]) {
+    let (height, width, pad) = (shape.in_height, shape.in_width, shape.padding);
+    let (padded_height, padded_width) = (shape.padded_height(), shape.padded_width());
+    xp.fill(0.0);
+    for c in 0..shape.in_channels {
+        for iy in 0..height {
+            let from = &x[(c * height + iy) * width..][..width];
+            xp[(c * padded_height + iy + pad) * padded_width + pad..][..width].copy_from_slice(from);
+        }
+    }
+}
+
+/// Lanes `0..n` set (`n <= 8`), for masked loads and stores.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn lane_mask(n: usize) -> __m256i {
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+}
+
+/// Fraction of the lanes of the position kernels that compute stored values: a row of
+/// `width` columns is covered by blocks of 16 and one of 8 at the end.
+fn row_efficiency(width: usize) -> f64 {
+    let lanes = width / (2 * L) * 2 * L
+        + match width % (2 * L) {
+            0 => 0,
+            r if r <= L => L,
+            _ => 2 * L,
+        };
+    width as f64 / lanes as f64
+}
+
+/// Fraction of the work of the channel kernels that is useful: channels padded to whole
+/// registers, and about one cycle per output value to transpose the block when it is stored
+/// (against `taps` multiply-adds per value, 16 a cycle).
+fn channel_efficiency(shape: &ConvShape, transposed_store: bool) -> f64 {
+    let channels = shape.out_channels as f64;
+    let lanes = shape.out_channels.next_multiple_of(L) as f64;
+    let store = if transposed_store {
+        16.0 / shape.patch_len() as f64
+    } else {
+        0.0
+    };
+    channels / lanes / (1.0 + store)
+}
+
+/// Whether the position kernels beat the channel kernels for this forward pass.
+fn forward_by_positions(shape: &ConvShape) -> bool {
+    let rows = shape.out_channels as f64 / shape.out_channels.next_multiple_of(ROWS) as f64;
+    shape.stride == 1 && row_efficiency(shape.out_width) * rows > channel_efficiency(shape, true)
+}
+
+/// Whether the dot-product kernel beats the channel kernel for this weight gradient.
+fn weight_by_positions(shape: &ConvShape) -> bool {
+    let m = shape.out_channels;
+    let lanes = shape.out_width as f64 / shape.out_width.next_multiple_of(L) as f64;
+    let rows = m as f64 / m.next_multiple_of(ROWS) as f64;
+    shape.stride == 1 && lanes * rows > channel_efficiency(shape, false)
+}
+
+/// See [`super::conv2d_forward`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
+    if forward_by_positions(shape) {
+        forward_positions(shape, input, weight, bias, output);
+    } else {
+        forward_channels(shape, input, weight, bias, output);
+    }
+}
+
+/// The forward pass with the position kernel (stride 1).
+#[target_feature(enable = "avx2,fma")]
+fn forward_positions(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
+    let (in_len, out_len) = (shape.input_len(), shape.output_len());
+    let padded_len = shape.in_channels * shape.padded_height() * shape.padded_width() + MARGIN;
+    for_each_sample(output, out_len, shape.macs_per_sample(), |b, y| {
+        with_sample_scratch(padded_len, |xp| {
+            pad_input(shape, &input[b * in_len..][..in_len], xp);
+            forward_positions_sample(shape, xp, weight, bias, y);
+        })
+    });
+}
+
+/// One sample of [`forward_positions`]: `xp` is the padded input followed by `MARGIN` zeros.
+#[target_feature(enable = "avx2,fma")]
+fn forward_positions_sample(shape: &ConvShape, xp: &[f32], weight: &[f32], bias: &[f32], y: &mut [f32]) {
+    let (m, taps, positions) = (shape.out_channels, shape.patch_len(), shape.positions());
+    let (oh, ow) = (shape.out_height, shape.out_width);
+    let layout = Layout::new(shape, true);
+    assert!(xp.len() >= layout.channels * layout.plane + MARGIN && y.len() == m * positions);
+    for o0 in (0..m).step_by(ROWS) {
+        let rows = (m - o0).min(ROWS);
+        let channel = |r: usize| o0 + r.min(rows - 1);
+        let w: [*const f32; ROWS] = std::array::from_fn(|r| weight[channel(r) * taps..].as_ptr());
+        let b: [f32; ROWS] = std::array::from_fn(|r| bias[channel(r)]);
+        for oy in 0..oh {
+            let mut ox = 0;
+            while ox < ow {
+                let x = xp[oy * layout.row + ox..].as_ptr();
+                // SAFETY: `y` has `m` channels of `oh * ow` values; the rows `o0..o0 + rows`
+                // and columns `ox..ow` of row `oy` are in bounds.
+                let out = unsafe { y.as_mut_ptr().add(o0 * positions + oy * ow + ox) };
+                let left = ow - ox;
+                // SAFETY: the taps of `x` lie in the padded input (plus at most 16 values past
+                // the row for the lanes beyond `ow`, inside the margin after the last row, as
+                // `ow + kernel - 1 == padded_width`); `w[r]` are rows of `taps` weights.
+                unsafe {
+                    if left > L {
+                        let acc = positions_tile::<2>(w, x, &layout, b);
+                        store_rows(&acc, out, positions, rows, left.min(2 * L));
+                        ox += 2 * L;
+                    } else {
+                        let acc = positions_tile::<1>(w, x, &layout, b);
+                        store_rows(&acc, out, positions, rows, left);
+                        ox += L;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `bias[r] + sum_j w[r][j] * x[tap(j) + column]` for `ROWS` channels and `8 * NV` columns.
+///
+/// # Safety
+/// `w[r]` must point at `J` values and every `x + tap(j) + 8 * NV` inside one allocation.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn positions_tile<const NV: usize>(
+    w: [*const f32; ROWS],
+    x: *const f32,
+    layout: &Layout,
+    bias: [f32; ROWS],
+) -> [[__m256; NV]; ROWS] {
+    let mut acc = [[_mm256_setzero_ps(); NV]; ROWS];
+    for (acc, &b) in acc.iter_mut().zip(&bias) {
+        *acc = [_mm256_set1_ps(b); NV];
+    }
+    let k = layout.kernel;
+    let mut j = 0;
+    for c in 0..layout.channels {
+        for ky in 0..k {
+            // SAFETY: inside the input, as the caller guarantees.
+            let row = unsafe { x.add(c * layout.plane + ky * layout.row) };
+            for kx in 0..k {
+                let mut xv = [_mm256_setzero_ps(); NV];
+                for (v, xv) in xv.iter_mut().enumerate() {
+                    // SAFETY: as above.
+                    *xv = unsafe { _mm256_loadu_ps(row.add(kx + v * L)) };
+                }
+                for (acc, w) in acc.iter_mut().zip(&w) {
+                    // SAFETY: `j < J`, inside the weight row.
+                    let s = _mm256_set1_ps(unsafe { *w.add(j) });
+                    for (acc, xv) in acc.iter_mut().zip(&xv) {
+                        *acc = _mm256_fmadd_ps(s, *xv, *acc);
+                    }
+                }
+                j += 1;
+            }
+        }
+    }
+    acc
+}
+
+/// Stores the first `rows` rows of `acc` at `out + r * stride`, `columns` values each.
+///
+/// # Safety
+/// Those values must be writable.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_rows<const NV: usize>(
+    acc: &[[__m256; NV]; ROWS],
+    out: *mut f32,
+    stride: usize,
+    rows: usize,
+    columns: usize,
+) {
+    for (r, acc) in acc.iter().enumerate().take(rows) {
+        for (v, acc) in acc.iter().enumerate() {
+            let n = columns.saturating_sub(v * L).min(L);
+            // SAFETY: `n` values from column `v * 8` of row `r` are in bounds, as the caller
+            // guarantees.
+            unsafe {
+                let at = out.add(r * stride + v * L);
+                if n == L {
+                    _mm256_storeu_ps(at, *acc);
+                } else if n > 0 {
+                    _mm256_maskstore_ps(at, lane_mask(n), *acc);
+                }
+            }
+        }
+    }
+}
+
+/// The forward pass with the channel kernels: the weight is packed as `wt[j][o]` (channels
+/// padded with zeros to whole registers), the bias after it.
+#[target_feature(enable = "avx2,fma")]
+fn forward_channels(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
+    let (m, taps) = (shape.out_channels, shape.patch_len());
+    let (in_len, out_len) = (shape.input_len(), shape.output_len());
+    let lanes = m.next_multiple_of(L);
+    with_call_scratch((taps + 1) * lanes, |packed| {
+        packed.fill(0.0);
+        for (o, w_row) in weight.chunks_exact(taps).enumerate() {
+            for (j, &w) in w_row.iter().enumerate() {
+                packed[j * lanes + o] = w;
+            }
+        }
+        packed[taps * lanes..][..m].copy_from_slice(bias);
+        let packed = &*packed;
+        let padded = shape.padding > 0;
+        let padded_len = if padded {
+            shape.in_channels * shape.padded_height() * shape.padded_width()
+        } else {
+            0
+        };
+        for_each_sample(output, out_len, shape.macs_per_sample(), |b, y| {
+            let x = &input[b * in_len..][..in_len];
+            with_sample_scratch(padded_len, |xp| {
+                let x = if padded {
+                    pad_input(shape, x, xp);
+                    &*xp
+                } else {
+                    x
+                };
+                forward_channels_sample(shape, packed, x, padded, y);
+            })
+        });
+    });
+}
+
+/// One sample of [`forward_channels`]: `x` is the input, padded if `padded`.
+#[target_feature(enable = "avx2,fma")]
+fn forward_channels_sample(shape: &ConvShape, packed: &[f32], x: &[f32], padded: bool, y: &mut [f32]) {
+    let lanes = shape.out_channels.next_multiple_of(L);
+    let mut o0 = 0;
+    while o0 < lanes {
+        if lanes - o0 >= 2 * L {
+            forward_channels_block::<6, 2>(shape, packed, x, padded, y, o0);
+            o0 += 2 * L;
+        } else {
+            forward_channels_block::<12, 1>(shape, packed, x, padded, y, o0);
+            o0 += L;
+        }
+    }
+}
+
+/// Channels `o0..o0 + 8 * NV` of one sample, `R` positions at a time.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn forward_channels_block<const R: usize, const NV: usize>(
+    shape: &ConvShape,
+    packed: &[f32],
+    x: &[f32],
+    padded: bool,
+    y: &mut [f32],
+    o0: usize,
+) {
+    let (m, taps, positions) = (shape.out_channels, shape.patch_len(), shape.positions());
+    let lanes = m.next_multiple_of(L);
+    let layout = Layout::new(shape, padded);
+    assert!(packed.len() == (taps + 1) * lanes && o0 + NV * L <= lanes && y.len() == m * positions);
+    assert!(x.len() >= layout.channels * layout.plane);
+    let channels = (m - o0).min(NV * L);
+    for p0 in (0..positions).step_by(R) {
+        let valid = (positions - p0).min(R);
+        let xs: [*const f32; R] = std::array::from_fn(|r| x[layout.position(p0 + r.min(valid - 1))..].as_ptr());
+        // SAFETY: the taps of every position lie in `x`; `packed` has `taps + 1` rows of
+        // `lanes` values and `o0 + 8 * NV <= lanes`.
+        let acc = unsafe {
+            channels_tile::<R, NV>(
+                xs,
+                &layout,
+                packed.as_ptr().add(o0),
+                lanes,
+                packed.as_ptr().add(taps * lanes + o0),
+            )
+        };
+        let mut t = [[0.0f32; 2 * L]; R];
+        for (t, acc) in t.iter_mut().zip(&acc) {
+            for (v, acc) in acc.iter().enumerate() {
+                // SAFETY: `t` rows hold 16 >= 8 * NV values.
+                unsafe { _mm256_storeu_ps(t.as_mut_ptr().add(v * L), *acc) };
+            }
+        }
+        for o in 0..channels {
+            let out = &mut y[(o0 + o) * positions + p0..][..valid];
+            for (value, t) in out.iter_mut().zip(&t) {
+                *value = t[o];
+            }
+        }
+    }
+}
+
+/// `bias[o] + sum_j x[r][tap(j)] * wt[j][o]` for `R` positions and `8 * NV` channels.
+///
+/// # Safety
+/// Every `x[r] + tap(j)` must be readable, `wt + j * stride` and `bias` must point at
+/// `8 * NV` values.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn channels_tile<const R: usize, const NV: usize>(
+    x: [*const f32; R],
+    layout: &Layout,
+    wt: *const f32,
+    stride: usize,
+    bias: *const f32,
+) -> [[__m256; NV]; R] {
+    let mut init = [_mm256_setzero_ps(); NV];
+    for (v, init) in init.iter_mut().enumerate() {
+        // SAFETY: as the caller guarantees.
+        *init = unsafe { _mm256_loadu_ps(bias.add(v * L)) };
+    }
+    let mut acc = [init; R];
+    let k = layout.kernel;
+    let mut w = wt;
+    for c in 0..layout.channels {
+        for ky in 0..k {
+            let offset = c * layout.plane + ky * layout.row;
+            for kx in 0..k {
+                let mut wv = [_mm256_setzero_ps(); NV];
+                for (v, wv) in wv.iter_mut().enumerate() {
+                    // SAFETY: as the caller guarantees.
+                    *wv = unsafe { _mm256_loadu_ps(w.add(v * L)) };
+                }
+                for (acc, x) in acc.iter_mut().zip(&x) {
+                    // SAFETY: as the caller guarantees.
+                    let s = _mm256_set1_ps(unsafe { *x.add(offset + kx) });
+                    for (acc, wv) in acc.iter_mut().zip(&wv) {
+                        *acc = _mm256_fmadd_ps(s, *wv, *acc);
+                    }
+                }
+                w = w.wrapping_add(stride);
+            }
+        }
+    }
+    acc
+}
+
+/// See [`super::conv2d_backward_weight`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn backward_weight(
+    shape: &ConvShape,
+    grad_output: &[f32],
+    input: &[f32],
+    grad_weight: &mut [f32],
+    grad_bias: &mut [f32],
+) {
+    if weight_by_positions(shape) {
+        weight_positions(shape, grad_output, input, grad_weight, grad_bias);
+    } else {
+        weight_channels(shape, grad_output, input, grad_weight, grad_bias);
+    }
+}
+
+/// The weight gradient with the channel kernel: a group's partial sum is `dw[j][o]` (channels
+/// padded to whole registers) then `db[o]`; each sample's output gradient is transposed to
+/// `gt[p][o]` first.
+#[target_feature(enable = "avx2,fma")]
+fn weight_channels(
+    shape: &ConvShape,
+    grad_output: &[f32],
+    input: &[f32],
+    grad_weight: &mut [f32],
+    grad_bias: &mut [f32],
+) {
+    let (m, taps, positions) = (shape.out_channels, shape.patch_len(), shape.positions());
+    let (in_len, out_len) = (shape.input_len(), shape.output_len());
+    let batch = input.len() / in_len;
+    let lanes = m.next_multiple_of(L);
+    let len = (taps + 1) * lanes;
+    let padded = shape.padding > 0;
+    let padded_len = if padded {
+        shape.in_channels * shape.padded_height() * shape.padded_width()
+    } else {
+        0
+    };
+    with_call_scratch(batch.div_ceil(GROUP) * len, |partials| {
+        for_each_group(partials, len, batch, shape.macs_per_sample(), |samples, partial| {
+            partial.fill(0.0);
+            let (dw, db) = partial.split_at_mut(taps * lanes);
+            with_sample_scratch(positions * lanes + padded_len, |scratch| {
+                let (gt, xp) = scratch.split_at_mut(positions * lanes);
+                for b in samples {
+                    let g = &grad_output[b * out_len..][..out_len];
+                    transpose_gradient(g, positions, lanes, gt);
+                    for gt_row in gt.chunks_exact(lanes) {
+                        db.iter_mut().zip(gt_row).for_each(|(db, g)| *db += g);
+                    }
+                    let x = &input[b * in_len..][..in_len];
+                    let x = if padded {
+                        pad_input(shape, x, xp);
+                        &*xp
+                    } else {
+                        x
+                    };
+                    weight_channels_sample(shape, gt, x, padded, dw);
+                }
+            })
+        });
+        for o in 0..m {
+            grad_bias[o] = sum_groups(partials, len, taps * lanes + o);
+            for j in 0..taps {
+                grad_weight[o * taps + j] = sum_groups(partials, len, j * lanes + o);
+            }
+        }
+    });
+}
+
+/// `partials[g * len + at]` summed over the groups `g`, in order.
+fn sum_groups(partials: &[f32], len: usize, at: usize) -> f32 {
+    partials
+        .chunks_exact(len)
+        .map(|partial| partial[at])
+        .fold(0.0, |sum, value| sum + value)
+}
+
+/// `gt[p][o] = g[o][p]`, channels `o >= g.len() / positions` zero (`gt` rows of `lanes`).
+fn transpose_gradient(g: &[f32], positions: usize, lanes: usize, gt: &mut [f32]) {
+    let m = g.len() / positions;
+    for (p, gt_row) in gt.chunks_exact_mut(lanes).enumerate() {
+        for (o, value) in gt_row.iter_mut().enumerate() {
+            *value = if o < m { g[o * positions + p] } else { 0.0 };
+        }
+    }
+}
+
+/// One sample of [`weight_channels`]: adds its weight gradient to `dw[j][o]`.
+#[target_feature(enable = "avx2,fma")]
+fn weight_channels_sample(shape: &ConvShape, gt: &[f32], x: &[f32], padded: bool, dw: &mut [f32]) {
+    let lanes = shape.out_channels.next_multiple_of(L);
+    let mut o0 = 0;
+    while o0 < lanes {
+        if lanes - o0 >= 2 * L {
+            weight_channels_block::<6, 2>(shape, gt, x, padded, dw, o0);
+            o0 += 2 * L;
+        } else {
+            weight_channels_block::<12, 1>(shape, gt, x, padded, dw, o0);
+            o0 += L;
+        }
+    }
+}
+
+/// Channels `o0..o0 + 8 * NV` of [`weight_channels_sample`], `R` taps at a time.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn weight_channels_block<const R: usize, const NV: usize>(
+    shape: &ConvShape,
+    gt: &[f32],
+    x: &[f32],
+    padded: bool,
+    dw: &mut [f32],
+    o0: usize,
+) {
+    let (taps, positions) = (shape.patch_len(), shape.positions());
+    let lanes = shape.out_channels.next_multiple_of(L);
+    let layout = Layout::new(shape, padded);
+    assert!(gt.len() == positions * lanes && dw.len() == taps * lanes && o0 + NV * L <= lanes);
+    assert!(x.len() >= layout.channels * layout.plane);
+    for j0 in (0..taps).step_by(R) {
+        let valid = (taps - j0).min(R);
+        let tap = |r: usize| j0 + r.min(valid - 1);
+        let xs: [*const f32; R] = std::array::from_fn(|r| x[layout.tap(tap(r))..].as_ptr());
+        let out: [*mut f32; R] = std::array::from_fn(|r| dw[tap(r) * lanes + o0..].as_mut_ptr());
+        // SAFETY: every position's taps lie in `x`; `gt` has `positions` rows of `lanes`
+        // values, `dw` `taps` rows, and `o0 + 8 * NV <= lanes`.
+        unsafe { weight_channels_tile::<R, NV>(xs, &layout, positions, gt.as_ptr().add(o0), lanes, out, valid) };
+    }
+}
+
+/// `out[r][o] += sum_p x[r][position(p)] * gt[p][o]` for `R` taps and `8 * NV` channels; only
+/// the first `valid` rows are written (the others repeat one of them).
+///
+/// # Safety
+/// Every `x[r] + position(p)` must be readable, `gt + p * stride` and `out[r]` must point at
+/// `8 * NV` values (writable for `out`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn weight_channels_tile<const R: usize, const NV: usize>(
+    x: [*const f32; R],
+    layout: &Layout,
+    positions: usize,
+    gt: *const f32,
+    stride: usize,
+    out: [*mut f32; R],
+    valid: usize,
+) {
+    let mut acc = [[_mm256_setzero_ps(); NV]; R];
+    for (acc, out) in acc.iter_mut().zip(&out) {
+        for (v, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: as the caller guarantees.
+            *acc = unsafe { _mm256_loadu_ps(out.add(v * L)) };
+        }
+    }
+    let mut g = gt;
+    let (s, width) = (layout.stride, layout.out_width);
+    for oy in 0..positions / width {
+        let row = oy * s * layout.row;
+        for ox in 0..width {
+            let at = row + ox * s;
+            let mut gv = [_mm256_setzero_ps(); NV];
+            for (v, gv) in gv.iter_mut().enumerate() {
+                // SAFETY: as the caller guarantees.
+                *gv = unsafe { _mm256_loadu_ps(g.add(v * L)) };
+            }
+            for (acc, x) in acc.iter_mut().zip(&x) {
+                // SAFETY: as the caller guarantees.
+                let value = _mm256_set1_ps(unsafe { *x.add(at) });
+                for (acc, gv) in acc.iter_mut().zip(&gv) {
+                    *acc = _mm256_fmadd_ps(value, *gv, *acc);
+                }
+            }
+            g = g.wrapping_add(stride);
+        }
+    }
+    for (acc, out) in acc.iter().zip(&out).take(valid) {
+        for (v, acc) in acc.iter().enumerate() {
+            // SAFETY: as the caller guarantees.
+            unsafe { _mm256_storeu_ps(out.add(v * L), *acc) };
+        }
+    }
+}
+
+/// Taps per block of the dot-product weight-gradient kernel (`ROWS` channels x 2 taps).
+const DOT_TAPS: usize = 2;
+
+/// The weight gradient with the dot-product kernel (stride 1): `dw[o][j]` is the dot product
+/// of the output gradient's channel `o` with the input rows under tap `j`, 8 columns at a
+/// time. A group's partial sum keeps the 8 lanes apart: `lanes[j][o][8]` then the bias's
+/// `lanes[o][8]`; they are added at the very end, in a fixed order.
+#[target_feature(enable = "avx2,fma")]
+fn weight_positions(
+    shape: &ConvShape,
+    grad_output: &[f32],
+    input: &[f32],
+    grad_weight: &mut [f32],
+    grad_bias: &mut [f32],
+) {
+    let (m, taps) = (shape.out_channels, shape.patch_len());
+    let (in_len, out_len) = (shape.input_len(), shape.output_len());
+    let batch = input.len() / in_len;
+    let len = (taps + 1) * m * L;
+    let padded_len = shape.in_channels * shape.padded_height() * shape.padded_width() + MARGIN;
+    with_call_scratch(batch.div_ceil(GROUP) * len, |partials| {
+        for_each_group(partials, len, batch, shape.macs_per_sample(), |samples, partial| {
+            partial.fill(0.0);
+            with_sample_scratch(padded_len, |xp| {
+                for b in samples {
+                    pad_input(shape, &input[b * in_len..][..in_len], xp);
+                    let g = &grad_output[b * out_len..][..out_len];
+                    weight_positions_sample(shape, g, xp, partial);
+                }
+            })
+        });
+        let total = |at: usize| {
+            let mut lanes = [0.0f32; L];
+            for partial in partials.chunks_exact(len) {
+                lanes
+                    .iter_mut()
+                    .zip(&partial[at * L..][..L])
+                    .for_each(|(sum, value)| *sum += value);
+            }
+            ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+        };
+        for o in 0..m {
+            grad_bias[o] = total(taps * m + o);
+            for j in 0..taps {
+                grad_weight[o * taps + j] = total(j * m + o);
+            }
+        }
+    });
+}
+
+/// One sample of [`weight_positions`]: adds its gradients' lanes to `partial`.
+#[target_feature(enable = "avx2,fma")]
+fn weight_positions_sample(shape: &ConvShape, g: &[f32], xp: &[f32], partial: &mut [f32]) {
+    let (m, taps, positions) = (shape.out_channels, shape.patch_len(), shape.positions());
+    let (oh, ow) = (shape.out_height, shape.out_width);
+    let layout = Layout::new(shape, true);
+    assert!(xp.len() >= layout.channels * layout.plane + MARGIN && g.len() == m * positions);
+    assert!(partial.len() == (taps + 1) * m * L);
+    let tail = lane_mask(ow % L);
+    for o0 in (0..m).step_by(ROWS) {
+        let rows = (m - o0).min(ROWS);
+        let channel = |r: usize| o0 + r.min(rows - 1);
+        let gs: [*const f32; ROWS] = std::array::from_fn(|r| g[channel(r) * positions..].as_ptr());
+        for j0 in (0..taps).step_by(DOT_TAPS) {
+            let valid = (taps - j0).min(DOT_TAPS);
+            let tap = |t: usize| j0 + t.min(valid - 1);
+            let xs: [*const f32; DOT_TAPS] = std::array::from_fn(|t| xp[layout.tap(tap(t))..].as_ptr());
+            let out: [[*mut f32; DOT_TAPS]; ROWS] =
+                std::array::from_fn(|r| std::array::from_fn(|t| partial[(tap(t) * m + channel(r)) * L..].as_mut_ptr()));
+            // SAFETY: `gs[r]` are channels of `oh * ow` values; the rows under every tap lie in
+            // `xp` (plus at most 8 values past a row, inside the margin after the last one);
+            // `out` points at 8 lanes of `partial` each.
+            unsafe { dot_tile(gs, xs, oh, ow, layout.row, tail, out, rows, valid) };
+        }
+        // The bias: the sum of the output gradient's channel.
+        for (r, g) in gs.iter().enumerate().take(rows) {
+            let at = partial[(taps * m + o0 + r) * L..].as_mut_ptr();
+            // SAFETY: `g` is a channel of `oh * ow` values (the tail load is masked) and `at`
+            // points at 8 lanes of `partial`.
+            unsafe {
+                let mut acc = _mm256_loadu_ps(at);
+                for i in 0..oh {
+                    let row = g.add(i * ow);
+                    for ch in 0..ow / L {
+                        acc = _mm256_add_ps(acc, _mm256_loadu_ps(row.add(ch * L)));
+                    }
+                    if ow % L != 0 {
+                        acc = _mm256_add_ps(acc, _mm256_maskload_ps(row.add(ow / L * L), tail));
+                    }
+                }
+                _mm256_storeu_ps(at, acc);
+            }
+        }
+    }
+}
+
+/// `out[r][t] += lanes of sum over rows i and columns of g[r][i][..] * x[t][i * row..]`, the
+/// last 8 columns of a row masked with `tail` when the width is not a multiple of 8; only rows
+/// `r < rows` and taps `t < taps` are written.
+///
+/// # Safety
+/// `g[r]` must point at `height * width` values, `x[t] + i * row` at `width.next_multiple_of(8)`
+/// readable values, `out[r][t]` at 8 writable values.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_tile(
+    g: [*const f32; ROWS],
+    x: [*const f32; DOT_TAPS],
+    height: usize,
+    width: usize,
+    row: usize,
+    tail: __m256i,
+    out: [[*mut f32; DOT_TAPS]; ROWS],
+    rows: usize,
+    taps: usize,
+) {
+    let mut acc = [[_mm256_setzero_ps(); DOT_TAPS]; ROWS];
+    for (acc, out) in acc.iter_mut().zip(&out) {
+        for (acc, out) in acc.iter_mut().zip(out) {
+            // SAFETY: as the caller guarantees.
+            *acc = unsafe { _mm256_loadu_ps(*out) };
+        }
+    }
+    let full = width / L;
+    for i in 0..height {
+        for ch in 0..width.div_ceil(L) {
+            let mut xv = [_mm256_setzero_ps(); DOT_TAPS];
+            for (xv, x) in xv.iter_mut().zip(&x) {
+                // SAFETY: as the caller guarantees.
+                *xv = unsafe { _mm256_loadu_ps(x.add(i * row + ch * L)) };
+            }
+            for (acc, g) in acc.iter_mut().zip(&g) {
+                // SAFETY: as the caller guarantees; the last load of a row is masked.
+                let gv = unsafe {
+                    let at = g.add(i * width + ch * L);
+                    if ch < full {
+                        _mm256_loadu_ps(at)
+                    } else {
+                        _mm256_maskload_ps(at, tail)
+                    }
+                };
+                for (acc, xv) in acc.iter_mut().zip(&xv) {
+                    *acc = _mm256_fmadd_ps(gv, *xv, *acc);
+                }
+            }
+        }
+    }
+    for (acc, out) in acc.iter().zip(&out).take(rows) {
+        for (acc, out) in acc.iter().zip(out).take(taps) {
+            // SAFETY: as the caller guarantees.
+            unsafe { _mm256_storeu_ps(*out, *acc) };
+        }
+    }
+}
+
+/// See [`super::conv2d_backward_input`]. The weight is packed as `wp[o][ky][kx * C + c]` (rows
+/// padded with zeros to whole registers); each sample's gradient is summed channels-last in
+/// `dxt[iy][ix][c]` (padded), then transposed into place.
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f32], grad_input: &mut [f32]) {
+    let (c_len, k) = (shape.in_channels, shape.kernel);
+    let (in_len, out_len) = (shape.input_len(), shape.output_len());
+    let run = (k * c_len).next_multiple_of(L);
+    let buffer_len = shape.padded_height() * shape.padded_width() * c_len + MARGIN;
+    with_call_scratch(shape.out_channels * k * run, |packed| {
+        packed.fill(0.0);
+        for (i, &w) in weight.iter().enumerate() {
+            let (kx, ky) = (i % k, i / k % k);
+            let (c, o) = (i / (k * k) % c_len, i / (k * k * c_len));
+            packed[(o * k + ky) * run + kx * c_len + c] = w;
+        }
+        let packed = &*packed;
+        for_each_sample(grad_input, in_len, shape.macs_per_sample(), |b, dx| {
+            with_sample_scratch(buffer_len, |dxt| {
+                dxt.fill(0.0);
+                let g = &grad_output[b * out_len..][..out_len];
+                input_sample(shape, packed, g, dxt);
+                let (h, w, pad, wp) = (shape.in_height, shape.in_width, shape.padding, shape.padded_width());
+                for (c, dx_channel) in dx.chunks_exact_mut(h * w).enumerate() {
+                    for (iy, dx_row) in dx_channel.chunks_exact_mut(w).enumerate() {
+                        let from = &dxt[((iy + pad) * wp + pad) * c_len + c..];
+                        for (ix, value) in dx_row.iter_mut().enumerate() {
+                            *value = from[ix * c_len];
+                        }
+                    }
+                }
+            })
+        });
+    });
+}
+
+/// One sample of [`backward_input`]: adds its input gradient to `dxt`.
+#[target_feature(enable = "avx2,fma")]
+fn input_sample(shape: &ConvShape, packed: &[f32], g: &[f32], dxt: &mut [f32]) {
+    let run = (shape.kernel * shape.in_channels).next_multiple_of(L);
+    for ky in 0..shape.kernel {
+        let mut u0 = 0;
+        while u0 < run {
+            if run - u0 >= 2 * L {
+                input_block::<6, 2>(shape, packed, g, dxt, ky, u0);
+                u0 += 2 * L;
+            } else {
+                input_block::<12, 1>(shape, packed, g, dxt, ky, u0);
+                u0 += L;
+            }
+        }
+    }
+}
+
+/// Values `u0..u0 + 8 * NV` of the runs `(kx, c)` of kernel row `ky`, for every output
+/// position, `R` positions at a time taken down the columns (so that the `R` runs a block adds
+/// to lie on different rows and do not overlap).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn input_block<const R: usize, const NV: usize>(
+    shape: &ConvShape,
+    packed: &[f32],
+    g: &[f32],
+    dxt: &mut [f32],
+    ky: usize,
+    u0: usize,
+) {
+    let (m, c_len, k, s) = (shape.out_channels, shape.in_channels, shape.kernel, shape.stride);
+    let (oh, ow, positions) = (shape.out_height, shape.out_width, shape.positions());
+    let run = (k * c_len).next_multiple_of(L);
+    let wp = shape.padded_width();
+    assert!(packed.len() == m * k * run && g.len() == m * positions && u0 + NV * L <= run);
+    assert!(dxt.len() >= shape.padded_height() * wp * c_len + MARGIN);
+    for p0 in (0..positions).step_by(R) {
+        let valid = (positions - p0).min(R);
+        // Position `q` in column-major order.
+        let at = |r: usize| {
+            let q = p0 + r.min(valid - 1);
+            (q % oh, q / oh)
+        };
+        let gs: [*const f32; R] = std::array::from_fn(|r| {
+            let (oy, ox) = at(r);
+            g[oy * ow + ox..].as_ptr()
+        });
+        let out: [*mut f32; R] = std::array::from_fn(|r| {
+            let (oy, ox) = at(r);
+            dxt[((oy * s + ky) * wp + ox * s) * c_len + u0..].as_mut_ptr()
+        });
+        // SAFETY: `gs[r]` are positions of the `m` channels of `g`; `packed` rows hold
+        // `run >= u0 + 8 * NV` values; the run of an output position lies in its padded input
+        // rows, plus at most 7 values past the last one, inside the margin.
+        unsafe {
+            input_tile::<R, NV>(
+                gs,
+                positions,
+                m,
+                packed.as_ptr().add(ky * run + u0),
+                k * run,
+                out,
+                valid,
+            )
+        };
+    }
+}
+
+/// `out[r] += sum_o g[r][o * g_stride] * w[o * w_stride..]` for `R` positions and `8 * NV`
+/// values, added to the first `valid` rows in order (the others repeat one of them).
+///
+/// # Safety
+/// `g[r] + o * g_stride` must be readable for `o < steps`, `w + o * w_stride` must point at
+/// `8 * NV` values and `out[r]` at `8 * NV` writable values.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn input_tile<const R: usize, const NV: usize>(
+    g: [*const f32; R],
+    g_stride: usize,
+    steps: usize,
+    w: *const f32,
+    w_stride: usize,
+    out: [*mut f32; R],
+    valid: usize,
+) {
+    let mut acc = [[_mm256_setzero_ps(); NV]; R];
+    for o in 0..steps {
+        let mut wv = [_mm256_setzero_ps(); NV];
+        for (v, wv) in wv.iter_mut().enumerate() {
+            // SAFETY: as the caller guarantees.
+            *wv = unsafe { _mm256_loadu_ps(w.add(o * w_stride + v * L)) };
+        }
+        for (acc, g) in acc.iter_mut().zip(&g) {
+            // SAFETY: as the caller guarantees.
+            let s = _mm256_set1_ps(unsafe { *g.add(o * g_stride) });
+            for (acc, wv) in acc.iter_mut().zip(&wv) {
+                *acc = _mm256_fmadd_ps(s, *wv, *acc);
+            }
+        }
+    }
+    for (acc, out) in acc.iter().zip(&out).take(valid) {
+        for (v, acc) in acc.iter().enumerate() {
+            // SAFETY: as the caller guarantees.
+            unsafe {
+                let at = out.add(v * L);
+                _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), *acc));
+            }
+        }
+    }
+}
