@@ -10,5 +10,6 @@ fn ui() {
     t.compile_fail("tests/ui/syntax/*.rs");
     t.compile_fail("tests/ui/types/*.rs");
     t.compile_fail("tests/ui/use/*.rs");
+    t.compile_fail("tests/ui/conv/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

@@ -89,6 +89,7 @@ pub(super) fn check(
         return (quote!(()), unknown_flow(flow, None, &display));
     }
     let options = options(cx, layer, kind);
+    let options_wrong = options.wrong;
     let Some(sizes) = sizes.into_iter().collect::<Option<Vec<Dim>>>() else {
         return (quote!(()), unknown_flow(flow, None, &display));
     };
@@ -121,7 +122,7 @@ pub(super) fn check(
         &kernel,
         &padding,
     );
-    let (out_height, out_width) = if fits {
+    let (out_height, out_width) = if fits && !options_wrong {
         (
             output_dim(&height, &kernel, &stride, &padding),
             output_dim(&width, &kernel, &stride, &padding),
@@ -163,6 +164,9 @@ pub(super) fn check(
 struct Options {
     stride: Option<Dim>,
     padding: Option<Dim>,
+    /// Whether an option was reported as wrong: the output size is then unknown, so that the
+    /// layers after it report nothing that follows from it.
+    wrong: bool,
 }
 
 /// Reads the named options in parentheses, reporting unknown, repeated and unnamed ones.
@@ -180,6 +184,7 @@ fn options(cx: &mut Ctxt, layer: &LayerDecl, kind: Kind) -> Options {
                     kind.sizes()
                 ),
             );
+            options.wrong = true;
             continue;
         };
         let option = display_tokens(&assign.left);
@@ -200,14 +205,17 @@ fn options(cx: &mut Ctxt, layer: &LayerDecl, kind: Kind) -> Options {
                     &assign.left,
                     format!("`{name}` has no option `{option}`{why}\n= help: {help}"),
                 );
+                options.wrong = true;
                 continue;
             }
         };
         if slot.is_some() {
             cx.error_spanned_by(&assign.left, format!("`{option}` is given twice\n= help: remove one"));
+            options.wrong = true;
             continue;
         }
         *slot = option_value(cx, &assign.right, option == "padding");
+        options.wrong |= slot.is_none();
     }
     options
 }
