@@ -25,7 +25,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{for_each_group, for_each_sample, with_call_scratch, with_sample_scratch, ConvShape, GROUP};
+use super::{for_each_group, for_each_sample, with_call_scratch, ConvShape, GROUP};
 
 /// f32 values per register.
 const L: usize = 8;
@@ -157,11 +157,9 @@ pub(super) fn forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[
 fn forward_positions(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
     let padded_len = shape.in_channels * shape.padded_height() * shape.padded_width() + MARGIN;
-    for_each_sample(output, out_len, shape.macs_per_sample(), |b, y| {
-        with_sample_scratch(padded_len, |xp| {
-            pad_input(shape, &input[b * in_len..][..in_len], xp);
-            forward_positions_sample(shape, xp, weight, bias, y);
-        })
+    for_each_sample(output, out_len, shape.macs_per_sample(), padded_len, |b, y, xp| {
+        pad_input(shape, &input[b * in_len..][..in_len], xp);
+        forward_positions_sample(shape, xp, weight, bias, y);
     });
 }
 
@@ -298,17 +296,15 @@ fn forward_channels(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f3
         } else {
             0
         };
-        for_each_sample(output, out_len, shape.macs_per_sample(), |b, y| {
+        for_each_sample(output, out_len, shape.macs_per_sample(), padded_len, |b, y, xp| {
             let x = &input[b * in_len..][..in_len];
-            with_sample_scratch(padded_len, |xp| {
-                let x = if padded {
-                    pad_input(shape, x, xp);
-                    &*xp
-                } else {
-                    x
-                };
-                forward_channels_sample(shape, packed, x, padded, y);
-            })
+            let x = if padded {
+                pad_input(shape, x, xp);
+                &*xp
+            } else {
+                x
+            };
+            forward_channels_sample(shape, packed, x, padded, y);
         });
     });
 }
@@ -460,27 +456,26 @@ fn weight_channels(
         0
     };
     with_call_scratch(batch.div_ceil(GROUP) * len, |partials| {
-        for_each_group(partials, len, batch, shape.macs_per_sample(), |samples, partial| {
+        let (macs, scratch_len) = (shape.macs_per_sample(), positions * lanes + padded_len);
+        for_each_group(partials, len, batch, macs, scratch_len, |samples, partial, scratch| {
             partial.fill(0.0);
             let (dw, db) = partial.split_at_mut(taps * lanes);
-            with_sample_scratch(positions * lanes + padded_len, |scratch| {
-                let (gt, xp) = scratch.split_at_mut(positions * lanes);
-                for b in samples {
-                    let g = &grad_output[b * out_len..][..out_len];
-                    transpose_gradient(g, positions, lanes, gt);
-                    for gt_row in gt.chunks_exact(lanes) {
-                        db.iter_mut().zip(gt_row).for_each(|(db, g)| *db += g);
-                    }
-                    let x = &input[b * in_len..][..in_len];
-                    let x = if padded {
-                        pad_input(shape, x, xp);
-                        &*xp
-                    } else {
-                        x
-                    };
-                    weight_channels_sample(shape, gt, x, padded, dw);
+            let (gt, xp) = scratch.split_at_mut(positions * lanes);
+            for b in samples {
+                let g = &grad_output[b * out_len..][..out_len];
+                transpose_gradient(g, positions, lanes, gt);
+                for gt_row in gt.chunks_exact(lanes) {
+                    db.iter_mut().zip(gt_row).for_each(|(db, g)| *db += g);
                 }
-            })
+                let x = &input[b * in_len..][..in_len];
+                let x = if padded {
+                    pad_input(shape, x, xp);
+                    &*xp
+                } else {
+                    x
+                };
+                weight_channels_sample(shape, gt, x, padded, dw);
+            }
         });
         for o in 0..m {
             grad_bias[o] = sum_groups(partials, len, taps * lanes + o);
@@ -626,16 +621,21 @@ fn weight_positions(
     let len = (taps + 1) * m * L;
     let padded_len = shape.in_channels * shape.padded_height() * shape.padded_width() + MARGIN;
     with_call_scratch(batch.div_ceil(GROUP) * len, |partials| {
-        for_each_group(partials, len, batch, shape.macs_per_sample(), |samples, partial| {
-            partial.fill(0.0);
-            with_sample_scratch(padded_len, |xp| {
+        for_each_group(
+            partials,
+            len,
+            batch,
+            shape.macs_per_sample(),
+            padded_len,
+            |samples, partial, xp| {
+                partial.fill(0.0);
                 for b in samples {
                     pad_input(shape, &input[b * in_len..][..in_len], xp);
                     let g = &grad_output[b * out_len..][..out_len];
                     weight_positions_sample(shape, g, xp, partial);
                 }
-            })
-        });
+            },
+        );
         let total = |at: usize| {
             let mut lanes = [0.0f32; L];
             for partial in partials.chunks_exact(len) {
@@ -778,21 +778,19 @@ pub(super) fn backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f
             packed[(o * k + ky) * run + kx * c_len + c] = w;
         }
         let packed = &*packed;
-        for_each_sample(grad_input, in_len, shape.macs_per_sample(), |b, dx| {
-            with_sample_scratch(buffer_len, |dxt| {
-                dxt.fill(0.0);
-                let g = &grad_output[b * out_len..][..out_len];
-                input_sample(shape, packed, g, dxt);
-                let (h, w, pad, wp) = (shape.in_height, shape.in_width, shape.padding, shape.padded_width());
-                for (c, dx_channel) in dx.chunks_exact_mut(h * w).enumerate() {
-                    for (iy, dx_row) in dx_channel.chunks_exact_mut(w).enumerate() {
-                        let from = &dxt[((iy + pad) * wp + pad) * c_len + c..];
-                        for (ix, value) in dx_row.iter_mut().enumerate() {
-                            *value = from[ix * c_len];
-                        }
+        for_each_sample(grad_input, in_len, shape.macs_per_sample(), buffer_len, |b, dx, dxt| {
+            dxt.fill(0.0);
+            let g = &grad_output[b * out_len..][..out_len];
+            input_sample(shape, packed, g, dxt);
+            let (h, w, pad, wp) = (shape.in_height, shape.in_width, shape.padding, shape.padded_width());
+            for (c, dx_channel) in dx.chunks_exact_mut(h * w).enumerate() {
+                for (iy, dx_row) in dx_channel.chunks_exact_mut(w).enumerate() {
+                    let from = &dxt[((iy + pad) * wp + pad) * c_len + c..];
+                    for (ix, value) in dx_row.iter_mut().enumerate() {
+                        *value = from[ix * c_len];
                     }
                 }
-            })
+            }
         });
     });
 }

@@ -182,7 +182,8 @@ fn has_avx2_fma() -> bool {
 
 thread_local! {
     /// Buffers of the work done on this thread for one sample or group (padded input,
-    /// transposed gradient...); grows to the largest convolution once, then is reused.
+    /// transposed gradient...); grows to the largest convolution once, then is reused. Only
+    /// [`for_each_sample`] and [`for_each_group`] use it.
     static SAMPLE_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// Buffers of a whole call, made by the calling thread before the work is split (packed
     /// weights, the groups' partial sums); grows once, like [`SAMPLE_SCRATCH`].
@@ -204,47 +205,59 @@ fn with_buffer<R>(
     })
 }
 
-/// Runs `f` with this thread's per-sample scratch, `len` values long.
-fn with_sample_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    with_buffer(&SAMPLE_SCRATCH, len, f)
-}
-
 /// Runs `f` with this thread's per-call scratch, `len` values long (not to be used by the
 /// tasks given to [`for_each_sample`] or [`for_each_group`]).
 fn with_call_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     with_buffer(&CALL_SCRATCH, len, f)
 }
 
-/// Calls `task(sample, values)` for every sample of `out` (`len` values each), on several
-/// threads when the work (`macs` multiply-adds per sample) is large enough.
-fn for_each_sample(out: &mut [f32], len: usize, macs: usize, task: impl Fn(usize, &mut [f32]) + Sync) {
+/// Calls `task(sample, values, scratch)` for every sample of `out` (`len` values each), on
+/// several threads when the work (`macs` multiply-adds per sample) is large enough; `scratch`
+/// is `scratch_len` values of the running thread's per-sample scratch.
+fn for_each_sample(
+    out: &mut [f32],
+    len: usize,
+    macs: usize,
+    scratch_len: usize,
+    task: impl Fn(usize, &mut [f32], &mut [f32]) + Sync,
+) {
+    // The calling thread runs parts too: its scratch grows now, in the first call, even if the
+    // other threads happen to take every part of it.
+    with_buffer(&SAMPLE_SCRATCH, scratch_len, |_| ());
     split_rows(out, len, macs.div_ceil(len), PARALLEL_MIN_MACS, |first, part| {
-        for (i, values) in part.chunks_exact_mut(len).enumerate() {
-            task(first / len + i, values);
-        }
+        with_buffer(&SAMPLE_SCRATCH, scratch_len, |scratch| {
+            for (i, values) in part.chunks_exact_mut(len).enumerate() {
+                task(first / len + i, values, scratch);
+            }
+        })
     });
 }
 
-/// Calls `task(samples, partial)` for every group of [`GROUP`] samples (the last may be
-/// smaller), `partial` being the group's `len` values of `partials`, on several threads when
-/// the work (`macs` multiply-adds per sample) is large enough.
+/// Calls `task(samples, partial, scratch)` for every group of [`GROUP`] samples (the last may
+/// be smaller), `partial` being the group's `len` values of `partials`, on several threads
+/// when the work (`macs` multiply-adds per sample) is large enough; `scratch` is as for
+/// [`for_each_sample`].
 fn for_each_group(
     partials: &mut [f32],
     len: usize,
     batch: usize,
     macs: usize,
-    task: impl Fn(std::ops::Range<usize>, &mut [f32]) + Sync,
+    scratch_len: usize,
+    task: impl Fn(std::ops::Range<usize>, &mut [f32], &mut [f32]) + Sync,
 ) {
+    with_buffer(&SAMPLE_SCRATCH, scratch_len, |_| ());
     split_rows(
         partials,
         len,
         (GROUP * macs).div_ceil(len),
         PARALLEL_MIN_MACS,
         |first, part| {
-            for (i, partial) in part.chunks_exact_mut(len).enumerate() {
-                let start = (first / len + i) * GROUP;
-                task(start..(start + GROUP).min(batch), partial);
-            }
+            with_buffer(&SAMPLE_SCRATCH, scratch_len, |scratch| {
+                for (i, partial) in part.chunks_exact_mut(len).enumerate() {
+                    let start = (first / len + i) * GROUP;
+                    task(start..(start + GROUP).min(batch), partial, scratch);
+                }
+            })
         },
     );
 }

@@ -2,7 +2,7 @@
 //! copied into its column matrix `Col[J][P]` (im2col) and the products are plain loops the
 //! compiler vectorises.
 
-use super::{for_each_group, for_each_sample, with_call_scratch, with_sample_scratch, ConvShape, GROUP};
+use super::{for_each_group, for_each_sample, with_call_scratch, ConvShape, GROUP};
 
 /// `col[j][p]`: the input value under tap `j = (c, ky, kx)` at output position `p = (oy, ox)`,
 /// zero in the padding.
@@ -66,8 +66,12 @@ fn col2im_add(shape: &ConvShape, col: &[f32], grad_input: &mut [f32]) {
 pub(super) fn forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
     let (patch, positions) = (shape.patch_len(), shape.positions());
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
-    for_each_sample(output, out_len, shape.macs_per_sample(), |b, y| {
-        with_sample_scratch(patch * positions, |col| {
+    for_each_sample(
+        output,
+        out_len,
+        shape.macs_per_sample(),
+        patch * positions,
+        |b, y, col| {
             im2col(shape, &input[b * in_len..][..in_len], col);
             for ((y_row, w_row), b) in y.chunks_exact_mut(positions).zip(weight.chunks_exact(patch)).zip(bias) {
                 y_row.fill(*b);
@@ -77,16 +81,20 @@ pub(super) fn forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[
                     }
                 }
             }
-        })
-    });
+        },
+    );
 }
 
 /// See [`super::conv2d_backward_input`].
 pub(super) fn backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f32], grad_input: &mut [f32]) {
     let (patch, positions) = (shape.patch_len(), shape.positions());
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
-    for_each_sample(grad_input, in_len, shape.macs_per_sample(), |b, dx| {
-        with_sample_scratch(patch * positions, |col| {
+    for_each_sample(
+        grad_input,
+        in_len,
+        shape.macs_per_sample(),
+        patch * positions,
+        |b, dx, col| {
             col.fill(0.0);
             let g = &grad_output[b * out_len..][..out_len];
             for (w_row, g_row) in weight.chunks_exact(patch).zip(g.chunks_exact(positions)) {
@@ -98,8 +106,8 @@ pub(super) fn backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f
             }
             dx.fill(0.0);
             col2im_add(shape, col, dx);
-        })
-    });
+        },
+    );
 }
 
 /// See [`super::conv2d_backward_weight`]. A group's partial sum is its weight gradient
@@ -117,11 +125,17 @@ pub(super) fn backward_weight(
     let len = shape.weight_len() + shape.out_channels;
     let groups = batch.div_ceil(GROUP);
     with_call_scratch(groups * len, |partials| {
-        for_each_group(partials, len, batch, shape.macs_per_sample(), |samples, partial| {
-            let (dw, db) = partial.split_at_mut(shape.weight_len());
-            dw.fill(0.0);
-            db.fill(0.0);
-            with_sample_scratch(patch * positions, |col| {
+        let macs = shape.macs_per_sample();
+        for_each_group(
+            partials,
+            len,
+            batch,
+            macs,
+            patch * positions,
+            |samples, partial, col| {
+                let (dw, db) = partial.split_at_mut(shape.weight_len());
+                dw.fill(0.0);
+                db.fill(0.0);
                 for b in samples {
                     im2col(shape, &input[b * in_len..][..in_len], col);
                     let g = &grad_output[b * out_len..][..out_len];
@@ -133,8 +147,8 @@ pub(super) fn backward_weight(
                         }
                     }
                 }
-            })
-        });
+            },
+        );
         let (first, rest) = partials.split_at(len);
         grad_weight.copy_from_slice(&first[..shape.weight_len()]);
         grad_bias.copy_from_slice(&first[shape.weight_len()..]);
