@@ -67,17 +67,16 @@ impl Layout {
         }
     }
 
-    /// Offset of tap `j` from the kernel's corner.
-    fn tap(&self, j: usize) -> usize {
+    /// A walk through the taps' offsets from the kernel's corner.
+    fn taps(&self) -> Walk {
         let k = self.kernel;
-        let (c, rest) = (j / (k * k), j % (k * k));
-        c * self.plane + (rest / k) * self.row + rest % k
+        Walk::new([self.channels, k, k], [self.plane, self.row, 1])
     }
 
-    /// Offset of the kernel's corner at output position `p`.
-    fn position(&self, p: usize) -> usize {
-        let (oy, ox) = (p / self.out_width, p % self.out_width);
-        (oy * self.row + ox) * self.stride
+    /// A walk through the offsets of the kernel's corner at the output positions.
+    fn positions(&self) -> Walk {
+        let s = self.stride;
+        Walk::new([1, usize::MAX, self.out_width], [0, s * self.row, s])
     }
 }
 
@@ -100,6 +99,80 @@ fn pad_input(shape: &ConvShape, x: &[f32], xp: &mut [f32]) {
 #[target_feature(enable = "avx2,fma")]
 fn lane_mask(n: usize) -> __m256i {
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+}
+
+/// A walk through the items of a grid of `sizes[0] x sizes[1] x sizes[2]` items, the last
+/// index fastest, item `(a, b, c)` at offset `a * strides[0] + b * strides[1] + c * strides[2]`
+/// (no division per item: blocks of taps or positions start anywhere in a row).
+#[derive(Clone, Copy)]
+struct Walk {
+    index: [usize; 3],
+    sizes: [usize; 3],
+    strides: [usize; 3],
+}
+
+impl Walk {
+    fn new(sizes: [usize; 3], strides: [usize; 3]) -> Walk {
+        Walk {
+            index: [0; 3],
+            sizes,
+            strides,
+        }
+    }
+
+    /// The offsets of the next `valid` items, then the last one repeated.
+    #[inline]
+    fn next<const R: usize>(&mut self, valid: usize) -> [usize; R] {
+        let mut offsets = [0; R];
+        for r in 0..valid {
+            let [a, b, c] = self.index;
+            offsets[r] = a * self.strides[0] + b * self.strides[1] + c * self.strides[2];
+            self.index[2] += 1;
+            if self.index[2] == self.sizes[2] {
+                self.index[2] = 0;
+                self.index[1] += 1;
+                if self.index[1] == self.sizes[1] {
+                    self.index[1] = 0;
+                    self.index[0] += 1;
+                }
+            }
+        }
+        for r in valid..R {
+            offsets[r] = offsets[valid - 1];
+        }
+        offsets
+    }
+}
+
+/// Transposes the 8 x 8 block in `r` (row `i` in `r[i]`): column `c` ends in `r[c]`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn transpose8(r: &mut [__m256; 8]) {
+    let t = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    // `u[i]`, `u[4 + i]`: columns `i` and `4 + i` of rows 0-3 and 4-7, in their two halves.
+    let u = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    for i in 0..4 {
+        r[i] = _mm256_permute2f128_ps::<0x20>(u[i], u[4 + i]);
+        r[4 + i] = _mm256_permute2f128_ps::<0x31>(u[i], u[4 + i]);
+    }
 }
 
 /// Fraction of the lanes of the position kernels that compute stored values: a row of
@@ -244,7 +317,8 @@ unsafe fn positions_tile<const NV: usize>(
     acc
 }
 
-/// Stores the first `rows` rows of `acc` at `out + r * stride`, `columns` values each.
+/// Stores the first `rows` rows of `acc` at `out + r * stride`, `columns` values each
+/// (`8 * NV - 8 < columns <= 8 * NV`).
 ///
 /// # Safety
 /// Those values must be writable.
@@ -257,18 +331,19 @@ unsafe fn store_rows<const NV: usize>(
     rows: usize,
     columns: usize,
 ) {
+    let last = columns - (NV - 1) * L;
+    let mask = lane_mask(last);
     for (r, acc) in acc.iter().enumerate().take(rows) {
-        for (v, acc) in acc.iter().enumerate() {
-            let n = columns.saturating_sub(v * L).min(L);
-            // SAFETY: `n` values from column `v * 8` of row `r` are in bounds, as the caller
-            // guarantees.
-            unsafe {
-                let at = out.add(r * stride + v * L);
-                if n == L {
-                    _mm256_storeu_ps(at, *acc);
-                } else if n > 0 {
-                    _mm256_maskstore_ps(at, lane_mask(n), *acc);
-                }
+        // SAFETY: the first `columns` values of row `r` are writable, as the caller guarantees.
+        unsafe {
+            let at = out.add(r * stride);
+            for (v, acc) in acc.iter().enumerate().take(NV - 1) {
+                _mm256_storeu_ps(at.add(v * L), *acc);
+            }
+            if last == L {
+                _mm256_storeu_ps(at.add((NV - 1) * L), acc[NV - 1]);
+            } else {
+                _mm256_maskstore_ps(at.add((NV - 1) * L), mask, acc[NV - 1]);
             }
         }
     }
@@ -342,9 +417,10 @@ fn forward_channels_block<const R: usize, const NV: usize>(
     assert!(packed.len() == (taps + 1) * lanes && o0 + NV * L <= lanes && y.len() == m * positions);
     assert!(x.len() >= layout.channels * layout.plane);
     let channels = (m - o0).min(NV * L);
+    let mut walk = layout.positions();
     for p0 in (0..positions).step_by(R) {
         let valid = (positions - p0).min(R);
-        let xs: [*const f32; R] = std::array::from_fn(|r| x[layout.position(p0 + r.min(valid - 1))..].as_ptr());
+        let xs = walk.next::<R>(valid).map(|at| x[at..].as_ptr());
         // SAFETY: the taps of every position lie in `x`; `packed` has `taps + 1` rows of
         // `lanes` values and `o0 + 8 * NV <= lanes`.
         let acc = unsafe {
@@ -462,11 +538,7 @@ fn weight_channels(
             let (dw, db) = partial.split_at_mut(taps * lanes);
             let (gt, xp) = scratch.split_at_mut(positions * lanes);
             for b in samples {
-                let g = &grad_output[b * out_len..][..out_len];
-                transpose_gradient(g, positions, lanes, gt);
-                for gt_row in gt.chunks_exact(lanes) {
-                    db.iter_mut().zip(gt_row).for_each(|(db, g)| *db += g);
-                }
+                transpose_gradient(&grad_output[b * out_len..][..out_len], positions, lanes, gt, db);
                 let x = &input[b * in_len..][..in_len];
                 let x = if padded {
                     pad_input(shape, x, xp);
@@ -494,13 +566,42 @@ fn sum_groups(partials: &[f32], len: usize, at: usize) -> f32 {
         .fold(0.0, |sum, value| sum + value)
 }
 
-/// `gt[p][o] = g[o][p]`, channels `o >= g.len() / positions` zero (`gt` rows of `lanes`).
-fn transpose_gradient(g: &[f32], positions: usize, lanes: usize, gt: &mut [f32]) {
+/// `gt[p][o] = g[o][p]` (rows of `lanes`, channels past `g.len() / positions` zero), and
+/// `db[o] += sum_p g[o][p]`, in order of `p`: 8 x 8 blocks transposed in registers.
+#[target_feature(enable = "avx2,fma")]
+fn transpose_gradient(g: &[f32], positions: usize, lanes: usize, gt: &mut [f32], db: &mut [f32]) {
     let m = g.len() / positions;
-    for (p, gt_row) in gt.chunks_exact_mut(lanes).enumerate() {
-        for (o, value) in gt_row.iter_mut().enumerate() {
-            *value = if o < m { g[o * positions + p] } else { 0.0 };
+    assert!(gt.len() == positions * lanes && db.len() == lanes && lanes.is_multiple_of(L) && m <= lanes);
+    for o0 in (0..lanes).step_by(L) {
+        let rows = m.saturating_sub(o0).min(L);
+        // SAFETY: `db` has `lanes` values.
+        let mut sum = unsafe { _mm256_loadu_ps(db.as_ptr().add(o0)) };
+        let mut p = 0;
+        while p + L <= positions {
+            let mut r = [_mm256_setzero_ps(); L];
+            for (i, r) in r.iter_mut().enumerate().take(rows) {
+                // SAFETY: channel `o0 + i < m` has `positions >= p + 8` values.
+                *r = unsafe { _mm256_loadu_ps(g.as_ptr().add((o0 + i) * positions + p)) };
+            }
+            transpose8(&mut r);
+            for (q, r) in r.iter().enumerate() {
+                // SAFETY: row `p + q < positions` of `gt`, columns `o0..o0 + 8 <= lanes`.
+                unsafe { _mm256_storeu_ps(gt.as_mut_ptr().add((p + q) * lanes + o0), *r) };
+                sum = _mm256_add_ps(sum, *r);
+            }
+            p += L;
         }
+        for p in p..positions {
+            let mut column = [0.0f32; L];
+            for (i, value) in column.iter_mut().enumerate().take(rows) {
+                *value = g[(o0 + i) * positions + p];
+            }
+            gt[p * lanes + o0..][..L].copy_from_slice(&column);
+            // SAFETY: `column` holds 8 values.
+            sum = _mm256_add_ps(sum, unsafe { _mm256_loadu_ps(column.as_ptr()) });
+        }
+        // SAFETY: as above.
+        unsafe { _mm256_storeu_ps(db.as_mut_ptr().add(o0), sum) };
     }
 }
 
@@ -536,11 +637,11 @@ fn weight_channels_block<const R: usize, const NV: usize>(
     let layout = Layout::new(shape, padded);
     assert!(gt.len() == positions * lanes && dw.len() == taps * lanes && o0 + NV * L <= lanes);
     assert!(x.len() >= layout.channels * layout.plane);
+    let mut walk = layout.taps();
     for j0 in (0..taps).step_by(R) {
         let valid = (taps - j0).min(R);
-        let tap = |r: usize| j0 + r.min(valid - 1);
-        let xs: [*const f32; R] = std::array::from_fn(|r| x[layout.tap(tap(r))..].as_ptr());
-        let out: [*mut f32; R] = std::array::from_fn(|r| dw[tap(r) * lanes + o0..].as_mut_ptr());
+        let xs = walk.next::<R>(valid).map(|at| x[at..].as_ptr());
+        let out: [*mut f32; R] = std::array::from_fn(|r| dw[(j0 + r.min(valid - 1)) * lanes + o0..].as_mut_ptr());
         // SAFETY: every position's taps lie in `x`; `gt` has `positions` rows of `lanes`
         // values, `dw` `taps` rows, and `o0 + 8 * NV <= lanes`.
         unsafe { weight_channels_tile::<R, NV>(xs, &layout, positions, gt.as_ptr().add(o0), lanes, out, valid) };
@@ -668,10 +769,11 @@ fn weight_positions_sample(shape: &ConvShape, g: &[f32], xp: &[f32], partial: &m
         let rows = (m - o0).min(ROWS);
         let channel = |r: usize| o0 + r.min(rows - 1);
         let gs: [*const f32; ROWS] = std::array::from_fn(|r| g[channel(r) * positions..].as_ptr());
+        let mut walk = layout.taps();
         for j0 in (0..taps).step_by(DOT_TAPS) {
             let valid = (taps - j0).min(DOT_TAPS);
             let tap = |t: usize| j0 + t.min(valid - 1);
-            let xs: [*const f32; DOT_TAPS] = std::array::from_fn(|t| xp[layout.tap(tap(t))..].as_ptr());
+            let xs = walk.next::<DOT_TAPS>(valid).map(|at| xp[at..].as_ptr());
             let out: [[*mut f32; DOT_TAPS]; ROWS] =
                 std::array::from_fn(|r| std::array::from_fn(|t| partial[(tap(t) * m + channel(r)) * L..].as_mut_ptr()));
             // SAFETY: `gs[r]` are channels of `oh * ow` values; the rows under every tap lie in
@@ -782,85 +884,105 @@ pub(super) fn backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f
             dxt.fill(0.0);
             let g = &grad_output[b * out_len..][..out_len];
             input_sample(shape, packed, g, dxt);
-            let (h, w, pad, wp) = (shape.in_height, shape.in_width, shape.padding, shape.padded_width());
-            for (c, dx_channel) in dx.chunks_exact_mut(h * w).enumerate() {
-                for (iy, dx_row) in dx_channel.chunks_exact_mut(w).enumerate() {
-                    let from = &dxt[((iy + pad) * wp + pad) * c_len + c..];
-                    for (ix, value) in dx_row.iter_mut().enumerate() {
-                        *value = from[ix * c_len];
-                    }
-                }
-            }
+            channels_first(shape, dxt, dx);
         });
     });
 }
 
-/// One sample of [`backward_input`]: adds its input gradient to `dxt`.
+/// `dx[c][iy][ix] = dxt[iy + padding][ix + padding][c]`: 8 x 8 blocks (8 columns, 8 channels)
+/// transposed in registers, the last block of a row overlapping the one before it.
 #[target_feature(enable = "avx2,fma")]
-fn input_sample(shape: &ConvShape, packed: &[f32], g: &[f32], dxt: &mut [f32]) {
-    let run = (shape.kernel * shape.in_channels).next_multiple_of(L);
-    for ky in 0..shape.kernel {
-        let mut u0 = 0;
-        while u0 < run {
-            if run - u0 >= 2 * L {
-                input_block::<6, 2>(shape, packed, g, dxt, ky, u0);
-                u0 += 2 * L;
-            } else {
-                input_block::<12, 1>(shape, packed, g, dxt, ky, u0);
-                u0 += L;
+fn channels_first(shape: &ConvShape, dxt: &[f32], dx: &mut [f32]) {
+    let (c_len, h, w, pad, wp) = (
+        shape.in_channels,
+        shape.in_height,
+        shape.in_width,
+        shape.padding,
+        shape.padded_width(),
+    );
+    assert!(dxt.len() >= shape.padded_height() * wp * c_len + MARGIN && dx.len() == c_len * h * w);
+    for c0 in (0..c_len).step_by(L) {
+        let channels = (c_len - c0).min(L);
+        for iy in 0..h {
+            let from = |ix: usize| ((iy + pad) * wp + ix + pad) * c_len + c0;
+            if w < L {
+                for ix in 0..w {
+                    for c in 0..channels {
+                        dx[((c0 + c) * h + iy) * w + ix] = dxt[from(ix) + c];
+                    }
+                }
+                continue;
+            }
+            let mut ix = 0;
+            loop {
+                let mut r = [_mm256_setzero_ps(); L];
+                for (q, r) in r.iter_mut().enumerate() {
+                    // SAFETY: 8 values from column `ix + q < w` of a padded row: at most 7 past
+                    // the last one, inside the margin.
+                    *r = unsafe { _mm256_loadu_ps(dxt.as_ptr().add(from(ix + q))) };
+                }
+                transpose8(&mut r);
+                for (c, r) in r.iter().enumerate().take(channels) {
+                    // SAFETY: columns `ix..ix + 8 <= w` of row `iy` of channel `c0 + c`.
+                    unsafe { _mm256_storeu_ps(dx.as_mut_ptr().add(((c0 + c) * h + iy) * w + ix), *r) };
+                }
+                if ix + L == w {
+                    break;
+                }
+                ix = (ix + L).min(w - L);
             }
         }
     }
 }
 
-/// Values `u0..u0 + 8 * NV` of the runs `(kx, c)` of kernel row `ky`, for every output
-/// position, `R` positions at a time taken down the columns (so that the `R` runs a block adds
-/// to lie on different rows and do not overlap).
+/// One sample of [`backward_input`]: adds its input gradient to `dxt`.
+#[target_feature(enable = "avx2,fma")]
+fn input_sample(shape: &ConvShape, packed: &[f32], g: &[f32], dxt: &mut [f32]) {
+    if shape.kernel * shape.in_channels > L {
+        input_blocks::<6>(shape, packed, g, dxt);
+    } else {
+        input_blocks::<12>(shape, packed, g, dxt);
+    }
+}
+
+/// Every output position, `R` at a time taken down the columns (so that the `R` runs a tile
+/// adds to lie on different rows and do not overlap); for each block of positions, every
+/// kernel row `ky` and every 16 (or 8) values of its runs `(kx, c)`: the positions' pointers
+/// are computed once for the `kernel * runs / 16` tiles.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn input_block<const R: usize, const NV: usize>(
-    shape: &ConvShape,
-    packed: &[f32],
-    g: &[f32],
-    dxt: &mut [f32],
-    ky: usize,
-    u0: usize,
-) {
+fn input_blocks<const R: usize>(shape: &ConvShape, packed: &[f32], g: &[f32], dxt: &mut [f32]) {
     let (m, c_len, k, s) = (shape.out_channels, shape.in_channels, shape.kernel, shape.stride);
     let (oh, ow, positions) = (shape.out_height, shape.out_width, shape.positions());
     let run = (k * c_len).next_multiple_of(L);
     let wp = shape.padded_width();
-    assert!(packed.len() == m * k * run && g.len() == m * positions && u0 + NV * L <= run);
+    assert!(packed.len() == m * k * run && g.len() == m * positions);
     assert!(dxt.len() >= shape.padded_height() * wp * c_len + MARGIN);
+    let mut walk = Walk::new([1, ow, oh], [0, 1, ow]);
+    let mut rows = Walk::new([1, ow, oh], [0, s * c_len, s * wp * c_len]);
     for p0 in (0..positions).step_by(R) {
         let valid = (positions - p0).min(R);
-        // Position `q` in column-major order.
-        let at = |r: usize| {
-            let q = p0 + r.min(valid - 1);
-            (q % oh, q / oh)
-        };
-        let gs: [*const f32; R] = std::array::from_fn(|r| {
-            let (oy, ox) = at(r);
-            g[oy * ow + ox..].as_ptr()
-        });
-        let out: [*mut f32; R] = std::array::from_fn(|r| {
-            let (oy, ox) = at(r);
-            dxt[((oy * s + ky) * wp + ox * s) * c_len + u0..].as_mut_ptr()
-        });
-        // SAFETY: `gs[r]` are positions of the `m` channels of `g`; `packed` rows hold
-        // `run >= u0 + 8 * NV` values; the run of an output position lies in its padded input
-        // rows, plus at most 7 values past the last one, inside the margin.
-        unsafe {
-            input_tile::<R, NV>(
-                gs,
-                positions,
-                m,
-                packed.as_ptr().add(ky * run + u0),
-                k * run,
-                out,
-                valid,
-            )
-        };
+        let gs = walk.next::<R>(valid).map(|at| g[at..].as_ptr());
+        let corners = rows.next::<R>(valid).map(|at| dxt[at..].as_mut_ptr());
+        for ky in 0..k {
+            let mut u0 = 0;
+            while u0 < run {
+                let out = corners.map(|corner| corner.wrapping_add(ky * wp * c_len + u0));
+                let w = packed[ky * run + u0..].as_ptr();
+                // SAFETY: `gs[r]` are positions of the `m` channels of `g`; `packed` rows hold
+                // `run` values; the run of an output position lies in its padded input rows,
+                // plus at most 7 values past the last one, inside the margin.
+                unsafe {
+                    if R * 2 <= 12 && run - u0 >= 2 * L {
+                        input_tile::<R, 2>(gs, positions, m, w, k * run, out, valid);
+                        u0 += 2 * L;
+                    } else {
+                        input_tile::<R, 1>(gs, positions, m, w, k * run, out, valid);
+                        u0 += L;
+                    }
+                }
+            }
+        }
     }
 }
 
