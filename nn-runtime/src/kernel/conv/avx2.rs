@@ -124,9 +124,9 @@ impl Walk {
     #[inline]
     fn next<const R: usize>(&mut self, valid: usize) -> [usize; R] {
         let mut offsets = [0; R];
-        for r in 0..valid {
+        for offset in &mut offsets[..valid] {
             let [a, b, c] = self.index;
-            offsets[r] = a * self.strides[0] + b * self.strides[1] + c * self.strides[2];
+            *offset = a * self.strides[0] + b * self.strides[1] + c * self.strides[2];
             self.index[2] += 1;
             if self.index[2] == self.sizes[2] {
                 self.index[2] = 0;
@@ -137,9 +137,8 @@ impl Walk {
                 }
             }
         }
-        for r in valid..R {
-            offsets[r] = offsets[valid - 1];
-        }
+        let last = offsets[valid - 1];
+        offsets[valid..].fill(last);
         offsets
     }
 }
