@@ -80,25 +80,81 @@ impl Layout {
     }
 }
 
-/// Copies sample `x` into `xp` with `padding` zeros around every channel (channels of
-/// `padded_height x padded_width`), zeros after.
+/// Values of a padded input buffer: the channels with their padding, then `MARGIN` zeros.
+fn padded_input_len(shape: &ConvShape) -> usize {
+    shape.in_channels * shape.padded_height() * shape.padded_width() + MARGIN
+}
+
+/// Copies sample `x` into `xp` (of [`padded_input_len`]) with `padding` zeros around every
+/// channel (channels of `padded_height x padded_width`), zeros after: every value of `xp` is
+/// written, by vector stores in order (a row's stores may run up to 7 values into the next
+/// row, which is written after them).
+#[target_feature(enable = "avx2,fma")]
 fn pad_input(shape: &ConvShape, x: &[f32], xp: &mut [f32]) {
     let (height, width, pad) = (shape.in_height, shape.in_width, shape.padding);
     let (padded_height, padded_width) = (shape.padded_height(), shape.padded_width());
-    xp.fill(0.0);
-    for c in 0..shape.in_channels {
-        for iy in 0..height {
-            let from = &x[(c * height + iy) * width..][..width];
-            xp[(c * padded_height + iy + pad) * padded_width + pad..][..width].copy_from_slice(from);
+    let len = shape.in_channels * padded_height * padded_width;
+    assert!(x.len() == shape.input_len() && xp.len() == len + MARGIN);
+    let out = xp.as_mut_ptr();
+    let zero = _mm256_setzero_ps();
+    // SAFETY: every store starts before `len` and writes at most 8 values, inside `xp`
+    // (`MARGIN >= 8` values after `len`); every load reads a row of `x`.
+    unsafe {
+        let zeros = |from: usize, to: usize| {
+            for at in (from..to).step_by(L) {
+                _mm256_storeu_ps(out.add(at), zero);
+            }
+        };
+        for c in 0..shape.in_channels {
+            let channel = c * padded_height * padded_width;
+            zeros(channel, channel + pad * padded_width);
+            for iy in 0..height {
+                let row = channel + (pad + iy) * padded_width;
+                zeros(row, row + pad);
+                copy_row(out.add(row + pad), x.as_ptr().add((c * height + iy) * width), width);
+                zeros(row + pad + width, row + padded_width);
+            }
+            zeros(
+                channel + (pad + height) * padded_width,
+                channel + padded_height * padded_width,
+            );
         }
+        zeros(len, len + MARGIN);
     }
 }
 
-/// Lanes `0..n` set (`n <= 8`), for masked loads and stores.
+/// Copies `n` values from `from` to `to`, then zeros up to the next multiple of 8 values (the
+/// last values in pieces of 4, 2 and 1: masked loads are slow on some CPUs).
+///
+/// # Safety
+/// `n` values must be readable from `from`, `n.next_multiple_of(8)` writable at `to`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn lane_mask(n: usize) -> __m256i {
-    _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+unsafe fn copy_row(to: *mut f32, from: *const f32, n: usize) {
+    let full = n / L * L;
+    // SAFETY: as the caller guarantees: the loads read values `< n`, the stores write values
+    // `< n.next_multiple_of(8)`.
+    unsafe {
+        for at in (0..full).step_by(L) {
+            _mm256_storeu_ps(to.add(at), _mm256_loadu_ps(from.add(at)));
+        }
+        if full == n {
+            return;
+        }
+        _mm256_storeu_ps(to.add(full), _mm256_setzero_ps());
+        let mut at = full;
+        if n - at >= 4 {
+            _mm_storeu_ps(to.add(at), _mm_loadu_ps(from.add(at)));
+            at += 4;
+        }
+        if n - at >= 2 {
+            _mm_storel_epi64(to.add(at).cast(), _mm_loadl_epi64(from.add(at).cast()));
+            at += 2;
+        }
+        if n > at {
+            *to.add(at) = *from.add(at);
+        }
+    }
 }
 
 /// A walk through the items of a grid of `sizes[0] x sizes[1] x sizes[2]` items, the last
@@ -228,7 +284,7 @@ pub(super) fn forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[
 #[target_feature(enable = "avx2,fma")]
 fn forward_positions(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
-    let padded_len = shape.in_channels * shape.padded_height() * shape.padded_width() + MARGIN;
+    let padded_len = padded_input_len(shape);
     for_each_sample(output, out_len, shape.macs_per_sample(), padded_len, |b, y, xp| {
         pad_input(shape, &input[b * in_len..][..in_len], xp);
         forward_positions_sample(shape, xp, weight, bias, y);
@@ -331,7 +387,6 @@ unsafe fn store_rows<const NV: usize>(
     columns: usize,
 ) {
     let last = columns - (NV - 1) * L;
-    let mask = lane_mask(last);
     for (r, acc) in acc.iter().enumerate().take(rows) {
         // SAFETY: the first `columns` values of row `r` are writable, as the caller guarantees.
         unsafe {
@@ -339,11 +394,42 @@ unsafe fn store_rows<const NV: usize>(
             for (v, acc) in acc.iter().enumerate().take(NV - 1) {
                 _mm256_storeu_ps(at.add(v * L), *acc);
             }
-            if last == L {
-                _mm256_storeu_ps(at.add((NV - 1) * L), acc[NV - 1]);
-            } else {
-                _mm256_maskstore_ps(at.add((NV - 1) * L), mask, acc[NV - 1]);
-            }
+            store_first(at.add((NV - 1) * L), acc[NV - 1], last);
+        }
+    }
+}
+
+/// Stores the first `n` lanes of `v` at `at` (`1 <= n <= 8`), in pieces of 4, 2 and 1 lanes
+/// (masked stores are slow on some CPUs).
+///
+/// # Safety
+/// `n` values from `at` must be writable.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_first(at: *mut f32, v: __m256, n: usize) {
+    if n == L {
+        // SAFETY: as the caller guarantees.
+        unsafe { _mm256_storeu_ps(at, v) };
+        return;
+    }
+    let (mut at, mut n) = (at, n);
+    let mut part = _mm256_castps256_ps128(v);
+    // SAFETY: as the caller guarantees: every store below writes lanes `< n` only.
+    unsafe {
+        if n >= 4 {
+            _mm_storeu_ps(at, part);
+            part = _mm256_extractf128_ps::<1>(v);
+            at = at.add(4);
+            n -= 4;
+        }
+        if n >= 2 {
+            _mm_storel_epi64(at.cast(), _mm_castps_si128(part));
+            part = _mm_movehl_ps(part, part);
+            at = at.add(2);
+            n -= 2;
+        }
+        if n == 1 {
+            _mm_store_ss(at, part);
         }
     }
 }
@@ -365,11 +451,7 @@ fn forward_channels(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f3
         packed[taps * lanes..][..m].copy_from_slice(bias);
         let packed = &*packed;
         let padded = shape.padding > 0;
-        let padded_len = if padded {
-            shape.in_channels * shape.padded_height() * shape.padded_width()
-        } else {
-            0
-        };
+        let padded_len = if padded { padded_input_len(shape) } else { 0 };
         for_each_sample(output, out_len, shape.macs_per_sample(), padded_len, |b, y, xp| {
             let x = &input[b * in_len..][..in_len];
             let x = if padded {
@@ -525,11 +607,7 @@ fn weight_channels(
     let lanes = m.next_multiple_of(L);
     let len = (taps + 1) * lanes;
     let padded = shape.padding > 0;
-    let padded_len = if padded {
-        shape.in_channels * shape.padded_height() * shape.padded_width()
-    } else {
-        0
-    };
+    let padded_len = if padded { padded_input_len(shape) } else { 0 };
     with_call_scratch(batch.div_ceil(GROUP) * len, |partials| {
         let (macs, scratch_len) = (shape.macs_per_sample(), positions * lanes + padded_len);
         for_each_group(partials, len, batch, macs, scratch_len, |samples, partial, scratch| {
@@ -719,23 +797,26 @@ fn weight_positions(
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
     let batch = input.len() / in_len;
     let len = (taps + 1) * m * L;
-    let padded_len = shape.in_channels * shape.padded_height() * shape.padded_width() + MARGIN;
+    // The gradient's rows start on cache lines.
+    let padded_len = padded_input_len(shape).next_multiple_of(2 * L);
+    let row = shape.out_width.next_multiple_of(L);
+    let gradient_len = m * shape.out_height * row;
     with_call_scratch(batch.div_ceil(GROUP) * len, |partials| {
-        for_each_group(
-            partials,
-            len,
-            batch,
-            shape.macs_per_sample(),
-            padded_len,
-            |samples, partial, xp| {
-                partial.fill(0.0);
-                for b in samples {
-                    pad_input(shape, &input[b * in_len..][..in_len], xp);
-                    let g = &grad_output[b * out_len..][..out_len];
-                    weight_positions_sample(shape, g, xp, partial);
+        let (macs, scratch_len) = (shape.macs_per_sample(), padded_len + gradient_len);
+        for_each_group(partials, len, batch, macs, scratch_len, |samples, partial, scratch| {
+            partial.fill(0.0);
+            let (xp, gp) = scratch.split_at_mut(padded_len);
+            let xp = &mut xp[..padded_input_len(shape)];
+            for b in samples {
+                pad_input(shape, &input[b * in_len..][..in_len], xp);
+                let g = &grad_output[b * out_len..][..out_len];
+                for (gp, g) in gp.chunks_exact_mut(row).zip(g.chunks_exact(shape.out_width)) {
+                    // SAFETY: `g` has `out_width` values and `gp` `row`, the next multiple of 8.
+                    unsafe { copy_row(gp.as_mut_ptr(), g.as_ptr(), g.len()) };
                 }
-            },
-        );
+                weight_positions_sample(shape, gp, xp, partial);
+            }
+        });
         let total = |at: usize| {
             let mut lanes = [0.0f32; L];
             for partial in partials.chunks_exact(len) {
@@ -755,19 +836,20 @@ fn weight_positions(
     });
 }
 
-/// One sample of [`weight_positions`]: adds its gradients' lanes to `partial`.
+/// One sample of [`weight_positions`]: adds its gradients' lanes to `partial`; `g` is its
+/// output gradient with rows padded with zeros to whole registers.
 #[target_feature(enable = "avx2,fma")]
 fn weight_positions_sample(shape: &ConvShape, g: &[f32], xp: &[f32], partial: &mut [f32]) {
-    let (m, taps, positions) = (shape.out_channels, shape.patch_len(), shape.positions());
-    let (oh, ow) = (shape.out_height, shape.out_width);
+    let (m, taps) = (shape.out_channels, shape.patch_len());
+    let (oh, width) = (shape.out_height, shape.out_width.next_multiple_of(L));
+    let plane = oh * width;
     let layout = Layout::new(shape, true);
-    assert!(xp.len() >= layout.channels * layout.plane + MARGIN && g.len() == m * positions);
+    assert!(xp.len() >= layout.channels * layout.plane + MARGIN && g.len() == m * plane);
     assert!(partial.len() == (taps + 1) * m * L);
-    let tail = lane_mask(ow % L);
     for o0 in (0..m).step_by(ROWS) {
         let rows = (m - o0).min(ROWS);
         let channel = |r: usize| o0 + r.min(rows - 1);
-        let gs: [*const f32; ROWS] = std::array::from_fn(|r| g[channel(r) * positions..].as_ptr());
+        let gs: [*const f32; ROWS] = std::array::from_fn(|r| g[channel(r) * plane..].as_ptr());
         let mut walk = layout.taps();
         for j0 in (0..taps).step_by(DOT_TAPS) {
             let valid = (taps - j0).min(DOT_TAPS);
@@ -775,40 +857,38 @@ fn weight_positions_sample(shape: &ConvShape, g: &[f32], xp: &[f32], partial: &m
             let xs = walk.next::<DOT_TAPS>(valid).map(|at| xp[at..].as_ptr());
             let out: [[*mut f32; DOT_TAPS]; ROWS] =
                 std::array::from_fn(|r| std::array::from_fn(|t| partial[(tap(t) * m + channel(r)) * L..].as_mut_ptr()));
-            // SAFETY: `gs[r]` are channels of `oh * ow` values; the rows under every tap lie in
-            // `xp` (plus at most 8 values past a row, inside the margin after the last one);
-            // `out` points at 8 lanes of `partial` each.
-            unsafe { dot_tile(gs, xs, oh, ow, layout.row, tail, out, rows, valid) };
+            // SAFETY: `gs[r]` are channels of `oh` rows of `width` values; the rows under every
+            // tap lie in `xp` (plus at most 7 values past a row, inside the margin after the
+            // last one); `out` points at 8 lanes of `partial` each.
+            unsafe { dot_tile(gs, xs, oh, width, layout.row, out, rows, valid) };
         }
-        // The bias: the sum of the output gradient's channel.
-        for (r, g) in gs.iter().enumerate().take(rows) {
-            let at = partial[(taps * m + o0 + r) * L..].as_mut_ptr();
-            // SAFETY: `g` is a channel of `oh * ow` values (the tail load is masked) and `at`
-            // points at 8 lanes of `partial`.
-            unsafe {
-                let mut acc = _mm256_loadu_ps(at);
-                for i in 0..oh {
-                    let row = g.add(i * ow);
-                    for ch in 0..ow / L {
-                        acc = _mm256_add_ps(acc, _mm256_loadu_ps(row.add(ch * L)));
-                    }
-                    if ow % L != 0 {
-                        acc = _mm256_add_ps(acc, _mm256_maskload_ps(row.add(ow / L * L), tail));
-                    }
+        // The bias: the sums of the output gradient's channels, one chain each.
+        let at: [*mut f32; ROWS] = std::array::from_fn(|r| partial[(taps * m + channel(r)) * L..].as_mut_ptr());
+        // SAFETY: `gs[r]` are channels of `plane` values and `at[r]` point at 8 lanes of
+        // `partial`.
+        unsafe {
+            let mut acc = [_mm256_setzero_ps(); ROWS];
+            for (acc, at) in acc.iter_mut().zip(&at) {
+                *acc = _mm256_loadu_ps(*at);
+            }
+            for i in (0..plane).step_by(L) {
+                for (acc, g) in acc.iter_mut().zip(&gs) {
+                    *acc = _mm256_add_ps(*acc, _mm256_loadu_ps(g.add(i)));
                 }
-                _mm256_storeu_ps(at, acc);
+            }
+            for (acc, at) in acc.iter().zip(&at).take(rows) {
+                _mm256_storeu_ps(*at, *acc);
             }
         }
     }
 }
 
-/// `out[r][t] += lanes of sum over rows i and columns of g[r][i][..] * x[t][i * row..]`, the
-/// last 8 columns of a row masked with `tail` when the width is not a multiple of 8; only rows
-/// `r < rows` and taps `t < taps` are written.
+/// `out[r][t] += lanes of sum over rows i of g[r][i * width..] * x[t][i * row..]` (8 values
+/// at a time, `width` a multiple of 8); only rows `r < rows` and taps `t < taps` are written.
 ///
 /// # Safety
-/// `g[r]` must point at `height * width` values, `x[t] + i * row` at `width.next_multiple_of(8)`
-/// readable values, `out[r][t]` at 8 writable values.
+/// `g[r]` must point at `height * width` values, `x[t] + i * row` at `width` readable values,
+/// `out[r][t]` at 8 writable values.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -818,7 +898,6 @@ unsafe fn dot_tile(
     height: usize,
     width: usize,
     row: usize,
-    tail: __m256i,
     out: [[*mut f32; DOT_TAPS]; ROWS],
     rows: usize,
     taps: usize,
@@ -830,24 +909,16 @@ unsafe fn dot_tile(
             *acc = unsafe { _mm256_loadu_ps(*out) };
         }
     }
-    let full = width / L;
     for i in 0..height {
-        for ch in 0..width.div_ceil(L) {
+        for column in (0..width).step_by(L) {
             let mut xv = [_mm256_setzero_ps(); DOT_TAPS];
             for (xv, x) in xv.iter_mut().zip(&x) {
                 // SAFETY: as the caller guarantees.
-                *xv = unsafe { _mm256_loadu_ps(x.add(i * row + ch * L)) };
+                *xv = unsafe { _mm256_loadu_ps(x.add(i * row + column)) };
             }
             for (acc, g) in acc.iter_mut().zip(&g) {
-                // SAFETY: as the caller guarantees; the last load of a row is masked.
-                let gv = unsafe {
-                    let at = g.add(i * width + ch * L);
-                    if ch < full {
-                        _mm256_loadu_ps(at)
-                    } else {
-                        _mm256_maskload_ps(at, tail)
-                    }
-                };
+                // SAFETY: as the caller guarantees.
+                let gv = unsafe { _mm256_loadu_ps(g.add(i * width + column)) };
                 for (acc, xv) in acc.iter_mut().zip(&xv) {
                     *acc = _mm256_fmadd_ps(gv, *xv, *acc);
                 }

@@ -190,7 +190,12 @@ thread_local! {
     static CALL_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with `len` values of `scratch` (their contents are left from earlier calls).
+/// Values of a cache line: scratch slices start on one, so that rows of whole registers in
+/// them are never split across two lines.
+const LINE: usize = 16;
+
+/// Runs `f` with `len` values of `scratch`, starting on a cache line (their contents are left
+/// from earlier calls).
 fn with_buffer<R>(
     scratch: &'static std::thread::LocalKey<RefCell<Vec<f32>>>,
     len: usize,
@@ -198,10 +203,11 @@ fn with_buffer<R>(
 ) -> R {
     scratch.with(|buffer| {
         let mut buffer = buffer.borrow_mut();
-        if buffer.len() < len {
-            buffer.resize(len, 0.0);
+        if buffer.len() < len + LINE {
+            buffer.resize(len + LINE, 0.0);
         }
-        f(&mut buffer[..len])
+        let start = buffer.as_ptr().align_offset(4 * LINE).min(LINE);
+        f(&mut buffer[start..start + len])
     })
 }
 
