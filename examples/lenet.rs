@@ -4,11 +4,16 @@
 //! Conv2d(6, 16, 5), ReLU(), MaxPool2d(2), Flatten(), Linear(400, 120), ReLU(),
 //! Linear(120, 84), ReLU(), Linear(84, 10))` with `CrossEntropyLoss` and
 //! `SGD(lr=0.01, momentum=0.9)`, batch 64, 10 epochs, pixels standardised with mean 0.1307 and
-//! std 0.3081, on the digits bundled with the crate (PyTorch reaches 97.7-98.1% on it).
+//! std 0.3081, on the digits bundled with the crate.
+//!
+//! The result depends on the seed of the initial weights and of the shuffling: seeds 0-9 and 42
+//! give 97.08-98.00%, median 97.68% (seed 2, the default); PyTorch's own runs of this recipe give
+//! 97.6-98.1%, and PyTorch's initial weights trained here give 97.5-98.0%.
 //!
 //! ```text
 //! cargo run --release --example lenet
 //! cargo run --release --example lenet -- --epochs 20 --threads 2 --data ~/mnist --save lenet.safetensors
+//! cargo run --release --example lenet -- --init torch_init.safetensors   # PyTorch's initial weights
 //! ```
 
 use std::path::PathBuf;
@@ -60,10 +65,17 @@ fn command() -> Command {
             )
             .value_parser(value_parser!(usize)),
         )
+        .arg(
+            option(
+                "init",
+                "Start from these weights (safetensors with PyTorch's state_dict keys) instead of --seed's",
+            )
+            .value_parser(value_parser!(PathBuf)),
+        )
         .arg(option("save", "Save the trained weights (safetensors) here").value_parser(value_parser!(PathBuf)))
         .arg(
             option("seed", "Seed of the initial weights and of the shuffling")
-                .default_value("42")
+                .default_value("2")
                 .value_parser(value_parser!(u64)),
         )
 }
@@ -90,9 +102,12 @@ fn train(args: &clap::ArgMatches) -> nn::Result<()> {
     // A convolution takes `[channels, height, width]`: one channel of 28x28 pixels.
     let train_images = data.train.map_inputs(|digit| [digit]);
     let test_images = data.test.map_inputs(|digit| [digit]);
-    let seed = *args.get_one::<u64>("seed").unwrap_or(&42);
+    let seed = *args.get_one::<u64>("seed").unwrap_or(&2);
 
-    let mut net = LeNet::init(seed);
+    let mut net = match args.get_one::<PathBuf>("init") {
+        Some(path) => LeNet::load(path)?,
+        None => LeNet::init(seed),
+    };
     println!("{}", net.summary());
     let mut optimizer = Sgd::new(*args.get_one::<f32>("lr").unwrap_or(&0.01)).momentum(0.9);
     nn::Trainer::new(CrossEntropy)
