@@ -50,6 +50,16 @@ fn named_layers_const_sizes_and_custom_layers() {
 }
 
 #[test]
+fn lenet() {
+    check_snapshot(
+        "lenet",
+        quote! {
+            pub struct LeNet: [1, 28, 28] => Conv2d<1, 6, 5>(padding = 2) -> ReLU -> MaxPool2d<2> -> Conv2d<6, 16, 5> -> ReLU -> MaxPool2d<2> -> Flatten -> Linear<400, 120> -> ReLU -> Linear<120, 84> -> ReLU -> Linear<84, 10>
+        },
+    );
+}
+
+#[test]
 fn fallback_after_an_error() {
     check_snapshot(
         "fallback",
