@@ -434,6 +434,33 @@ unsafe fn store_first(at: *mut f32, v: __m256, n: usize) {
     }
 }
 
+/// The first `n` values at `at` in the first lanes, zeros after (`1 <= n <= 8`), read in
+/// pieces of 4, 2 and 1 values: no value past `n` is read, and no mask register is needed.
+///
+/// # Safety
+/// `n` values from `at` must be readable.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn load_first(at: *const f32, n: usize) -> __m256 {
+    // SAFETY: as the caller guarantees, every load reads values `< n`.
+    unsafe {
+        let piece = |at: *const f32, n: usize| match n {
+            0 => _mm_setzero_ps(),
+            1 => _mm_load_ss(at),
+            2 => _mm_castsi128_ps(_mm_loadl_epi64(at.cast())),
+            3 => _mm_movelh_ps(_mm_castsi128_ps(_mm_loadl_epi64(at.cast())), _mm_load_ss(at.add(2))),
+            _ => _mm_loadu_ps(at),
+        };
+        if n >= L {
+            _mm256_loadu_ps(at)
+        } else if n > 4 {
+            _mm256_set_m128(piece(at.add(4), n - 4), _mm_loadu_ps(at))
+        } else {
+            _mm256_zextps128_ps256(piece(at, n))
+        }
+    }
+}
+
 /// The forward pass with the channel kernels: the weight is packed as `wt[j][o]` (channels
 /// padded with zeros to whole registers), the bias after it.
 #[target_feature(enable = "avx2,fma")]
@@ -626,21 +653,24 @@ fn weight_channels(
                 weight_channels_sample(shape, gt, x, padded, dw);
             }
         });
+        let total = sum_groups(partials, len);
         for o in 0..m {
-            grad_bias[o] = sum_groups(partials, len, taps * lanes + o);
+            grad_bias[o] = total[taps * lanes + o];
             for j in 0..taps {
-                grad_weight[o * taps + j] = sum_groups(partials, len, j * lanes + o);
+                grad_weight[o * taps + j] = total[j * lanes + o];
             }
         }
     });
 }
 
-/// `partials[g * len + at]` summed over the groups `g`, in order.
-fn sum_groups(partials: &[f32], len: usize, at: usize) -> f32 {
-    partials
-        .chunks_exact(len)
-        .map(|partial| partial[at])
-        .fold(0.0, |sum, value| sum + value)
+/// Adds the partial sums of the groups (`len` values each) into the first, in order of the
+/// groups, and returns it.
+fn sum_groups(partials: &mut [f32], len: usize) -> &[f32] {
+    let (total, rest) = partials.split_at_mut(len);
+    for partial in rest.chunks_exact(len) {
+        total.iter_mut().zip(partial).for_each(|(sum, value)| *sum += value);
+    }
+    total
 }
 
 /// `gt[p][o] = g[o][p]` (rows of `lanes`, channels past `g.len() / positions` zero), and
@@ -797,59 +827,48 @@ fn weight_positions(
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
     let batch = input.len() / in_len;
     let len = (taps + 1) * m * L;
-    // The gradient's rows start on cache lines.
-    let padded_len = padded_input_len(shape).next_multiple_of(2 * L);
-    let row = shape.out_width.next_multiple_of(L);
-    let gradient_len = m * shape.out_height * row;
+    let padded_len = padded_input_len(shape);
     with_call_scratch(batch.div_ceil(GROUP) * len, |partials| {
-        let (macs, scratch_len) = (shape.macs_per_sample(), padded_len + gradient_len);
-        for_each_group(partials, len, batch, macs, scratch_len, |samples, partial, scratch| {
-            partial.fill(0.0);
-            let (xp, gp) = scratch.split_at_mut(padded_len);
-            let xp = &mut xp[..padded_input_len(shape)];
-            for b in samples {
-                pad_input(shape, &input[b * in_len..][..in_len], xp);
-                let g = &grad_output[b * out_len..][..out_len];
-                for (gp, g) in gp.chunks_exact_mut(row).zip(g.chunks_exact(shape.out_width)) {
-                    // SAFETY: `g` has `out_width` values and `gp` `row`, the next multiple of 8.
-                    unsafe { copy_row(gp.as_mut_ptr(), g.as_ptr(), g.len()) };
+        for_each_group(
+            partials,
+            len,
+            batch,
+            shape.macs_per_sample(),
+            padded_len,
+            |samples, partial, xp| {
+                partial.fill(0.0);
+                for b in samples {
+                    pad_input(shape, &input[b * in_len..][..in_len], xp);
+                    weight_positions_sample(shape, &grad_output[b * out_len..][..out_len], xp, partial);
                 }
-                weight_positions_sample(shape, gp, xp, partial);
-            }
-        });
-        let total = |at: usize| {
-            let mut lanes = [0.0f32; L];
-            for partial in partials.chunks_exact(len) {
-                lanes
-                    .iter_mut()
-                    .zip(&partial[at * L..][..L])
-                    .for_each(|(sum, value)| *sum += value);
-            }
+            },
+        );
+        let total = sum_groups(partials, len);
+        let sum = |at: usize| {
+            let lanes = &total[at * L..][..L];
             ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
         };
         for o in 0..m {
-            grad_bias[o] = total(taps * m + o);
+            grad_bias[o] = sum(taps * m + o);
             for j in 0..taps {
-                grad_weight[o * taps + j] = total(j * m + o);
+                grad_weight[o * taps + j] = sum(j * m + o);
             }
         }
     });
 }
 
-/// One sample of [`weight_positions`]: adds its gradients' lanes to `partial`; `g` is its
-/// output gradient with rows padded with zeros to whole registers.
+/// One sample of [`weight_positions`]: adds its gradients' lanes to `partial`.
 #[target_feature(enable = "avx2,fma")]
 fn weight_positions_sample(shape: &ConvShape, g: &[f32], xp: &[f32], partial: &mut [f32]) {
-    let (m, taps) = (shape.out_channels, shape.patch_len());
-    let (oh, width) = (shape.out_height, shape.out_width.next_multiple_of(L));
-    let plane = oh * width;
+    let (m, taps, positions) = (shape.out_channels, shape.patch_len(), shape.positions());
+    let (oh, ow) = (shape.out_height, shape.out_width);
     let layout = Layout::new(shape, true);
-    assert!(xp.len() >= layout.channels * layout.plane + MARGIN && g.len() == m * plane);
+    assert!(xp.len() >= layout.channels * layout.plane + MARGIN && g.len() == m * positions);
     assert!(partial.len() == (taps + 1) * m * L);
     for o0 in (0..m).step_by(ROWS) {
         let rows = (m - o0).min(ROWS);
         let channel = |r: usize| o0 + r.min(rows - 1);
-        let gs: [*const f32; ROWS] = std::array::from_fn(|r| g[channel(r) * plane..].as_ptr());
+        let gs: [*const f32; ROWS] = std::array::from_fn(|r| g[channel(r) * positions..].as_ptr());
         let mut walk = layout.taps();
         for j0 in (0..taps).step_by(DOT_TAPS) {
             let valid = (taps - j0).min(DOT_TAPS);
@@ -857,23 +876,23 @@ fn weight_positions_sample(shape: &ConvShape, g: &[f32], xp: &[f32], partial: &m
             let xs = walk.next::<DOT_TAPS>(valid).map(|at| xp[at..].as_ptr());
             let out: [[*mut f32; DOT_TAPS]; ROWS] =
                 std::array::from_fn(|r| std::array::from_fn(|t| partial[(tap(t) * m + channel(r)) * L..].as_mut_ptr()));
-            // SAFETY: `gs[r]` are channels of `oh` rows of `width` values; the rows under every
+            // SAFETY: `gs[r]` are channels of `oh` rows of `ow` values; the rows under every
             // tap lie in `xp` (plus at most 7 values past a row, inside the margin after the
             // last one); `out` points at 8 lanes of `partial` each.
-            unsafe { dot_tile(gs, xs, oh, width, layout.row, out, rows, valid) };
+            unsafe { dot_tile(gs, xs, oh, ow, layout.row, out, rows, valid) };
         }
         // The bias: the sums of the output gradient's channels, one chain each.
         let at: [*mut f32; ROWS] = std::array::from_fn(|r| partial[(taps * m + channel(r)) * L..].as_mut_ptr());
-        // SAFETY: `gs[r]` are channels of `plane` values and `at[r]` point at 8 lanes of
+        // SAFETY: `gs[r]` are channels of `positions` values and `at[r]` point at 8 lanes of
         // `partial`.
         unsafe {
             let mut acc = [_mm256_setzero_ps(); ROWS];
             for (acc, at) in acc.iter_mut().zip(&at) {
                 *acc = _mm256_loadu_ps(*at);
             }
-            for i in (0..plane).step_by(L) {
+            for i in (0..positions).step_by(L) {
                 for (acc, g) in acc.iter_mut().zip(&gs) {
-                    *acc = _mm256_add_ps(*acc, _mm256_loadu_ps(g.add(i)));
+                    *acc = _mm256_add_ps(*acc, load_first(g.add(i), positions - i));
                 }
             }
             for (acc, at) in acc.iter().zip(&at).take(rows) {
@@ -883,12 +902,13 @@ fn weight_positions_sample(shape: &ConvShape, g: &[f32], xp: &[f32], partial: &m
     }
 }
 
-/// `out[r][t] += lanes of sum over rows i of g[r][i * width..] * x[t][i * row..]` (8 values
-/// at a time, `width` a multiple of 8); only rows `r < rows` and taps `t < taps` are written.
+/// `out[r][t] += lanes of sum over rows i of g[r][i * width..] * x[t][i * row..]`, 8 columns
+/// at a time (the lanes of `g` past `width` zero); only rows `r < rows` and taps `t < taps` are
+/// written.
 ///
 /// # Safety
-/// `g[r]` must point at `height * width` values, `x[t] + i * row` at `width` readable values,
-/// `out[r][t]` at 8 writable values.
+/// `g[r]` must point at `height * width` values, `x[t] + i * row` at `width.next_multiple_of(8)`
+/// readable values, `out[r][t]` at 8 writable values.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -909,20 +929,39 @@ unsafe fn dot_tile(
             *acc = unsafe { _mm256_loadu_ps(*out) };
         }
     }
-    for i in 0..height {
-        for column in (0..width).step_by(L) {
-            let mut xv = [_mm256_setzero_ps(); DOT_TAPS];
-            for (xv, x) in xv.iter_mut().zip(&x) {
-                // SAFETY: as the caller guarantees.
-                *xv = unsafe { _mm256_loadu_ps(x.add(i * row + column)) };
-            }
-            for (acc, g) in acc.iter_mut().zip(&g) {
-                // SAFETY: as the caller guarantees.
-                let gv = unsafe { _mm256_loadu_ps(g.add(i * width + column)) };
-                for (acc, xv) in acc.iter_mut().zip(&xv) {
-                    *acc = _mm256_fmadd_ps(gv, *xv, *acc);
+    let (full, tail) = (width / L * L, width % L);
+    // One step: columns `column..column + 8` of row `i`; with `tail`, only the first `tail`
+    // values of the output gradient are read, the other lanes zero.
+    let mut step = |i: usize, column: usize, tail: usize| {
+        let mut xv = [_mm256_setzero_ps(); DOT_TAPS];
+        for (xv, x) in xv.iter_mut().zip(&x) {
+            // SAFETY: as the caller guarantees.
+            *xv = unsafe { _mm256_loadu_ps(x.add(i * row + column)) };
+        }
+        for (acc, g) in acc.iter_mut().zip(&g) {
+            // SAFETY: as the caller guarantees.
+            let gv = unsafe {
+                let at = g.add(i * width + column);
+                if tail == 0 {
+                    _mm256_loadu_ps(at)
+                } else {
+                    load_first(at, tail)
                 }
+            };
+            for (acc, xv) in acc.iter_mut().zip(&xv) {
+                *acc = _mm256_fmadd_ps(gv, *xv, *acc);
             }
+        }
+    };
+    for i in 0..height {
+        for column in (0..full).step_by(L) {
+            step(i, column, 0);
+        }
+    }
+    // The last columns of every row in a loop of their own, which keeps the loop above tight.
+    if tail > 0 {
+        for i in 0..height {
+            step(i, full, tail);
         }
     }
     for (acc, out) in acc.iter().zip(&out).take(rows) {
