@@ -479,36 +479,74 @@ fn forward_channels(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f3
         let packed = &*packed;
         let padded = shape.padding > 0;
         let padded_len = if padded { padded_input_len(shape) } else { 0 };
-        for_each_sample(output, out_len, shape.macs_per_sample(), padded_len, |b, y, xp| {
-            let x = &input[b * in_len..][..in_len];
-            let x = if padded {
-                pad_input(shape, x, xp);
-                &*xp
-            } else {
-                x
-            };
-            forward_channels_sample(shape, packed, x, padded, y);
-        });
+        // The output transposed, `yt[p][o]`, rows up to a multiple of 8.
+        let transposed_len = shape.positions().next_multiple_of(L) * lanes;
+        let scratch_len = transposed_len + padded_len;
+        for_each_sample(
+            output,
+            out_len,
+            shape.macs_per_sample(),
+            scratch_len,
+            |b, y, scratch| {
+                let (yt, xp) = scratch.split_at_mut(transposed_len);
+                let x = &input[b * in_len..][..in_len];
+                let x = if padded {
+                    pad_input(shape, x, xp);
+                    &*xp
+                } else {
+                    x
+                };
+                forward_channels_sample(shape, packed, x, padded, yt);
+                transpose_output(yt, lanes, shape.positions(), y);
+            },
+        );
     });
 }
 
-/// One sample of [`forward_channels`]: `x` is the input, padded if `padded`.
+/// One sample of [`forward_channels`]: `x` is the input, padded if `padded`; the output is
+/// written transposed, `yt[p][o]` (rows of `lanes`).
 #[target_feature(enable = "avx2,fma")]
-fn forward_channels_sample(shape: &ConvShape, packed: &[f32], x: &[f32], padded: bool, y: &mut [f32]) {
+fn forward_channels_sample(shape: &ConvShape, packed: &[f32], x: &[f32], padded: bool, yt: &mut [f32]) {
     let lanes = shape.out_channels.next_multiple_of(L);
     let mut o0 = 0;
     while o0 < lanes {
         if lanes - o0 >= 2 * L {
-            forward_channels_block::<6, 2>(shape, packed, x, padded, y, o0);
+            forward_channels_block::<6, 2>(shape, packed, x, padded, yt, o0);
             o0 += 2 * L;
         } else {
-            forward_channels_block::<12, 1>(shape, packed, x, padded, y, o0);
+            forward_channels_block::<12, 1>(shape, packed, x, padded, yt, o0);
             o0 += L;
         }
     }
 }
 
-/// Channels `o0..o0 + 8 * NV` of one sample, `R` positions at a time.
+/// `y[o][p] = yt[p][o]` for the `y.len() / positions` channels, `yt` having rows of `lanes`
+/// up to a multiple of 8 positions (the rows past `positions` are read, not used): 8 x 8
+/// blocks transposed in registers.
+#[target_feature(enable = "avx2,fma")]
+fn transpose_output(yt: &[f32], lanes: usize, positions: usize, y: &mut [f32]) {
+    let m = y.len() / positions;
+    assert!(yt.len() >= positions.next_multiple_of(L) * lanes && m <= lanes && y.len() == m * positions);
+    for o0 in (0..m).step_by(L) {
+        let channels = (m - o0).min(L);
+        for p in (0..positions).step_by(L) {
+            let mut r = [_mm256_setzero_ps(); L];
+            for (q, r) in r.iter_mut().enumerate() {
+                // SAFETY: row `p + q` of `yt` exists (rows up to a multiple of 8), columns
+                // `o0..o0 + 8 <= lanes`.
+                *r = unsafe { _mm256_loadu_ps(yt.as_ptr().add((p + q) * lanes + o0)) };
+            }
+            transpose8(&mut r);
+            let n = (positions - p).min(L);
+            for (c, r) in r.iter().enumerate().take(channels) {
+                // SAFETY: positions `p..p + n` of channel `o0 + c < m` of `y`.
+                unsafe { store_first(y.as_mut_ptr().add((o0 + c) * positions + p), *r, n) };
+            }
+        }
+    }
+}
+
+/// Channels `o0..o0 + 8 * NV` of one sample, `R` positions at a time, into `yt[p][o]`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn forward_channels_block<const R: usize, const NV: usize>(
@@ -516,15 +554,14 @@ fn forward_channels_block<const R: usize, const NV: usize>(
     packed: &[f32],
     x: &[f32],
     padded: bool,
-    y: &mut [f32],
+    yt: &mut [f32],
     o0: usize,
 ) {
     let (m, taps, positions) = (shape.out_channels, shape.patch_len(), shape.positions());
     let lanes = m.next_multiple_of(L);
     let layout = Layout::new(shape, padded);
-    assert!(packed.len() == (taps + 1) * lanes && o0 + NV * L <= lanes && y.len() == m * positions);
+    assert!(packed.len() == (taps + 1) * lanes && o0 + NV * L <= lanes && yt.len() >= positions * lanes);
     assert!(x.len() >= layout.channels * layout.plane);
-    let channels = (m - o0).min(NV * L);
     let mut walk = layout.positions();
     for p0 in (0..positions).step_by(R) {
         let valid = (positions - p0).min(R);
@@ -540,17 +577,10 @@ fn forward_channels_block<const R: usize, const NV: usize>(
                 packed.as_ptr().add(taps * lanes + o0),
             )
         };
-        let mut t = [[0.0f32; 2 * L]; R];
-        for (t, acc) in t.iter_mut().zip(&acc) {
+        for (r, acc) in acc.iter().enumerate().take(valid) {
             for (v, acc) in acc.iter().enumerate() {
-                // SAFETY: `t` rows hold 16 >= 8 * NV values.
-                unsafe { _mm256_storeu_ps(t.as_mut_ptr().add(v * L), *acc) };
-            }
-        }
-        for o in 0..channels {
-            let out = &mut y[(o0 + o) * positions + p0..][..valid];
-            for (value, t) in out.iter_mut().zip(&t) {
-                *value = t[o];
+                // SAFETY: row `p0 + r < positions` of `yt`, columns `o0 + 8 * v + 8 <= lanes`.
+                unsafe { _mm256_storeu_ps(yt.as_mut_ptr().add((p0 + r) * lanes + o0 + v * L), *acc) };
             }
         }
     }
