@@ -2,6 +2,9 @@
 //! `Sgd` lr 0.01 momentum 0.9, on 60,000 synthetic samples (pixels uniform in [0, 1), labels
 //! uniform in 0..10, fixed seed). Prints one JSON line per figure.
 //!
+//! `lenet_train_b64` trains LeNet-5 (as `examples/lenet.rs`) the same way, at batch 64, on
+//! 10,000 such samples given a channel, `[1, 28, 28]` (`--lenet-samples`).
+//!
 //! ```sh
 //! cargo bench --bench speed -- --threads 2            # every figure
 //! cargo bench --bench speed -- --threads 1 --figures train_b64,latency_us
@@ -19,14 +22,28 @@ network! {
     struct MnistMlp: [28, 28] => Flatten -> Linear<784, 128> -> ReLU -> Linear<128, 64> -> ReLU -> Linear<64, 10>
 }
 
+network! {
+    struct LeNet: [1, 28, 28] =>
+        Conv2d<1, 6, 5>(padding = 2) -> ReLU -> MaxPool2d<2> ->
+        Conv2d<6, 16, 5> -> ReLU -> MaxPool2d<2> ->
+        Flatten -> Linear<400, 120> -> ReLU -> Linear<120, 84> -> ReLU -> Linear<84, 10>
+}
+
 type Image = [[f32; 28]; 28];
 
-const FIGURES: [&str; 4] = ["train_b64", "train_b256", "latency_us", "infer_b1024"];
+const FIGURES: [&str; 5] = [
+    "train_b64",
+    "train_b256",
+    "latency_us",
+    "infer_b1024",
+    "lenet_train_b64",
+];
 
 struct Args {
     threads: Option<usize>,
     figures: Vec<String>,
     samples: usize,
+    lenet_samples: usize,
     latency_calls: usize,
 }
 
@@ -35,6 +52,7 @@ fn parse_args() -> Args {
         threads: None,
         figures: FIGURES.iter().map(|f| f.to_string()).collect(),
         samples: 60_000,
+        lenet_samples: 10_000,
         latency_calls: 10_000,
     };
     let mut it = std::env::args().skip(1);
@@ -44,6 +62,7 @@ fn parse_args() -> Args {
             "--threads" => args.threads = Some(value().parse().expect("--threads N")),
             "--figures" => args.figures = value().split(',').map(str::to_string).collect(),
             "--samples" => args.samples = value().parse().expect("--samples N"),
+            "--lenet-samples" => args.lenet_samples = value().parse().expect("--lenet-samples N"),
             "--latency-calls" => args.latency_calls = value().parse().expect("--latency-calls N"),
             // `cargo bench` passes `--bench`; ignore it and anything else it adds.
             _ => {}
@@ -64,9 +83,12 @@ fn synthetic(samples: usize) -> nn::data::InMemory<Image> {
     nn::data::InMemory::new(images, labels).expect("as many labels as images")
 }
 
-/// Samples per second of the second of two training epochs (the first warms up).
-fn train(data: &nn::data::InMemory<Image>, batch_size: usize) -> f64 {
-    let mut net = MnistMlp::init(0);
+/// Samples per second of the second of two training epochs of `net` (the first warms up).
+fn train<I: nn::Tensor, N>(mut net: N, data: &nn::data::InMemory<I>, batch_size: usize) -> f64
+where
+    N: Layer<I>,
+    CrossEntropy: Loss<N::Output, Target = usize>,
+{
     let mut opt = Sgd::new(0.01).momentum(0.9);
     let report = nn::Trainer::new(CrossEntropy)
         .epochs(2)
@@ -125,10 +147,14 @@ fn main() {
     let data = synthetic(args.samples);
     for figure in &args.figures {
         let (value, unit) = match figure.as_str() {
-            "train_b64" => (train(&data, 64), "samples/s"),
-            "train_b256" => (train(&data, 256), "samples/s"),
+            "train_b64" => (train(MnistMlp::init(0), &data, 64), "samples/s"),
+            "train_b256" => (train(MnistMlp::init(0), &data, 256), "samples/s"),
             "latency_us" => (latency(&data, args.latency_calls), "us"),
             "infer_b1024" => (infer(&data, 1024), "samples/s"),
+            "lenet_train_b64" => {
+                let images = synthetic(args.lenet_samples).map_inputs(|image| [image]);
+                (train(LeNet::init(0), &images, 64), "samples/s")
+            }
             other => panic!("unknown figure {other:?}; known: {FIGURES:?}"),
         };
         println!(

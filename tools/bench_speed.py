@@ -17,12 +17,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FLOP_TRAIN = 454_400  # per training sample (issue 5)
 FLOP_INFER = 218_368  # per inference sample
+# LeNet-5 per training sample, counting multiply-adds (MACs) of the convolutions and Linears only
+# (pooling, ReLU, biases and the loss not counted), 2 FLOP per MAC:
+#   forward: conv1 6*25*784 = 117,600 (6 maps of 28x28, 1*5*5 weights each)
+#            conv2 16*150*100 = 240,000 (16 maps of 10x10, 6*5*5 weights each)
+#            linears 400*120 + 120*84 + 84*10 = 48,000 + 10,080 + 840 = 58,920
+#            total 416,520
+#   backward: weight gradients of every layer, 416,520, plus input gradients of every layer but
+#            conv1 (whose input is the data), 416,520 - 117,600 = 298,920
+#   2 * (416,520 + 416,520 + 298,920) = 2 * 1,131,960 = 2,263,920
+# (The MLP figures above count the same way: 2 * (3 * 109,184 - 784*128) = 454,400.)
+FLOP_LENET_TRAIN = 2 * (2 * (6 * 25 * 784 + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10)
+                        + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10)
+assert FLOP_LENET_TRAIN == 2_263_920
 FIGURES = [
     # (figure, label, FLOP per sample or None, higher is better)
     ("train_b64", "training, batch 64 (samples/s)", FLOP_TRAIN, True),
     ("train_b256", "training, batch 256 (samples/s)", FLOP_TRAIN, True),
     ("latency_us", "single-sample forward, median (us)", None, False),
     ("infer_b1024", "inference, batch 1024 (samples/s)", FLOP_INFER, True),
+    ("lenet_train_b64", "train LeNet, batch 64 (samples/s)", FLOP_LENET_TRAIN, True),
 ]
 
 
@@ -73,6 +87,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--samples", type=int, default=60_000)
+    parser.add_argument("--lenet-samples", type=int, default=10_000, help="the LeNet figure's epoch")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
@@ -81,11 +96,12 @@ def main():
         for n in threads:
             # Alternate the order too, so neither tool always runs on a warmer machine.
             tools = ["nn", "torch"] if round_ % 2 == 0 else ["torch", "nn"]
+            sizes = ["--samples", str(args.samples), "--lenet-samples", str(args.lenet_samples)]
             for tool in tools:
                 if tool == "nn":
-                    cmd = [args.nn_bin, "--threads", str(n), "--samples", str(args.samples)]
+                    cmd = [args.nn_bin, "--threads", str(n), *sizes]
                 else:
-                    cmd = [args.python, "tools/bench_speed_torch.py", "--threads", str(n), "--samples", str(args.samples)]
+                    cmd = [args.python, "tools/bench_speed_torch.py", "--threads", str(n), *sizes]
                 got = run(cmd, n)
                 for line in got:
                     line["round"] = round_ + 1
@@ -101,7 +117,8 @@ def main():
         return max(values) if values else None
 
     print(f"CPU: {cpu_name()} ({os.cpu_count()} logical CPUs, {isa()}); "
-          f"medians of {args.rounds} alternating runs; {args.samples} samples per epoch\n")
+          f"medians of {args.rounds} alternating runs; {args.samples} samples per epoch "
+          f"({args.lenet_samples} for LeNet)\n")
     header = "| figure | threads | nn | PyTorch | nn / PyTorch | nn share of ceiling | PyTorch share |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))

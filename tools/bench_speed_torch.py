@@ -2,7 +2,9 @@
 
 Same workload as `benches/speed.rs`: the seed MLP (784-128-64-10, ReLU, f32), CrossEntropyLoss,
 SGD(lr=0.01, momentum=0.9), 60,000 synthetic samples (pixels uniform in [0, 1), labels uniform
-in 0..10, fixed seed); a warm-up epoch, then a timed one. Prints one JSON line per figure:
+in 0..10, fixed seed); a warm-up epoch, then a timed one. `lenet_train_b64` trains LeNet-5
+(`tools/make_fixtures.py`'s `lenet()`, as `examples/lenet.rs`) the same way, at batch 64, on
+10,000 such samples shaped [1, 28, 28] (`--lenet-samples`). Prints one JSON line per figure:
 
     ~/.venvs/nn-tools/bin/python tools/bench_speed_torch.py --threads 2
 
@@ -17,7 +19,7 @@ import time
 import torch
 from torch import nn
 
-FIGURES = ["train_b64", "train_b256", "latency_us", "infer_b1024", "ceiling_gflops"]
+FIGURES = ["train_b64", "train_b256", "latency_us", "infer_b1024", "lenet_train_b64", "ceiling_gflops"]
 
 
 def model():
@@ -31,6 +33,24 @@ def model():
     )
 
 
+def lenet():
+    """LeNet-5 with ReLU and max-pooling: `lenet()` of tools/make_fixtures.py."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
 def synthetic(samples):
     g = torch.Generator().manual_seed(20261123)
     images = torch.rand(samples, 28, 28, generator=g)
@@ -38,10 +58,10 @@ def synthetic(samples):
     return images, labels
 
 
-def train(images, labels, batch_size):
+def train(images, labels, batch_size, build=model):
     """Samples/s of the second of two epochs of shuffled mini-batches (the first warms up)."""
     torch.manual_seed(0)
-    net = model()
+    net = build()
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     g = torch.Generator().manual_seed(1)
@@ -116,6 +136,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--figures", default=",".join(FIGURES))
     parser.add_argument("--samples", type=int, default=60_000)
+    parser.add_argument("--lenet-samples", type=int, default=10_000)
     parser.add_argument("--latency-calls", type=int, default=10_000)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -130,6 +151,9 @@ def main():
             value = latency(images, args.latency_calls)
         elif figure == "infer_b1024":
             value = infer(images, 1024)
+        elif figure == "lenet_train_b64":
+            lenet_images, lenet_labels = synthetic(args.lenet_samples)
+            value = train(lenet_images.unsqueeze(1), lenet_labels, 64, build=lenet)
         elif figure == "ceiling_gflops":
             value = ceiling()
         else:
