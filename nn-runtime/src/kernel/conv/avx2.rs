@@ -109,10 +109,20 @@ fn pad_input(shape: &ConvShape, x: &[f32], xp: &mut [f32]) {
             let channel = c * padded_height * padded_width;
             zeros(channel, channel + pad * padded_width);
             for iy in 0..height {
+                // One store for small paddings (a loop here would become calls to `memset`).
                 let row = channel + (pad + iy) * padded_width;
-                zeros(row, row + pad);
+                if pad > L {
+                    zeros(row, row + pad);
+                } else if pad > 0 {
+                    _mm256_storeu_ps(out.add(row), zero);
+                }
                 copy_row(out.add(row + pad), x.as_ptr().add((c * height + iy) * width), width);
-                zeros(row + pad + width, row + padded_width);
+                let end = row + pad + width.next_multiple_of(L);
+                if pad > L {
+                    zeros(end, row + padded_width);
+                } else if end < row + padded_width {
+                    _mm256_storeu_ps(out.add(end), zero);
+                }
             }
             zeros(
                 channel + (pad + height) * padded_width,
