@@ -77,6 +77,8 @@ def fmt(value, figure):
         return f"{value:.1f} us"
     if figure == "ceiling_gflops":
         return f"{value:.0f} GFLOP/s"
+    if value < 10_000:  # one decimal below 10k (LeNet), not "0k" or "2k"
+        return f"{value / 1000:,.1f}k"
     return f"{value / 1000:,.0f}k"
 
 
