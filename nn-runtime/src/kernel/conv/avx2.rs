@@ -292,7 +292,7 @@ pub(super) fn forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[
 
 /// The forward pass with the position kernel (stride 1).
 #[target_feature(enable = "avx2,fma")]
-fn forward_positions(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
+pub(super) fn forward_positions(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
     let padded_len = padded_input_len(shape);
     for_each_sample(output, out_len, shape.macs_per_sample(), padded_len, |b, y, xp| {
@@ -474,7 +474,7 @@ unsafe fn load_first(at: *const f32, n: usize) -> __m256 {
 /// The forward pass with the channel kernels: the weight is packed as `wt[j][o]` (channels
 /// padded with zeros to whole registers), the bias after it.
 #[target_feature(enable = "avx2,fma")]
-fn forward_channels(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
+pub(super) fn forward_channels(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[f32], output: &mut [f32]) {
     let (m, taps) = (shape.out_channels, shape.patch_len());
     let (in_len, out_len) = (shape.input_len(), shape.output_len());
     let lanes = m.next_multiple_of(L);
@@ -661,7 +661,7 @@ pub(super) fn backward_weight(
 /// padded to whole registers) then `db[o]`; each sample's output gradient is transposed to
 /// `gt[p][o]` first.
 #[target_feature(enable = "avx2,fma")]
-fn weight_channels(
+pub(super) fn weight_channels(
     shape: &ConvShape,
     grad_output: &[f32],
     input: &[f32],
@@ -856,7 +856,7 @@ const DOT_TAPS: usize = 2;
 /// time. A group's partial sum keeps the 8 lanes apart: `lanes[j][o][8]` then the bias's
 /// `lanes[o][8]`; they are added at the very end, in a fixed order.
 #[target_feature(enable = "avx2,fma")]
-fn weight_positions(
+pub(super) fn weight_positions(
     shape: &ConvShape,
     grad_output: &[f32],
     input: &[f32],

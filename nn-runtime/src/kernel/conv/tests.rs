@@ -198,6 +198,59 @@ fn the_kernels_match_the_seven_loops() {
     }
 }
 
+/// Both AVX2 kernels of the forward pass and of the weight gradient on every shape (the public
+/// functions run the one that suits the shape), where the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[test]
+fn both_avx2_variants_match_the_seven_loops() {
+    if !has_avx2_fma() {
+        return;
+    }
+    for (i, shape) in shapes().into_iter().enumerate() {
+        let batch = 5;
+        let case = case(shape, batch, 1000 + i as u64);
+        let (input, weight, bias) = (to_f64(&case.input), to_f64(&case.weight), to_f64(&case.bias));
+        let forward = reference_forward(&shape, &input, &weight, &bias);
+        let (grad_weight, grad_bias) = reference_backward_weight(&shape, &to_f64(&case.grad_output), &input);
+        let mut variants: Vec<(&str, Forward, BackwardWeight)> = vec![(
+            "channels",
+            |s, x, w, b, y| {
+                // SAFETY: the CPU supports AVX2 and FMA, checked above.
+                unsafe { avx2::forward_channels(s, x, w, b, y) }
+            },
+            |s, g, x, dw, db| {
+                // SAFETY: as above.
+                unsafe { avx2::weight_channels(s, g, x, dw, db) }
+            },
+        )];
+        if shape.stride == 1 {
+            variants.push((
+                "positions",
+                |s, x, w, b, y| {
+                    // SAFETY: as above.
+                    unsafe { avx2::forward_positions(s, x, w, b, y) }
+                },
+                |s, g, x, dw, db| {
+                    // SAFETY: as above.
+                    unsafe { avx2::weight_positions(s, g, x, dw, db) }
+                },
+            ));
+        }
+        for (name, forward_kernel, weight_kernel) in variants {
+            let what = |product: &str| format!("avx2 {name} {product} {shape:?}");
+            let mut output = vec![f32::NAN; batch * shape.output_len()];
+            forward_kernel(&shape, &case.input, &case.weight, &case.bias, &mut output);
+            assert_close(&output, &forward, shape.patch_len(), &what("forward"));
+            let (mut dw, mut db) = (vec![f32::NAN; shape.weight_len()], vec![f32::NAN; shape.out_channels]);
+            weight_kernel(&shape, &case.grad_output, &case.input, &mut dw, &mut db);
+            let terms = batch * shape.positions();
+            assert_close(&dw, &grad_weight, terms, &what("weight gradient"));
+            assert_close(&db, &grad_bias, terms, &what("bias gradient"));
+        }
+    }
+}
+
 /// `sum(forward(input, weight, bias) * grad_output)` in f64: its derivatives are the
 /// gradients the backward functions compute.
 fn loss(case: &Case, input: &[f64], weight: &[f64], bias: &[f64]) -> f64 {
