@@ -11,7 +11,8 @@
 //! - For a single layer `L = sum_b sum_j c[b][j] * y[b][j]` with fixed pseudo-random
 //!   coefficients `c`, so `dL/dy = c` is `backward_batch`'s `grad_output`; for the network `L` is
 //!   the mean cross-entropy of the batch.
-//! - Tolerance [`TOL`] as in `tests/gradcheck.rs`, and every check asserts it is able to fail.
+//! - Tolerance `TOL` as in `tests/gradcheck.rs`, and every check asserts it is able to fail: the
+//!   step, the tolerance and the checks are shared with it in `tests/common/gradcheck.rs`.
 //!
 //! Max pooling has no derivative where two values of a window tie, nor ReLU at 0: the inputs are
 //! drawn so that no step of the finite differences crosses such a point (see [`MARGIN`]), and
@@ -19,25 +20,17 @@
 //!
 //! Run with `cargo test --test conv_gradcheck -- --nocapture` to see the worst error of each check.
 
-use nn::loss::{CrossEntropy, Loss};
+mod common;
+
+use common::backward;
+use common::gradcheck::{
+    all, check_cross_entropy_input_grad, check_forward, check_layer, check_network_params, cross_entropy64, dot,
+    flat64, linear64, numeric_grad, passes, per_sample, random_batch, Layout,
+};
+use nn::loss::CrossEntropy;
 use nn::prelude::*;
 use nn::train::Workspace;
-use nn::{AvgPool2d, Conv2d, MaxPool2d, Mode, Rng};
-
-/// Step of the central differences, in f64 (see `tests/gradcheck.rs`: truncation and
-/// cancellation errors are both far below the f32 rounding of the analytic gradients).
-const H: f64 = 1e-6;
-
-/// Allowed error: `|analytic - numeric| <= TOL * max(|numeric|, min(1, M))`, `M` the largest
-/// `|numeric|` of the tensor checked; the same bound as `tests/gradcheck.rs`, with the same
-/// reasoning: the analytic gradients are f32 sums of at most a few hundred products here (a
-/// weight gradient of `Conv2d<3, 4, 3>` on `[3, 7, 8]` sums 3 x 16 of them), so their rounding
-/// error is about 1e-6 relative, and a real bug (a flipped kernel, a wrong offset or stride, a
-/// missing 1/K^2) is of the order of the gradient itself.
-const TOL: f64 = 1e-4;
-
-/// The largest finite difference in each checked tensor must reach this (no vacuous check).
-const MIN_SCALE: f64 = 1e-3;
+use nn::{AvgPool2d, Conv2d, MaxPool2d, Rng};
 
 /// Every ReLU input is at least this far from 0 and every max-pool window's maximum at least this
 /// far above the window's next value (windows of ReLU zeros aside: no step moves them).
@@ -49,21 +42,12 @@ const MIN_SCALE: f64 = 1e-3;
 /// value of a window is the largest.
 const MARGIN: f64 = 1e-4;
 
-// ---------------------------------------------------------------------------------------------
-// Helpers: data, finite differences, comparison (as in tests/gradcheck.rs)
-// ---------------------------------------------------------------------------------------------
+/// One `[C, H, W]` sample.
+type Sample<const C: usize, const H: usize, const W: usize> = [[[f32; W]; H]; C];
 
-/// A tensor of values uniform in `[low, high)`.
-fn random<T: Tensor>(rng: &mut Rng, low: f32, high: f32) -> T {
-    let mut tensor = T::zeros();
-    tensor.flat_mut().iter_mut().for_each(|v| *v = rng.uniform(low, high));
-    tensor
-}
-
-/// A batch of [`random`] tensors.
-fn random_batch<T: Tensor>(rng: &mut Rng, batch: usize, low: f32, high: f32) -> Vec<T> {
-    (0..batch).map(|_| random(rng, low, high)).collect()
-}
+// ---------------------------------------------------------------------------------------------
+// Data
+// ---------------------------------------------------------------------------------------------
 
 /// A batch of tensors in `[-1, 1)` whose values are all distinct within a sample, at least
 /// `1 / LEN` apart: a shuffled ramp with jitter. Max pooling then has no ties.
@@ -79,174 +63,6 @@ fn distinct_batch<T: Tensor>(rng: &mut Rng, batch: usize) -> Vec<T> {
             tensor
         })
         .collect()
-}
-
-fn to_f64(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|&v| f64::from(v)).collect()
-}
-
-/// A batch of tensors as one flat row-major f64 vector.
-fn flat64<T: Tensor>(batch: &[T]) -> Vec<f64> {
-    to_f64(T::flat_batch(batch))
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Central differences of `f` at `point` along the coordinates `indices`: the expected
-/// gradients of every check.
-fn numeric_grad(point: &[f64], indices: &[usize], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let mut p = point.to_vec();
-    indices
-        .iter()
-        .map(|&i| {
-            let (up, down) = (point[i] + H, point[i] - H);
-            p[i] = up;
-            let f_up = f(&p);
-            p[i] = down;
-            let f_down = f(&p);
-            p[i] = point[i];
-            (f_up - f_down) / (up - down)
-        })
-        .collect()
-}
-
-fn all(len: usize) -> Vec<usize> {
-    (0..len).collect()
-}
-
-/// Up to `count` distinct indices of `0..len`, pseudo-random but fixed by `rng`, sorted.
-fn sample(rng: &mut Rng, len: usize, count: usize) -> Vec<usize> {
-    let mut indices = all(len);
-    rng.shuffle(&mut indices);
-    indices.truncate(count);
-    indices.sort_unstable();
-    indices
-}
-
-/// How far an analytic gradient is from the numeric one.
-struct Agreement {
-    /// max over entries of `|a - n| / max(|n|, min(1, M))`: what [`TOL`] bounds.
-    worst: f64,
-    worst_index: usize,
-    /// max over entries with `|n| >= MIN_SCALE` of `|a - n| / |n|`.
-    worst_relative: f64,
-    /// max over entries of `|n|` (`M`).
-    largest: f64,
-}
-
-fn agreement(analytic: &[f64], numeric: &[f64]) -> Agreement {
-    assert_eq!(
-        analytic.len(),
-        numeric.len(),
-        "analytic and numeric gradients differ in length"
-    );
-    let largest = numeric.iter().fold(0.0, |m: f64, n| m.max(n.abs()));
-    let floor = largest.min(1.0);
-    let mut result = Agreement {
-        worst: 0.0,
-        worst_index: 0,
-        worst_relative: 0.0,
-        largest,
-    };
-    for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
-        let error = (a - n).abs();
-        let scaled = error / n.abs().max(floor);
-        // A NaN anywhere becomes the worst error, and fails the check.
-        if scaled > result.worst || scaled.is_nan() {
-            result.worst = scaled;
-            result.worst_index = i;
-        }
-        if n.abs() >= MIN_SCALE {
-            result.worst_relative = result.worst_relative.max(error / n.abs());
-        }
-    }
-    result
-}
-
-fn passes(analytic: &[f64], numeric: &[f64]) -> bool {
-    agreement(analytic, numeric).worst <= TOL
-}
-
-/// Asserts that `analytic` matches the finite differences `numeric` within [`TOL`], and that the
-/// check is discriminating (finite differences not all negligible; the negated or doubled
-/// analytic gradient fails). Returns the worst scaled error.
-fn check(what: &str, analytic: &[f64], numeric: &[f64]) -> f64 {
-    let result = agreement(analytic, numeric);
-    let i = result.worst_index;
-    assert!(
-        result.worst <= TOL,
-        "{what}: entry {i}: analytic {} but the finite difference gives {} (error {:.3e} > {TOL:e} * max(|numeric|, min(1, {:.3e})))",
-        analytic[i],
-        numeric[i],
-        (analytic[i] - numeric[i]).abs(),
-        result.largest,
-    );
-    assert!(
-        result.largest >= MIN_SCALE,
-        "{what}: the largest finite difference is {:.3e}, below {MIN_SCALE:e}: the check could not tell a wrong gradient from a right one",
-        result.largest
-    );
-    let negated: Vec<f64> = analytic.iter().map(|a| -a).collect();
-    let doubled: Vec<f64> = analytic.iter().map(|a| 2.0 * a).collect();
-    assert!(
-        !passes(&negated, numeric) && !passes(&doubled, numeric),
-        "{what}: the check cannot fail"
-    );
-    println!(
-        "{what:<64} {:>4} entries  max |grad| {:.3e}  worst |a-n|/max(|n|,min(1,M)) {:.3e}  worst relative (|n|>={MIN_SCALE:e}) {:.3e}",
-        analytic.len(),
-        result.largest,
-        result.worst,
-        result.worst_relative
-    );
-    result.worst
-}
-
-/// Asserts that a forward pass of the library matches the f64 reimplementation used for the
-/// finite differences, so that both compute the same function.
-fn check_forward(what: &str, actual: &[f32], expected: &[f64]) {
-    assert_eq!(actual.len(), expected.len(), "{what}: length");
-    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        let error = (f64::from(a) - e).abs();
-        assert!(
-            error <= TOL * e.abs().max(1.0),
-            "{what}: forward value {i}: library {a}, f64 reference {e}"
-        );
-    }
-}
-
-/// Where each parameter tensor of a module lives in one flat f64 vector, in `visit_params` order.
-struct Layout {
-    tensors: Vec<(String, Vec<usize>, std::ops::Range<usize>)>,
-}
-
-impl Layout {
-    /// The layout of `module`'s parameters and their values converted to f64.
-    fn of<M: Module>(module: &M) -> (Layout, Vec<f64>) {
-        let mut layout = Layout { tensors: Vec::new() };
-        let mut values = Vec::new();
-        module.visit_params("", &mut |key, shape, tensor| {
-            let start = values.len();
-            values.extend(tensor.iter().map(|&v| f64::from(v)));
-            layout
-                .tensors
-                .push((key.to_string(), shape.to_vec(), start..values.len()));
-        });
-        (layout, values)
-    }
-
-    /// The values of tensor `key` within `values`.
-    fn get<'a>(&self, values: &'a [f64], key: &str) -> &'a [f64] {
-        let (_, _, range) = self
-            .tensors
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .unwrap_or_else(|| panic!("no parameter {key}"));
-        &values[range.clone()]
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +81,22 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// A `kernel` x `kernel` window moved by `stride` over a sample of shape `[channels, height,
+    /// width]` with `padding` zeros on every side.
+    fn new(shape: &[usize], kernel: usize, stride: usize, padding: usize) -> Geometry {
+        let &[channels, height, width] = shape else {
+            panic!("{shape:?} is not a [channels, height, width] sample")
+        };
+        Geometry {
+            channels,
+            height,
+            width,
+            kernel,
+            stride,
+            padding,
+        }
+    }
+
     /// `floor((H + 2 P - K) / S) + 1`, as `torch.nn.Conv2d` and `MaxPool2d` document.
     fn out_height(&self) -> usize {
         (self.height + 2 * self.padding - self.kernel) / self.stride + 1
@@ -272,6 +104,16 @@ impl Geometry {
 
     fn out_width(&self) -> usize {
         (self.width + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+
+    /// Asserts that the layer checked as `name`, with output `O`, has `out_channels` channels of
+    /// the size PyTorch's formula gives.
+    fn assert_output<O: Tensor>(&self, name: &str, out_channels: usize) {
+        assert_eq!(
+            O::SHAPE,
+            [out_channels, self.out_height(), self.out_width()],
+            "{name}: output size"
+        );
     }
 
     fn len(&self) -> usize {
@@ -354,93 +196,9 @@ fn avg_pool64(g: Geometry, x: &[f64]) -> Vec<f64> {
     y
 }
 
-/// `f` applied to each sample of a flat batch, concatenated.
-fn per_sample(x: &[f64], sample_len: usize, f: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
-    assert_eq!(x.len() % sample_len, 0);
-    x.chunks_exact(sample_len).flat_map(f).collect()
-}
-
-/// `y = W x + b` for one sample, `W` row-major `[out, in]`.
-fn linear64(weight: &[f64], bias: &[f64], x: &[f64]) -> Vec<f64> {
-    assert_eq!(weight.len(), bias.len() * x.len());
-    weight
-        .chunks_exact(x.len())
-        .zip(bias)
-        .map(|(row, b)| b + dot(row, x))
-        .collect()
-}
-
-/// Cross-entropy of one sample: `ln sum_j exp(x_j) - x_label`, with a stable log-sum-exp.
-fn cross_entropy64(logits: &[f64], label: usize) -> f64 {
-    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let log_sum = logits.iter().map(|x| (x - max).exp()).sum::<f64>().ln();
-    max + log_sum - logits[label]
-}
-
 // ---------------------------------------------------------------------------------------------
 // Layers
 // ---------------------------------------------------------------------------------------------
-
-/// `forward_batch` then `backward_batch` with `grad_output = coeffs`: the outputs, the parameter
-/// gradients and the input gradient. The gradient buffers start as NaN: `backward_batch` must
-/// overwrite them, not accumulate into them.
-fn backward<L, I>(layer: &L, inputs: &[I], coeffs: &[L::Output]) -> (Vec<L::Output>, L, Vec<I>)
-where
-    L: Layer<I>,
-    I: Tensor,
-{
-    let batch = inputs.len();
-    let mut outputs = vec![L::Output::zeros(); batch];
-    let mut cache = L::Cache::default();
-    layer.forward_batch(inputs, &mut outputs, &mut cache, Mode::Train);
-    let mut grad_input = vec![I::zeros(); batch];
-    I::flat_batch_mut(&mut grad_input).fill(f32::NAN);
-    let mut grads = L::zeros();
-    grads.visit_params_mut("", &mut |_, _, values| values.fill(f32::NAN));
-    layer.backward_batch(inputs, &outputs, coeffs, Some(&mut grad_input), &mut cache, &mut grads);
-    (outputs, grads, grad_input)
-}
-
-/// The gradients of one layer: of every parameter (every entry) and of the input, against
-/// central differences of `L = sum c * reference(params, x)`, `reference` the layer's forward in
-/// f64 on a flat batch. Returns the worst scaled error.
-fn check_layer<L, I>(
-    name: &str,
-    layer: &L,
-    inputs: &[I],
-    rng: &mut Rng,
-    reference: impl Fn(&Layout, &[f64], &[f64]) -> Vec<f64>,
-) -> f64
-where
-    L: Layer<I>,
-    I: Tensor,
-{
-    let coeffs: Vec<L::Output> = random_batch(rng, inputs.len(), -1.0, 1.0);
-    let (outputs, grads, grad_input) = backward(layer, inputs, &coeffs);
-
-    let (layout, params) = Layout::of(layer);
-    let (_, analytic) = Layout::of(&grads);
-    let (x, c) = (flat64(inputs), flat64(&coeffs));
-    check_forward(name, L::Output::flat_batch(&outputs), &reference(&layout, &params, &x));
-    let single: Vec<f32> = inputs.iter().flat_map(|x| layer.forward(x).flat().to_vec()).collect();
-    check_forward(
-        &format!("{name} (one sample)"),
-        &single,
-        &reference(&layout, &params, &x),
-    );
-
-    let mut worst: f64 = 0.0;
-    for (key, _, range) in &layout.tensors {
-        // Expected values: central differences of L = sum c * y(params, x) in f64.
-        let numeric = numeric_grad(&params, &range.clone().collect::<Vec<_>>(), |p| {
-            dot(&c, &reference(&layout, p, &x))
-        });
-        worst = worst.max(check(&format!("{name} {key}"), &analytic[range.clone()], &numeric));
-    }
-    // Expected values: central differences of L = sum c * y(params, x) in f64.
-    let numeric = numeric_grad(&x, &all(x.len()), |x| dot(&c, &reference(&layout, &params, x)));
-    worst.max(check(&format!("{name} input"), &flat64(&grad_input), &numeric))
-}
 
 /// `Conv2d<IN, OUT, K, S, P, HO, WO>` on `[IN, H, W]`: weight, bias and input gradients.
 fn check_conv<
@@ -458,21 +216,14 @@ fn check_conv<
     batch: usize,
 ) -> f64
 where
-    Conv2d<IN, OUT, K, S, P, HO, WO>: Layer<[[[f32; W]; H]; IN], Output = [[[f32; WO]; HO]; OUT]>,
+    Conv2d<IN, OUT, K, S, P, HO, WO>: Layer<Sample<IN, H, W>, Output = Sample<OUT, HO, WO>>,
 {
     let name = format!("Conv2d<{IN}, {OUT}, {K}> stride {S} padding {P} on [{IN}, {H}, {W}] batch {batch}");
-    let g = Geometry {
-        channels: IN,
-        height: H,
-        width: W,
-        kernel: K,
-        stride: S,
-        padding: P,
-    };
-    assert_eq!((g.out_height(), g.out_width()), (HO, WO), "{name}: output size");
+    let g = Geometry::new(&[IN, H, W], K, S, P);
+    g.assert_output::<Sample<OUT, HO, WO>>(&name, OUT);
     let mut rng = Rng::seed(seed);
     let layer = Conv2d::<IN, OUT, K, S, P, HO, WO>::init(&mut rng);
-    let inputs: Vec<[[[f32; W]; H]; IN]> = random_batch(&mut rng, batch, -1.0, 1.0);
+    let inputs: Vec<Sample<IN, H, W>> = random_batch(&mut rng, batch, -1.0, 1.0);
     check_layer(&name, &layer, &inputs, &mut rng, |layout, p, x| {
         per_sample(x, g.len(), |x| {
             conv2d64(g, layout.get(p, "weight"), layout.get(p, "bias"), x)
@@ -501,36 +252,36 @@ fn conv2d_weight_bias_and_input_gradients() {
     println!("conv2d: worst scaled error {worst:.3e}");
 }
 
-/// `MaxPool2d<K, S, HO, WO>` on `[C, H, W]`, inputs without ties: the input gradient.
-fn check_max_pool<
-    const K: usize,
-    const S: usize,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const HO: usize,
-    const WO: usize,
->(
-    seed: u64,
-    batch: usize,
+/// A pooling layer over `g` (as many output channels as input channels) on `inputs`: the input
+/// gradient (see [`check_layer`]), against central differences of `reference`, the pooling of
+/// one sample in f64.
+fn check_pool<L, I>(
+    name: &str,
+    layer: &L,
+    g: Geometry,
+    inputs: &[I],
+    rng: &mut Rng,
+    reference: impl Fn(&[f64]) -> Vec<f64>,
 ) -> f64
 where
-    MaxPool2d<K, S, HO, WO>: Layer<[[[f32; W]; H]; C], Output = [[[f32; WO]; HO]; C]>,
+    L: Layer<I>,
+    I: Tensor,
 {
-    let name = format!("MaxPool2d<{K}> stride {S} on [{C}, {H}, {W}] batch {batch}");
-    let g = Geometry {
-        channels: C,
-        height: H,
-        width: W,
-        kernel: K,
-        stride: S,
-        padding: 0,
-    };
-    assert_eq!((g.out_height(), g.out_width()), (HO, WO), "{name}: output size");
+    g.assert_output::<L::Output>(name, g.channels);
+    check_layer(name, layer, inputs, rng, |_, _, x| per_sample(x, g.len(), &reference))
+}
+
+/// `MaxPool2d<K, S, HO, WO>` on `I` = `[C, H, W]`, inputs without ties: the input gradient.
+fn check_max_pool<const K: usize, const S: usize, const HO: usize, const WO: usize, I>(seed: u64, batch: usize) -> f64
+where
+    I: Tensor,
+    MaxPool2d<K, S, HO, WO>: Layer<I>,
+{
+    let name = format!("MaxPool2d<{K}> stride {S} on {:?} batch {batch}", I::SHAPE);
+    let g = Geometry::new(I::SHAPE, K, S, 0);
     let mut rng = Rng::seed(seed);
-    let inputs: Vec<[[[f32; W]; H]; C]> = distinct_batch(&mut rng, batch);
-    let x = flat64(&inputs);
-    let smallest_gap = x
+    let inputs: Vec<I> = distinct_batch(&mut rng, batch);
+    let smallest_gap = flat64(&inputs)
         .chunks_exact(g.len())
         .map(|x| max_pool64(g, x).1)
         .fold(f64::INFINITY, f64::min);
@@ -538,8 +289,8 @@ where
         smallest_gap > MARGIN,
         "{name}: a window's top two values are {smallest_gap:e} apart"
     );
-    check_layer(&name, &MaxPool2d::<K, S, HO, WO>, &inputs, &mut rng, |_, _, x| {
-        per_sample(x, g.len(), |x| max_pool64(g, x).0)
+    check_pool(&name, &MaxPool2d::<K, S, HO, WO>, g, &inputs, &mut rng, |x| {
+        max_pool64(g, x).0
     })
 }
 
@@ -547,56 +298,42 @@ where
 fn max_pool2d_input_gradient_without_ties() {
     let worst = [
         // windows side by side; the last column (odd width) is in no window
-        check_max_pool::<2, 2, 3, 6, 7, 3, 3>(10, 3),
+        check_max_pool::<2, 2, 3, 3, Sample<3, 6, 7>>(10, 3),
         // overlapping windows: one value may be the maximum of several
-        check_max_pool::<3, 2, 2, 9, 8, 4, 3>(11, 3),
+        check_max_pool::<3, 2, 4, 3, Sample<2, 9, 8>>(11, 3),
         // stride 1: every value is in up to four windows
-        check_max_pool::<2, 1, 2, 5, 5, 4, 4>(12, 2),
+        check_max_pool::<2, 1, 4, 4, Sample<2, 5, 5>>(12, 2),
     ]
     .into_iter()
     .fold(0.0, f64::max);
     println!("max pool: worst scaled error {worst:.3e}");
 }
 
-/// `AvgPool2d<K, S, HO, WO>` on `[C, H, W]`: the input gradient.
-fn check_avg_pool<
-    const K: usize,
-    const S: usize,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const HO: usize,
-    const WO: usize,
->(
-    seed: u64,
-    batch: usize,
-) -> f64
+/// `AvgPool2d<K, S, HO, WO>` on `I` = `[C, H, W]`: the input gradient.
+fn check_avg_pool<const K: usize, const S: usize, const HO: usize, const WO: usize, I>(seed: u64, batch: usize) -> f64
 where
-    AvgPool2d<K, S, HO, WO>: Layer<[[[f32; W]; H]; C], Output = [[[f32; WO]; HO]; C]>,
+    I: Tensor,
+    AvgPool2d<K, S, HO, WO>: Layer<I>,
 {
-    let name = format!("AvgPool2d<{K}> stride {S} on [{C}, {H}, {W}] batch {batch}");
-    let g = Geometry {
-        channels: C,
-        height: H,
-        width: W,
-        kernel: K,
-        stride: S,
-        padding: 0,
-    };
-    assert_eq!((g.out_height(), g.out_width()), (HO, WO), "{name}: output size");
+    let g = Geometry::new(I::SHAPE, K, S, 0);
     let mut rng = Rng::seed(seed);
-    let inputs: Vec<[[[f32; W]; H]; C]> = random_batch(&mut rng, batch, -1.0, 1.0);
-    check_layer(&name, &AvgPool2d::<K, S, HO, WO>, &inputs, &mut rng, |_, _, x| {
-        per_sample(x, g.len(), |x| avg_pool64(g, x))
-    })
+    let inputs: Vec<I> = random_batch(&mut rng, batch, -1.0, 1.0);
+    check_pool(
+        &format!("AvgPool2d<{K}> stride {S} on {:?} batch {batch}", I::SHAPE),
+        &AvgPool2d::<K, S, HO, WO>,
+        g,
+        &inputs,
+        &mut rng,
+        |x| avg_pool64(g, x),
+    )
 }
 
 #[test]
 fn avg_pool2d_input_gradient() {
     let worst = [
-        check_avg_pool::<2, 2, 3, 6, 7, 3, 3>(20, 3),
-        check_avg_pool::<3, 2, 2, 9, 8, 4, 3>(21, 3),
-        check_avg_pool::<2, 1, 2, 5, 5, 4, 4>(22, 2),
+        check_avg_pool::<2, 2, 3, 3, Sample<3, 6, 7>>(20, 3),
+        check_avg_pool::<3, 2, 4, 3, Sample<2, 9, 8>>(21, 3),
+        check_avg_pool::<2, 1, 4, 4, Sample<2, 5, 5>>(22, 2),
     ]
     .into_iter()
     .fold(0.0, f64::max);
@@ -613,43 +350,15 @@ network! {
     struct SmallCnn: [2, 8, 8] => Conv2d<2, 3, 3>(padding = 1) -> ReLU -> MaxPool2d<2> -> Conv2d<3, 4, 3>(stride = 2, padding = 1) -> Tanh -> AvgPool2d<2> -> Flatten -> Linear<4, 3>
 }
 
-type CnnInput = [[[f32; 8]; 8]; 2];
+type CnnInput = Sample<2, 8, 8>;
 
 /// `SmallCnn` in f64 for one sample: the logits, the smallest distance of a ReLU input from 0,
 /// and the smallest gap of a max-pool window (see [`max_pool64`]).
 fn small_cnn64(layout: &Layout, p: &[f64], x: &[f64]) -> (Vec<f64>, f64, f64) {
-    let conv1 = Geometry {
-        channels: 2,
-        height: 8,
-        width: 8,
-        kernel: 3,
-        stride: 1,
-        padding: 1,
-    };
-    let pool1 = Geometry {
-        channels: 3,
-        height: 8,
-        width: 8,
-        kernel: 2,
-        stride: 2,
-        padding: 0,
-    };
-    let conv2 = Geometry {
-        channels: 3,
-        height: 4,
-        width: 4,
-        kernel: 3,
-        stride: 2,
-        padding: 1,
-    };
-    let pool2 = Geometry {
-        channels: 4,
-        height: 2,
-        width: 2,
-        kernel: 2,
-        stride: 2,
-        padding: 0,
-    };
+    let conv1 = Geometry::new(&[2, 8, 8], 3, 1, 1); // Conv2d<2, 3, 3>(padding = 1)
+    let pool1 = Geometry::new(&[3, 8, 8], 2, 2, 0); // MaxPool2d<2>
+    let conv2 = Geometry::new(&[3, 4, 4], 3, 2, 1); // Conv2d<3, 4, 3>(stride = 2, padding = 1)
+    let pool2 = Geometry::new(&[4, 2, 2], 2, 2, 0); // AvgPool2d<2>
     let h = conv2d64(conv1, layout.get(p, "0.weight"), layout.get(p, "0.bias"), x);
     let closest_to_kink = h.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
     let h: Vec<f64> = h.into_iter().map(|v| v.max(0.0)).collect();
@@ -702,41 +411,10 @@ fn small_cnn_parameter_and_input_gradients() {
     check_forward("SmallCnn mean loss", &[value], &[mean_loss(&params, &x)]);
 
     // Every bias entry and up to 40 sampled entries of each other tensor.
-    let (_, analytic) = Layout::of(workspace.grads());
-    let mut worst: f64 = 0.0;
-    for (key, shape, range) in &layout.tensors {
-        let indices = if shape.len() == 1 {
-            all(range.len())
-        } else {
-            sample(&mut rng, range.len(), 40)
-        };
-        let global: Vec<usize> = indices.iter().map(|i| range.start + i).collect();
-        let analytic: Vec<f64> = global.iter().map(|&i| analytic[i]).collect();
-        // Expected values: central differences of the f64 mean loss of the whole network.
-        let numeric = numeric_grad(&params, &global, |p| mean_loss(p, &x));
-        worst = worst.max(check(&format!("SmallCnn {key}"), &analytic, &numeric));
-    }
-
+    let params_worst = check_network_params("SmallCnn", &net, workspace.grads(), &mut rng, |p| mean_loss(p, &x));
     // The input gradient, through the generated chain's `backward_batch`.
-    let mut cache = <SmallCnn as Layer<CnnInput>>::Cache::default();
-    let mut outputs = vec![[0.0f32; 3]; batch];
-    net.forward_batch(&inputs, &mut outputs, &mut cache, Mode::Train);
-    let mut grad_outputs = vec![[0.0f32; 3]; batch];
-    CrossEntropy.loss_and_grad(&outputs, &labels, &mut grad_outputs);
-    let mut grad_input = vec![[[[f32::NAN; 8]; 8]; 2]; batch];
-    let mut grads = SmallCnn::zeros();
-    net.backward_batch(
-        &inputs,
-        &outputs,
-        &grad_outputs,
-        Some(&mut grad_input),
-        &mut cache,
-        &mut grads,
-    );
-    // Expected values: central differences of the f64 mean loss with respect to the inputs.
-    let numeric = numeric_grad(&x, &all(x.len()), |x| mean_loss(&params, x));
-    worst = worst.max(check("SmallCnn input", &flat64(&grad_input), &numeric));
-    println!("small CNN: worst scaled error {worst:.3e}");
+    let input_worst = check_cross_entropy_input_grad("SmallCnn", &net, &inputs, &labels, |x| mean_loss(&params, x));
+    println!("small CNN: worst scaled error {:.3e}", params_worst.max(input_worst));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -748,18 +426,11 @@ fn small_cnn_parameter_and_input_gradients() {
 /// cross-correlation), and an input gradient shifted by one pixel (an off-by-one in the padding).
 #[test]
 fn the_check_rejects_typical_conv_gradient_bugs() {
-    let g = Geometry {
-        channels: 2,
-        height: 6,
-        width: 6,
-        kernel: 3,
-        stride: 1,
-        padding: 1,
-    };
+    let g = Geometry::new(&[2, 6, 6], 3, 1, 1);
     let mut rng = Rng::seed(40);
     let layer = Conv2d::<2, 2, 3, 1, 1, 6, 6>::init(&mut rng);
-    let inputs: Vec<[[[f32; 6]; 6]; 2]> = random_batch(&mut rng, 2, -1.0, 1.0);
-    let coeffs: Vec<[[[f32; 6]; 6]; 2]> = random_batch(&mut rng, 2, -1.0, 1.0);
+    let inputs: Vec<Sample<2, 6, 6>> = random_batch(&mut rng, 2, -1.0, 1.0);
+    let coeffs: Vec<Sample<2, 6, 6>> = random_batch(&mut rng, 2, -1.0, 1.0);
     let (_, grads, grad_input) = backward(&layer, &inputs, &coeffs);
 
     let (layout, p) = Layout::of(&layer);

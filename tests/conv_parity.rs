@@ -10,9 +10,8 @@
 
 mod common;
 
-use common::{assert_close, Fixture};
+use common::{assert_close, assert_loss_and_grads, assert_sgd_momentum_steps, backward, Fixture};
 use nn::prelude::*;
-use nn::train::Workspace;
 use nn::{AvgPool2d, Conv2d, MaxPool2d, Mode};
 
 network! {
@@ -48,45 +47,18 @@ const LENET_KEYS: [(&str, &[usize]); 10] = [
     ("11.bias", &[10]),
 ];
 
-/// `max |a - e| / max |e|`: what [`assert_close`] bounds.
-fn relative_difference(actual: &[f32], expected: &[f32]) -> f32 {
-    let scale = expected
-        .iter()
-        .fold(0.0f32, |m, e| m.max(e.abs()))
-        .max(f32::MIN_POSITIVE);
-    let worst = actual
-        .iter()
-        .zip(expected)
-        .map(|(a, e)| (a - e).abs())
-        .fold(0.0f32, f32::max);
-    worst / scale
-}
-
 /// [`assert_close`], printing the relative difference; returns it.
 fn close(actual: &[f32], expected: &[f32], tolerance: f32, what: &str) -> f32 {
-    assert_close(actual, expected, tolerance, what);
-    let difference = relative_difference(actual, expected);
+    let difference = assert_close(actual, expected, tolerance, what);
     println!("{what:<44} max difference {difference:.3e} x max |expected|");
     difference
-}
-
-/// Asserts every parameter tensor of `module` is `<prefix><key>` of the fixture within
-/// `tolerance`, and that the fixture has a tensor for each; returns the largest difference.
-fn close_params(fixture: &Fixture, module: &impl Module, prefix: &str, tolerance: f32) -> f32 {
-    let mut worst = 0.0f32;
-    module.visit_params("", &mut |key, shape, values| {
-        let name = format!("{prefix}{key}");
-        let (expected, expected_shape) = fixture.f32(&name);
-        assert_eq!(shape, expected_shape, "{name}: shape");
-        worst = worst.max(close(values, &expected, tolerance, &name));
-    });
-    worst
 }
 
 /// Runs `layer` on the fixture's `<case>.input` (a batch of 3) and compares with PyTorch:
 /// the output of `forward` (one sample at a time) and of `forward_batch`, then the input gradient
 /// and the parameter gradients of `(output * upstream).sum()`, i.e. `backward_batch` given
-/// `grad_output = <case>.upstream`. Returns the largest relative difference.
+/// `grad_output = <case>.upstream` and buffers of NaN (see [`backward`]). Returns the largest
+/// relative difference.
 fn check_case<L, I>(fixture: &Fixture, case: &str, layer: &L) -> f32
 where
     L: Layer<I>,
@@ -105,27 +77,12 @@ where
 
     let single: Vec<f32> = inputs.iter().flat_map(|x| layer.forward(x).flat().to_vec()).collect();
     let mut worst = close(&single, &expected, TOLERANCE, &format!("{case} forward"));
-    let mut outputs = vec![L::Output::zeros(); inputs.len()];
-    let mut cache = L::Cache::default();
-    layer.forward_batch(&inputs, &mut outputs, &mut cache, Mode::Train);
-    let batched = L::Output::flat_batch(&outputs);
-    worst = worst.max(close(batched, &expected, TOLERANCE, &format!("{case} forward_batch")));
 
     // <case>.upstream = torch.randn_like(output); (output * upstream).sum().backward()
     let upstream: Vec<L::Output> = fixture.batch(&format!("{case}.upstream"));
-    // NaN in the buffers: `backward_batch` must overwrite them, not accumulate into them.
-    let mut grad_input = vec![I::zeros(); inputs.len()];
-    I::flat_batch_mut(&mut grad_input).fill(f32::NAN);
-    let mut grads = L::zeros();
-    grads.visit_params_mut("", &mut |_, _, values| values.fill(f32::NAN));
-    layer.backward_batch(
-        &inputs,
-        &outputs,
-        &upstream,
-        Some(&mut grad_input),
-        &mut cache,
-        &mut grads,
-    );
+    let (outputs, grads, grad_input) = backward(layer, &inputs, &upstream);
+    let batched = L::Output::flat_batch(&outputs);
+    worst = worst.max(close(batched, &expected, TOLERANCE, &format!("{case} forward_batch")));
     // <case>.grad.input = input.grad
     worst = worst.max(close(
         I::flat_batch(&grad_input),
@@ -134,7 +91,7 @@ where
         &format!("{case} grad.input"),
     ));
     // <case>.grad.weight = layer.weight.grad, <case>.grad.bias = layer.bias.grad
-    worst.max(close_params(fixture, &grads, &format!("{case}.grad."), TOLERANCE))
+    worst.max(fixture.assert_params(&grads, &format!("{case}.grad."), TOLERANCE))
 }
 
 /// A `Conv2d` with the fixture's weights `<case>.weight` and `<case>.bias` (PyTorch's default
@@ -151,9 +108,7 @@ fn conv_from<
     fixture: &Fixture,
     case: &str,
 ) -> Conv2d<IN, OUT, K, S, P, HO, WO> {
-    let mut layer = Conv2d::<IN, OUT, K, S, P, HO, WO>::zeros();
-    fixture.load_params(&mut layer, &format!("{case}."));
-    layer
+    fixture.load_params(Conv2d::<IN, OUT, K, S, P, HO, WO>::zeros(), &format!("{case}."))
 }
 
 #[test]
@@ -204,18 +159,7 @@ where
     assert_close(&single, &fixture.values(&format!("{case}.output")), 0.0, case);
 
     let upstream: Vec<L::Output> = fixture.batch(&format!("{case}.upstream"));
-    let mut outputs = vec![L::Output::zeros(); inputs.len()];
-    let mut cache = L::Cache::default();
-    layer.forward_batch(&inputs, &mut outputs, &mut cache, Mode::Train);
-    let mut grad_input = vec![I::zeros(); inputs.len()];
-    layer.backward_batch(
-        &inputs,
-        &outputs,
-        &upstream,
-        Some(&mut grad_input),
-        &mut cache,
-        &mut L::zeros(),
-    );
+    let (_, _, grad_input) = backward(layer, &inputs, &upstream);
     // <case>.grad.input = input.grad: nonzero exactly at each window's first maximum (row-major)
     assert_eq!(
         nonzero(I::flat_batch(&grad_input)),
@@ -225,34 +169,31 @@ where
     worst
 }
 
+/// [`check_max_pool`] of the fixture's cases `window2` (`nn.MaxPool2d(2)` on `[3, 6, 7]`: the
+/// last column is in no window, by the floor) and `window3_stride2` (`nn.MaxPool2d(3, stride=2)`
+/// on `[3, 9, 8]`: overlapping windows); returns the larger difference.
+fn check_max_pools(fixture: &Fixture, window2: &str, window3_stride2: &str) -> f32 {
+    let worst = check_max_pool::<_, [[[f32; 7]; 6]; 3]>(fixture, window2, &MaxPool2d::<2, 2, 3, 3>);
+    worst.max(check_max_pool::<_, [[[f32; 8]; 9]; 3]>(
+        fixture,
+        window3_stride2,
+        &MaxPool2d::<3, 2, 4, 3>,
+    ))
+}
+
 #[test]
 fn max_pool2d_forward_and_input_gradient_match_torch() {
-    let f = Fixture::open("conv.safetensors");
-    let worst = [
-        // nn.MaxPool2d(2) on [3, 6, 7]: the last column is in no window (floor)
-        check_max_pool::<_, [[[f32; 7]; 6]; 3]>(&f, "maxpool2", &MaxPool2d::<2, 2, 3, 3>),
-        // nn.MaxPool2d(3, stride=2) on [3, 9, 8]: overlapping windows
-        check_max_pool::<_, [[[f32; 8]; 9]; 3]>(&f, "maxpool3_s2", &MaxPool2d::<3, 2, 4, 3>),
-    ]
-    .into_iter()
-    .fold(0.0f32, f32::max);
+    let worst = check_max_pools(&Fixture::open("conv.safetensors"), "maxpool2", "maxpool3_s2");
     println!("MaxPool2d: largest difference {worst:.3e}");
 }
 
 #[test]
 fn max_pool2d_ties_send_the_gradient_to_the_first_maximum_as_torch() {
-    let f = Fixture::open("conv.safetensors");
     // Inputs torch.randint(0, 3, ...).float() with one all-equal window: many windows hold their
-    // maximum more than once, and PyTorch gives the gradient to the first (row by row).
-    let worst = [
-        // nn.MaxPool2d(2)
-        check_max_pool::<_, [[[f32; 7]; 6]; 3]>(&f, "maxpool2_ties", &MaxPool2d::<2, 2, 3, 3>),
-        // nn.MaxPool2d(3, stride=2): a tied value may be the first maximum of one window and
-        // not of the next
-        check_max_pool::<_, [[[f32; 8]; 9]; 3]>(&f, "maxpool3_s2_ties", &MaxPool2d::<3, 2, 4, 3>),
-    ]
-    .into_iter()
-    .fold(0.0f32, f32::max);
+    // maximum more than once, and PyTorch gives the gradient to the first (row by row). With
+    // nn.MaxPool2d(3, stride=2), a tied value may be the first maximum of one window and not of
+    // the next.
+    let worst = check_max_pools(&Fixture::open("conv.safetensors"), "maxpool2_ties", "maxpool3_s2_ties");
     println!("MaxPool2d with ties: largest difference {worst:.3e}");
 }
 
@@ -272,9 +213,7 @@ fn avg_pool2d_forward_and_input_gradient_match_torch() {
 
 /// LeNet as built after `torch.manual_seed(0)`, weights from its `state_dict`.
 fn lenet(fixture: &Fixture) -> LeNet {
-    let mut net = LeNet::init(0);
-    fixture.load_params(&mut net, "");
-    net
+    fixture.load_params(LeNet::init(0), "")
 }
 
 #[test]
@@ -312,32 +251,25 @@ fn lenet_forward_matches_torch_logits() {
 #[test]
 fn lenet_cross_entropy_loss_and_every_gradient_match_torch() {
     let fixture = Fixture::open("lenet.safetensors");
-    let net = lenet(&fixture);
-    let mut workspace = Workspace::<LeNet, Digit, usize>::new();
-    let loss = workspace.compute_grads(&net, &CrossEntropy, &fixture.batch("input"), &fixture.labels("labels"));
     // loss = nn.CrossEntropyLoss()(model(input), labels)
-    close(&[loss], &fixture.values("loss"), TOLERANCE, "LeNet loss");
     // grad.<key> = model.get_parameter(<key>).grad   after loss.backward()
-    let worst = close_params(&fixture, workspace.grads(), "grad.", TOLERANCE);
-    println!("LeNet gradients: largest difference {worst:.3e}");
+    let labels = fixture.labels("labels");
+    let worst = assert_loss_and_grads::<_, Digit, _>(&fixture, &lenet(&fixture), &CrossEntropy, &labels, "", TOLERANCE);
+    println!("LeNet loss and gradients: largest difference {worst:.3e}");
 }
 
 #[test]
 fn lenet_one_sgd_momentum_step_matches_torch() {
     let fixture = Fixture::open("lenet.safetensors");
-    let mut net = lenet(&fixture);
     // opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    let mut opt = Sgd::new(0.01).momentum(0.9);
-    let mut workspace = Workspace::<LeNet, Digit, usize>::new();
-    workspace.train_step(
-        &mut net,
-        &CrossEntropy,
-        &mut opt,
-        &fixture.batch("input"),
-        &fixture.labels("labels"),
+    // step1.<key> = model.state_dict()[<key>]   after opt.step() on (input, labels)
+    let worst = assert_sgd_momentum_steps::<_, Digit>(
+        &fixture,
+        &mut lenet(&fixture),
+        (0.01, 0.9),
+        &[("input", "labels")],
+        TOLERANCE,
     );
-    // step1.<key> = model.state_dict()[<key>]   after opt.step()
-    let worst = close_params(&fixture, &net, "step1.", TOLERANCE);
     println!("LeNet after one SGD step: largest difference {worst:.3e}");
 }
 

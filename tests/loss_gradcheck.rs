@@ -9,107 +9,29 @@
 //!   largest `|numeric|` of the check, and every check also asserts that it can fail (the finite
 //!   differences are not negligible; the negated, doubled or un-averaged gradient is rejected).
 //!
+//! The step, the tolerance with its reasons and the comparison [`check`] are shared with
+//! `tests/gradcheck.rs` in `tests/common/gradcheck.rs`.
+//!
 //! Run with `cargo test --test loss_gradcheck -- --nocapture` to see the worst error of each.
 
+mod common;
+
+use common::gradcheck::{all, check, check_forward, flat64, numeric_grad, passes, random_batch};
 use nn::loss::{BceWithLogits, CrossEntropy, Loss};
 use nn::{Rng, Tensor};
 
-/// Step of the central differences, in f64 (see `tests/gradcheck.rs` for the error budget).
-const H: f64 = 1e-6;
-
-/// Allowed error, relative to `max(|numeric|, min(1, M))` (see `tests/gradcheck.rs`).
-const TOL: f64 = 1e-4;
-
-/// The largest finite difference of a check must reach this, so no check is vacuous.
-const MIN_SCALE: f64 = 1e-3;
-
-fn random_batch<T: Tensor>(rng: &mut Rng, batch: usize, low: f32, high: f32) -> Vec<T> {
-    let mut values = vec![T::zeros(); batch];
-    T::flat_batch_mut(&mut values)
-        .iter_mut()
-        .for_each(|v| *v = rng.uniform(low, high));
-    values
-}
-
-fn to_f64(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|&v| f64::from(v)).collect()
-}
-
-/// Central differences of `f` at `point` along every coordinate.
-fn numeric_grad(point: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let mut p = point.to_vec();
-    (0..point.len())
-        .map(|i| {
-            let (up, down) = (point[i] + H, point[i] - H);
-            p[i] = up;
-            let f_up = f(&p);
-            p[i] = down;
-            let f_down = f(&p);
-            p[i] = point[i];
-            (f_up - f_down) / (up - down)
-        })
-        .collect()
-}
-
-/// The worst `|a - n| / max(|n|, min(1, M))` and `M`.
-fn worst_error(analytic: &[f64], numeric: &[f64]) -> (f64, usize, f64) {
-    assert_eq!(analytic.len(), numeric.len());
-    let largest = numeric.iter().fold(0.0f64, |m, n| m.max(n.abs()));
-    let floor = largest.min(1.0);
-    let mut worst = (0.0, 0);
-    for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
-        let scaled = (a - n).abs() / n.abs().max(floor);
-        if scaled > worst.0 || scaled.is_nan() {
-            worst = (scaled, i);
-        }
-    }
-    (worst.0, worst.1, largest)
-}
-
-fn passes(analytic: &[f64], numeric: &[f64]) -> bool {
-    worst_error(analytic, numeric).0 <= TOL
-}
-
-/// Asserts `analytic` matches `numeric` within [`TOL`] and that the check is discriminating.
-fn check(what: &str, analytic: &[f64], numeric: &[f64], batch: usize) -> f64 {
-    let (worst, i, largest) = worst_error(analytic, numeric);
-    assert!(
-        worst <= TOL,
-        "{what}: entry {i}: analytic {} but the finite difference gives {} (scaled error {worst:.3e} > {TOL:e})",
-        analytic[i],
-        numeric[i]
-    );
-    assert!(
-        largest >= MIN_SCALE,
-        "{what}: the largest finite difference is {largest:.3e}: the check could not fail"
-    );
-    let negated: Vec<f64> = analytic.iter().map(|a| -a).collect();
-    let doubled: Vec<f64> = analytic.iter().map(|a| 2.0 * a).collect();
-    let summed: Vec<f64> = analytic.iter().map(|a| a * batch as f64).collect();
-    assert!(
-        !passes(&negated, numeric) && !passes(&doubled, numeric),
-        "{what}: the check cannot fail"
-    );
+/// [`check`] of the gradient of a mean loss over `batch` samples, which also asserts that the
+/// gradient of the summed loss (`batch` times larger) would have been rejected.
+fn check_mean(what: &str, analytic: &[f64], numeric: &[f64], batch: usize) -> f64 {
+    let worst = check(what, analytic, numeric);
     if batch > 1 {
+        let summed: Vec<f64> = analytic.iter().map(|a| a * batch as f64).collect();
         assert!(
             !passes(&summed, numeric),
             "{what}: a gradient of the summed loss passes"
         );
     }
-    println!(
-        "{what:<44} {:>3} entries  max |grad| {largest:.3e}  worst |a-n|/max(|n|,min(1,M)) {worst:.3e}",
-        analytic.len()
-    );
     worst
-}
-
-/// Asserts the library's loss value matches the f64 reference.
-fn check_value(what: &str, actual: f32, expected: f64) {
-    let error = (f64::from(actual) - expected).abs();
-    assert!(
-        error <= TOL * expected.abs().max(1.0),
-        "{what}: library {actual}, f64 reference {expected}"
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,16 +80,20 @@ fn check_bce<O: Tensor>(name: &str, seed: u64, batch: usize, range: f32, hard_ta
     O::flat_batch_mut(&mut grad).fill(f32::NAN); // must be overwritten
     let value = BceWithLogits.loss_and_grad(&logits, &targets, &mut grad);
 
-    let (x, t) = (to_f64(O::flat_batch(&logits)), to_f64(O::flat_batch(&targets)));
-    check_value(&format!("{name} loss_and_grad value"), value, bce_with_logits64(&x, &t));
-    check_value(
+    let (x, t) = (flat64(&logits), flat64(&targets));
+    check_forward(
+        &format!("{name} loss_and_grad value"),
+        &[value],
+        &[bce_with_logits64(&x, &t)],
+    );
+    check_forward(
         &format!("{name} loss value"),
-        BceWithLogits.loss(&logits, &targets),
-        bce_with_logits64(&x, &t),
+        &[BceWithLogits.loss(&logits, &targets)],
+        &[bce_with_logits64(&x, &t)],
     );
     // Expected values: central differences of the f64 mean loss.
-    let numeric = numeric_grad(&x, |x| bce_with_logits64(x, &t));
-    check(name, &to_f64(O::flat_batch(&grad)), &numeric, batch)
+    let numeric = numeric_grad(&x, &all(x.len()), |x| bce_with_logits64(x, &t));
+    check_mean(name, &flat64(&grad), &numeric, batch)
 }
 
 #[test]
@@ -191,7 +117,7 @@ fn check_smoothed_cross_entropy<const N: usize>(name: &str, seed: u64, batch: us
     let mut grad = vec![[f32::NAN; N]; batch]; // must be overwritten
     let value = loss.loss_and_grad(&logits, &labels, &mut grad);
 
-    let x = to_f64(logits.as_flattened());
+    let x = flat64(&logits);
     let mean_loss = |x: &[f64]| -> f64 {
         let total: f64 = x
             .chunks_exact(N)
@@ -200,15 +126,15 @@ fn check_smoothed_cross_entropy<const N: usize>(name: &str, seed: u64, batch: us
             .sum();
         total / batch as f64
     };
-    check_value(&format!("{name} loss_and_grad value"), value, mean_loss(&x));
-    check_value(
+    check_forward(&format!("{name} loss_and_grad value"), &[value], &[mean_loss(&x)]);
+    check_forward(
         &format!("{name} loss value"),
-        loss.loss(&logits, &labels),
-        mean_loss(&x),
+        &[loss.loss(&logits, &labels)],
+        &[mean_loss(&x)],
     );
     // Expected values: central differences of the f64 mean loss.
-    let numeric = numeric_grad(&x, mean_loss);
-    check(name, &to_f64(grad.as_flattened()), &numeric, batch)
+    let numeric = numeric_grad(&x, &all(x.len()), mean_loss);
+    check_mean(name, &flat64(&grad), &numeric, batch)
 }
 
 #[test]

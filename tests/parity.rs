@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::{assert_close, Fixture};
+use common::{assert_close, assert_loss_and_grads, assert_sgd_momentum_steps, Fixture};
 use nn::prelude::*;
-use nn::train::Workspace;
 
 network! {
     /// `nn.Sequential(nn.Flatten(), nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 3))`
@@ -23,9 +22,7 @@ type Image = [[f32; 5]; 4];
 
 /// The model as built after `torch.manual_seed(0)`, weights from its `state_dict`.
 fn small_mlp(fixture: &Fixture) -> SmallMlp {
-    let mut net = SmallMlp::init(0);
-    fixture.load_params(&mut net, "");
-    net
+    fixture.load_params(SmallMlp::init(0), "")
 }
 
 #[test]
@@ -45,53 +42,34 @@ fn forward_matches_torch_logits() {
 #[test]
 fn cross_entropy_loss_and_gradients_match_torch() {
     let fixture = Fixture::open("small_mlp.safetensors");
-    let net = small_mlp(&fixture);
-    let mut workspace = Workspace::<SmallMlp, Image, usize>::new();
-    let loss = workspace.compute_grads(&net, &CrossEntropy, &fixture.batch("input"), &fixture.labels("labels"));
     // loss = nn.CrossEntropyLoss()(model(input), labels)
-    assert_close(&[loss], &fixture.values("loss"), TOLERANCE, "loss");
     // grad.<key> = parameter .grad after loss.backward()
-    fixture.assert_params(workspace.grads(), "grad.", TOLERANCE);
+    let labels = fixture.labels("labels");
+    assert_loss_and_grads::<_, Image, _>(&fixture, &small_mlp(&fixture), &CrossEntropy, &labels, "", TOLERANCE);
 }
 
 #[test]
 fn mse_loss_and_gradients_match_torch() {
     let fixture = Fixture::open("small_mlp.safetensors");
-    let net = small_mlp(&fixture);
-    let mut workspace = Workspace::<SmallMlp, Image, [f32; 3]>::new();
-    let targets: Vec<[f32; 3]> = fixture.batch("mse.target");
-    let loss = workspace.compute_grads(&net, &Mse, &fixture.batch("input"), &targets);
     // mse.loss = nn.MSELoss()(model(input), mse_target)
-    assert_close(&[loss], &fixture.values("mse.loss"), TOLERANCE, "mse.loss");
     // mse.grad.<key> = parameter .grad after mse_loss.backward()
-    fixture.assert_params(workspace.grads(), "mse.grad.", TOLERANCE);
+    let targets: Vec<[f32; 3]> = fixture.batch("mse.target");
+    assert_loss_and_grads::<_, Image, _>(&fixture, &small_mlp(&fixture), &Mse, &targets, "mse.", TOLERANCE);
 }
 
 #[test]
 fn two_sgd_momentum_steps_match_torch() {
     let fixture = Fixture::open("small_mlp.safetensors");
-    let mut net = small_mlp(&fixture);
     // opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    let mut opt = Sgd::new(0.1).momentum(0.9);
-    let mut workspace = Workspace::<SmallMlp, Image, usize>::new();
-    workspace.train_step(
-        &mut net,
-        &CrossEntropy,
-        &mut opt,
-        &fixture.batch("input"),
-        &fixture.labels("labels"),
-    );
     // step1.<key> = parameters after the first opt.step() on (input, labels)
-    fixture.assert_params(&net, "step1.", TOLERANCE);
-    workspace.train_step(
-        &mut net,
-        &CrossEntropy,
-        &mut opt,
-        &fixture.batch("input2"),
-        &fixture.labels("labels2"),
-    );
     // step2.<key> = parameters after the second opt.step() on (input2, labels2)
-    fixture.assert_params(&net, "step2.", TOLERANCE);
+    assert_sgd_momentum_steps::<_, Image>(
+        &fixture,
+        &mut small_mlp(&fixture),
+        (0.1, 0.9),
+        &[("input", "labels"), ("input2", "labels2")],
+        TOLERANCE,
+    );
 }
 
 #[test]
