@@ -8,7 +8,7 @@
 //! `dX[p, j] += sum_o W[o][j] G[o][p]`, where `X[p, j]` is the input value under tap `j` at
 //! position `p` (zero in the padding).
 //!
-//! With AVX2 and FMA (`avx2.rs`) the products read the input where it lies instead of copying
+//! With AVX2 and FMA (`avx2/`) the products read the input where it lies instead of copying
 //! it into an im2col matrix; elsewhere (`portable.rs`) they go through im2col and plain loops.
 //!
 //! Threads: the forward pass and the input gradient split the batch by whole samples, whose
