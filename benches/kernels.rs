@@ -2,14 +2,24 @@
 //! and of the three products of LeNet-5's two convolutions at batch 64, on one and two
 //! threads. The throughput is in floating-point operations (two per multiply-add).
 //!
+//! On a CPU with AVX2+FMA, the `*_avx2_vs_dense` groups run each Linear product by the AVX2
+//! micro-kernels and by the portable `dense.rs` kernels in the same run, at the seed sizes and
+//! batches 1, 64, 256 and 1024: their ratio decides which one `nn::kernel` dispatches to (the
+//! machine is shared, so compare ratios, not times across runs).
+//!
 //! ```sh
 //! cargo bench --bench kernels
-//! cargo bench --bench kernels -- lenet   # the convolutions only
+//! cargo bench --bench kernels -- lenet           # the convolutions only
+//! cargo bench --bench kernels -- avx2_vs_dense   # the Linear implementations side by side
 //! ```
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nn::kernel::variants::{
+    has_avx2, linear_backward_input_avx2, linear_backward_input_dense, linear_backward_weight_avx2,
+    linear_backward_weight_dense, linear_forward_avx2, linear_forward_dense,
+};
 use nn::kernel::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, linear_backward_input, linear_backward_weight,
     linear_forward, ConvShape,
@@ -43,6 +53,41 @@ fn layer<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: usize) {
     });
     group.bench_function("weight_gradient", |b| {
         b.iter(|| linear_backward_weight(black_box(&g), black_box(&x), black_box(&mut dw), black_box(&mut db)))
+    });
+    group.finish();
+}
+
+/// Each Linear product by the AVX2 micro-kernels and by `dense.rs`, one after the other.
+fn avx2_vs_dense<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: usize) {
+    let mut rng = Rng::seed(0);
+    let x = rows::<IN>(&mut rng, batch);
+    let g = rows::<OUT>(&mut rng, batch);
+    let w: Box<[[f32; IN]; OUT]> = rows::<IN>(&mut rng, OUT).into_boxed_slice().try_into().unwrap();
+    let bias = [0.1f32; OUT];
+    let mut y = vec![[0.0f32; OUT]; batch];
+    let mut dx = vec![[0.0f32; IN]; batch];
+    let mut dw: Box<[[f32; IN]; OUT]> = vec![[0.0f32; IN]; OUT].into_boxed_slice().try_into().unwrap();
+    let mut db = [0.0f32; OUT];
+
+    let mut group = c.benchmark_group(format!("linear_{IN}x{OUT}_batch_{batch}_avx2_vs_dense"));
+    group.throughput(Throughput::Elements((2 * IN * OUT * batch) as u64));
+    group.bench_function("forward_avx2", |b| {
+        b.iter(|| linear_forward_avx2(black_box(&x), black_box(&w), black_box(&bias), black_box(&mut y)))
+    });
+    group.bench_function("forward_dense", |b| {
+        b.iter(|| linear_forward_dense(black_box(&x), black_box(&w), black_box(&bias), black_box(&mut y)))
+    });
+    group.bench_function("input_gradient_avx2", |b| {
+        b.iter(|| linear_backward_input_avx2(black_box(&g), black_box(&w), black_box(&mut dx)))
+    });
+    group.bench_function("input_gradient_dense", |b| {
+        b.iter(|| linear_backward_input_dense(black_box(&g), black_box(&w), black_box(&mut dx)))
+    });
+    group.bench_function("weight_gradient_avx2", |b| {
+        b.iter(|| linear_backward_weight_avx2(black_box(&g), black_box(&x), black_box(&mut dw), black_box(&mut db)))
+    });
+    group.bench_function("weight_gradient_dense", |b| {
+        b.iter(|| linear_backward_weight_dense(black_box(&g), black_box(&x), black_box(&mut dw), black_box(&mut db)))
     });
     group.finish();
 }
@@ -101,6 +146,13 @@ fn kernels(c: &mut Criterion) {
     }
     layer::<128, 64>(c, 64);
     layer::<64, 10>(c, 64);
+    if has_avx2() {
+        for batch in [1, 64, 256, 1024] {
+            avx2_vs_dense::<784, 128>(c, batch);
+            avx2_vs_dense::<128, 64>(c, batch);
+            avx2_vs_dense::<64, 10>(c, batch);
+        }
+    }
     for threads in [1, 2] {
         // nn.Conv2d(1, 6, 5, padding=2) on 28x28, nn.Conv2d(6, 16, 5) on 14x14.
         convolution(c, "conv1", ConvShape::new(1, 6, 5, 1, 2, 28, 28), 64, threads);

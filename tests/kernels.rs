@@ -1,7 +1,70 @@
-//! The Linear kernels against a plain f64 reference, at sizes that exercise every block edge.
+//! The Linear kernels against a plain f64 reference, at sizes that exercise every block edge:
+//! as dispatched, and each implementation on its own (the AVX2 micro-kernels where the CPU has
+//! them, `dense.rs`), whose results must also not depend on the number of threads.
 
+use nn::kernel::variants;
 use nn::kernel::{linear_backward_input, linear_backward_weight, linear_forward};
 use nn::Rng;
+
+/// Which implementation a check runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kernels {
+    Dispatched,
+    Avx2,
+    Dense,
+}
+
+impl Kernels {
+    fn forward<const IN: usize, const OUT: usize>(
+        self,
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        match self {
+            Kernels::Dispatched => linear_forward(x, w, bias, y),
+            Kernels::Avx2 => variants::linear_forward_avx2(x, w, bias, y),
+            Kernels::Dense => variants::linear_forward_dense(x, w, bias, y),
+        }
+    }
+
+    fn backward_input<const IN: usize, const OUT: usize>(
+        self,
+        g: &[[f32; OUT]],
+        w: &[[f32; IN]; OUT],
+        dx: &mut [[f32; IN]],
+    ) {
+        match self {
+            Kernels::Dispatched => linear_backward_input(g, w, dx),
+            Kernels::Avx2 => variants::linear_backward_input_avx2(g, w, dx),
+            Kernels::Dense => variants::linear_backward_input_dense(g, w, dx),
+        }
+    }
+
+    fn backward_weight<const IN: usize, const OUT: usize>(
+        self,
+        g: &[[f32; OUT]],
+        x: &[[f32; IN]],
+        dw: &mut [[f32; IN]; OUT],
+        db: &mut [f32; OUT],
+    ) {
+        match self {
+            Kernels::Dispatched => linear_backward_weight(g, x, dw, db),
+            Kernels::Avx2 => variants::linear_backward_weight_avx2(g, x, dw, db),
+            Kernels::Dense => variants::linear_backward_weight_dense(g, x, dw, db),
+        }
+    }
+}
+
+/// The implementations this CPU runs.
+fn all_kernels() -> Vec<Kernels> {
+    let mut all = vec![Kernels::Dispatched, Kernels::Dense];
+    if variants::has_avx2() {
+        all.push(Kernels::Avx2);
+    }
+    all
+}
 
 fn fill<const N: usize>(rng: &mut Rng, rows: usize) -> Vec<[f32; N]> {
     (0..rows)
@@ -14,6 +77,12 @@ fn close(a: f32, b: f64, scale: f64) -> bool {
 }
 
 fn check<const IN: usize, const OUT: usize>(batch: usize) {
+    for kernels in all_kernels() {
+        check_with::<IN, OUT>(kernels, batch);
+    }
+}
+
+fn check_with<const IN: usize, const OUT: usize>(kernels: Kernels, batch: usize) {
     let mut rng = Rng::seed((IN * 1000 + OUT * 10 + batch) as u64);
     let x = fill::<IN>(&mut rng, batch);
     let g = fill::<OUT>(&mut rng, batch);
@@ -21,50 +90,50 @@ fn check<const IN: usize, const OUT: usize>(batch: usize) {
     let bias: [f32; OUT] = std::array::from_fn(|_| rng.uniform(-1.0, 1.0));
 
     let mut y = vec![[f32::NAN; OUT]; batch];
-    linear_forward(&x, &w, &bias, &mut y);
+    kernels.forward(&x, &w, &bias, &mut y);
     for b in 0..batch {
         for o in 0..OUT {
             let want = f64::from(bias[o]) + (0..IN).map(|i| f64::from(x[b][i]) * f64::from(w[o][i])).sum::<f64>();
             assert!(
                 close(y[b][o], want, IN as f64),
-                "forward {IN}x{OUT} batch {batch} [{b}][{o}]: {} vs {want}",
+                "{kernels:?} forward {IN}x{OUT} batch {batch} [{b}][{o}]: {} vs {want}",
                 y[b][o]
             );
         }
         // One sample alone gives the same values (the same bits for batches the same kernel takes).
         let mut alone = [[0.0; OUT]];
-        linear_forward(&x[b..b + 1], &w, &bias, &mut alone);
+        kernels.forward(&x[b..b + 1], &w, &bias, &mut alone);
         for o in 0..OUT {
             assert!(
                 (alone[0][o] - y[b][o]).abs() <= 1e-5 * (IN as f32),
-                "forward of row {b} alone"
+                "{kernels:?} forward of row {b} alone"
             );
         }
     }
 
     let mut dx = vec![[f32::NAN; IN]; batch];
-    linear_backward_input(&g, &w, &mut dx);
+    kernels.backward_input(&g, &w, &mut dx);
     for b in 0..batch {
         for i in 0..IN {
             let want = (0..OUT).map(|o| f64::from(g[b][o]) * f64::from(w[o][i])).sum::<f64>();
             assert!(
                 close(dx[b][i], want, OUT as f64),
-                "input gradient {IN}x{OUT} batch {batch} [{b}][{i}]"
+                "{kernels:?} input gradient {IN}x{OUT} batch {batch} [{b}][{i}]"
             );
         }
     }
 
     let mut dw: Box<[[f32; IN]; OUT]> = vec![[f32::NAN; IN]; OUT].into_boxed_slice().try_into().unwrap();
     let mut db = [f32::NAN; OUT];
-    linear_backward_weight(&g, &x, &mut dw, &mut db);
+    kernels.backward_weight(&g, &x, &mut dw, &mut db);
     for o in 0..OUT {
         let want = (0..batch).map(|b| f64::from(g[b][o])).sum::<f64>();
-        assert!(close(db[o], want, batch as f64), "bias gradient [{o}]");
+        assert!(close(db[o], want, batch as f64), "{kernels:?} bias gradient [{o}]");
         for i in 0..IN {
             let want = (0..batch).map(|b| f64::from(g[b][o]) * f64::from(x[b][i])).sum::<f64>();
             assert!(
                 close(dw[o][i], want, batch as f64),
-                "weight gradient {IN}x{OUT} batch {batch} [{o}][{i}]"
+                "{kernels:?} weight gradient {IN}x{OUT} batch {batch} [{o}][{i}]"
             );
         }
     }
@@ -72,7 +141,7 @@ fn check<const IN: usize, const OUT: usize>(batch: usize) {
 
 #[test]
 fn every_block_edge_matches_the_reference() {
-    for batch in [1, 2, 3, 4, 5, 7, 8, 9, 17] {
+    for batch in [1, 2, 3, 4, 5, 7, 8, 9, 17, 48, 53] {
         check::<1, 1>(batch);
         check::<3, 5>(batch);
         check::<16, 16>(batch);
@@ -90,4 +159,53 @@ fn seed_layer_sizes_match_the_reference() {
         check::<128, 64>(batch);
         check::<64, 10>(batch);
     }
+}
+
+/// The bits of all three products of every implementation, with `threads` threads.
+fn bits<const IN: usize, const OUT: usize>(threads: usize, batch: usize) -> Vec<Vec<u32>> {
+    nn::set_num_threads(threads);
+    let mut rng = Rng::seed(batch as u64);
+    let x = fill::<IN>(&mut rng, batch);
+    let g = fill::<OUT>(&mut rng, batch);
+    let w: Box<[[f32; IN]; OUT]> = fill::<IN>(&mut rng, OUT).into_boxed_slice().try_into().unwrap();
+    let bias: [f32; OUT] = std::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+    let mut all = Vec::new();
+    for kernels in all_kernels() {
+        let mut y = vec![[0.0; OUT]; batch];
+        kernels.forward(&x, &w, &bias, &mut y);
+        let mut dx = vec![[0.0; IN]; batch];
+        kernels.backward_input(&g, &w, &mut dx);
+        let mut dw: Box<[[f32; IN]; OUT]> = vec![[0.0; IN]; OUT].into_boxed_slice().try_into().unwrap();
+        let mut db = [0.0; OUT];
+        kernels.backward_weight(&g, &x, &mut dw, &mut db);
+        let values = y
+            .iter()
+            .flatten()
+            .chain(dx.iter().flatten())
+            .chain(dw.iter().flatten())
+            .chain(&db);
+        all.push(values.map(|v| v.to_bits()).collect());
+    }
+    all
+}
+
+#[test]
+fn every_implementation_gives_the_same_bits_for_any_thread_count() {
+    for batch in [5, 8, 67, 130] {
+        let one = bits::<784, 128>(1, batch);
+        assert!(
+            one == bits::<784, 128>(2, batch),
+            "784x128 batch {batch}: 1 and 2 threads differ"
+        );
+        assert!(
+            one == bits::<784, 128>(3, batch),
+            "784x128 batch {batch}: 1 and 3 threads differ"
+        );
+        let one = bits::<130, 33>(1, batch);
+        assert!(
+            one == bits::<130, 33>(3, batch),
+            "130x33 batch {batch}: 1 and 3 threads differ"
+        );
+    }
+    nn::set_num_threads(1);
 }

@@ -1,12 +1,15 @@
 //! Numeric kernels, kept apart from the layers that call them.
 //!
 //! The three products of a fully connected layer, each chosen at run time: AVX-512 micro-kernels
-//! when the CPU has AVX-512F (`avx512.rs`), else register-blocked portable code compiled for
-//! AVX2+FMA or the baseline target (`dense.rs`). Above a work threshold the batch rows (forward,
-//! input gradient) or the output rows (weight gradient) are split across threads
+//! when the CPU has AVX-512F (`avx512.rs`), AVX2+FMA micro-kernels when it has those
+//! (`avx2.rs`, for the shapes where they measured faster), else register-blocked portable code
+//! compiled for AVX2+FMA or the baseline target (`dense.rs`). Above a work threshold the batch
+//! rows (forward, input gradient) or the output rows (weight gradient) are split across threads
 //! ([`crate::set_num_threads`]); every value is computed by the same operations whatever the
 //! split, so results are bit-identical for any thread count.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod conv;
@@ -25,6 +28,11 @@ fn has_avx512() -> bool {
     std::arch::is_x86_feature_detected!("avx512f")
 }
 
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
 /// Which instruction set the Linear kernels use on this CPU: `"avx512"`, `"avx2+fma"` or
 /// `"portable"`.
 ///
@@ -37,11 +45,121 @@ pub fn instruction_set() -> &'static str {
         if has_avx512() {
             return "avx512";
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if has_avx2_fma() {
             return "avx2+fma";
         }
     }
     "portable"
+}
+
+/// The implementation a Linear product runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// The fastest for this CPU and shape.
+    Auto,
+    /// The AVX2+FMA micro-kernels of `avx2.rs` (the caller checked the CPU).
+    Avx2,
+    /// The register-blocked code of `dense.rs`.
+    Dense,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Path {
+    /// Whether this call runs the AVX2 micro-kernels: forced, or chosen by `auto` when the CPU
+    /// has AVX2+FMA (and not AVX-512, whose kernels come first).
+    fn avx2(self, auto: bool) -> bool {
+        match self {
+            Path::Avx2 => true,
+            Path::Dense => false,
+            Path::Auto => auto && !has_avx512() && has_avx2_fma(),
+        }
+    }
+
+    fn avx512(self) -> bool {
+        self == Path::Auto && has_avx512()
+    }
+}
+
+/// Each Linear product through one named implementation, for the benches that compare them.
+/// Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod variants {
+    use super::Path;
+
+    /// Whether the CPU runs the `*_avx2` functions (they panic otherwise).
+    pub fn has_avx2() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            super::has_avx2_fma()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    fn avx2() -> Path {
+        assert!(has_avx2(), "the CPU has no AVX2+FMA");
+        Path::Avx2
+    }
+
+    /// [`super::linear_forward`] by the portable kernels of `dense.rs`.
+    pub fn linear_forward_dense<const IN: usize, const OUT: usize>(
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        super::forward(Path::Dense, x, w, bias, y)
+    }
+
+    /// [`super::linear_forward`] by the AVX2 micro-kernels.
+    pub fn linear_forward_avx2<const IN: usize, const OUT: usize>(
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        super::forward(avx2(), x, w, bias, y)
+    }
+
+    /// [`super::linear_backward_input`] by the portable kernels of `dense.rs`.
+    pub fn linear_backward_input_dense<const IN: usize, const OUT: usize>(
+        g: &[[f32; OUT]],
+        w: &[[f32; IN]; OUT],
+        dx: &mut [[f32; IN]],
+    ) {
+        super::backward_input(Path::Dense, g, w, dx)
+    }
+
+    /// [`super::linear_backward_input`] by the AVX2 micro-kernels.
+    pub fn linear_backward_input_avx2<const IN: usize, const OUT: usize>(
+        g: &[[f32; OUT]],
+        w: &[[f32; IN]; OUT],
+        dx: &mut [[f32; IN]],
+    ) {
+        super::backward_input(avx2(), g, w, dx)
+    }
+
+    /// [`super::linear_backward_weight`] by the portable kernels of `dense.rs`.
+    pub fn linear_backward_weight_dense<const IN: usize, const OUT: usize>(
+        g: &[[f32; OUT]],
+        x: &[[f32; IN]],
+        dw: &mut [[f32; IN]; OUT],
+        db: &mut [f32; OUT],
+    ) {
+        super::backward_weight(Path::Dense, g, x, dw, db)
+    }
+
+    /// [`super::linear_backward_weight`] by the AVX2 micro-kernels.
+    pub fn linear_backward_weight_avx2<const IN: usize, const OUT: usize>(
+        g: &[[f32; OUT]],
+        x: &[[f32; IN]],
+        dw: &mut [[f32; IN]; OUT],
+        db: &mut [f32; OUT],
+    ) {
+        super::backward_weight(avx2(), g, x, dw, db)
+    }
 }
 
 /// `y[b][o] = bias[o] + dot(x[b], w[o])`: the forward pass.
@@ -58,26 +176,82 @@ pub fn linear_forward<const IN: usize, const OUT: usize>(
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
 ) {
+    forward(Path::Auto, x, w, bias, y)
+}
+
+fn forward<const IN: usize, const OUT: usize>(
+    path: Path,
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+) {
     assert_eq!(x.len(), y.len(), "linear_forward: as many outputs as inputs");
     #[cfg(target_arch = "x86_64")]
-    if x.len() >= TRANSPOSE_MIN_ROWS && has_avx512() {
-        return forward_avx512_transposed(x, w, bias, y);
+    {
+        if path.avx512() && x.len() >= TRANSPOSE_MIN_ROWS {
+            return forward_avx512_transposed(x, w, bias, y);
+        }
+        if path.avx2(true) {
+            return forward_avx2(x, w, bias, y);
+        }
     }
     split_rows(y, 4, IN * OUT, PARALLEL_MIN_MACS, |first, y| {
-        forward_serial(&x[first..first + y.len()], w, bias, y)
+        forward_serial(path, &x[first..first + y.len()], w, bias, y)
     });
 }
 
-/// Batch rows from which the AVX-512 forward transposes the weight first (a copy of the weight
-/// costs about as much as 4 rows of products) and uses broadcast micro-kernels.
+/// Batch rows from which the forward transposes the weight first (a copy of the weight costs
+/// about as much as 4 rows of products) and uses broadcast micro-kernels.
 #[cfg(target_arch = "x86_64")]
 const TRANSPOSE_MIN_ROWS: usize = 8;
+
+/// Inputs from which the AVX2 forward keeps the dot-product form at any batch: its reduction
+/// is long enough to repay the horizontal sums, it needs no transposed weight, and the
+/// broadcast form would stream `x` from L2 (784x128: 88-90 GFLOP/s against 72-81).
+#[cfg(target_arch = "x86_64")]
+const AVX2_DOTS_MIN_INPUTS: usize = 384;
+
+/// Batch rows from which the AVX2 weight gradient replaces `dense.rs`: with fewer, a product
+/// is mostly stores and set-up, which `dense.rs` does with less overhead (batch 1: 0.5x,
+/// batch 16: 0.8x, batch 32: 0.9-1.2x, batch 64: 1.0-1.1x, batch 256: 1.1-1.7x).
+#[cfg(target_arch = "x86_64")]
+const AVX2_WEIGHT_MIN_ROWS: usize = 48;
+
+/// Whether the AVX2 input gradient replaces `dense.rs`: for one or two rows (its wider blocks
+/// keep 8 independent sums where `dense.rs` has 2: 1.4-2.6x), and for weights of 64k values or
+/// more from 16 rows (a 16-column panel of the weight stays in L1 while `dense.rs` streams the
+/// whole weight from L2 for every 4 rows: 1.05-1.2x). Elsewhere `dense.rs`, whose blocks have
+/// compile-time strides and less set-up, is 5-10% faster.
+#[cfg(target_arch = "x86_64")]
+const fn avx2_input_gradient_wins(inputs: usize, outputs: usize, rows: usize) -> bool {
+    rows <= 2 || (inputs * outputs >= 1 << 16 && rows >= 16)
+}
 
 #[cfg(target_arch = "x86_64")]
 thread_local! {
     /// The transposed weight of the last batched forward on this thread; grows to the largest
     /// layer once, then is reused (no allocation per step).
     static TRANSPOSED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The transposed output gradient of the last AVX2 weight gradient on this thread; grows
+    /// to the largest layer and batch once, then is reused.
+    static GRADIENT_TRANSPOSED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `buffer` grown to at least `len` values (it never shrinks).
+#[cfg(target_arch = "x86_64")]
+fn with_buffer(
+    buffer: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]),
+) {
+    buffer.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        if buffer.len() < len {
+            buffer.resize(len, 0.0);
+        }
+        f(&mut buffer[..len]);
+    });
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -87,13 +261,7 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
 ) {
-    TRANSPOSED.with(|buffer| {
-        let mut buffer = buffer.borrow_mut();
-        let len = IN * avx512::padded(OUT);
-        if buffer.len() < len {
-            buffer.resize(len, 0.0);
-        }
-        let wt = &mut buffer[..len];
+    with_buffer(&TRANSPOSED, IN * avx512::padded(OUT), |wt| {
         #[allow(unsafe_code)]
         // SAFETY: the caller checked that the CPU supports AVX-512F.
         unsafe {
@@ -110,14 +278,51 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
     });
 }
 
+/// The AVX2 forward: broadcast micro-kernels against a transposed weight for batches of at
+/// least [`TRANSPOSE_MIN_ROWS`] rows and fewer than [`AVX2_DOTS_MIN_INPUTS`] inputs, else dot
+/// products against the weight as it is. The caller checked the CPU.
+#[cfg(target_arch = "x86_64")]
+fn forward_avx2<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+) {
+    if x.len() < TRANSPOSE_MIN_ROWS || IN >= AVX2_DOTS_MIN_INPUTS {
+        return split_rows(y, 4, IN * OUT, PARALLEL_MIN_MACS, |first, y| {
+            #[allow(unsafe_code)]
+            // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
+            unsafe {
+                avx2::forward_dots(&x[first..first + y.len()], w, bias, y)
+            }
+        });
+    }
+    with_buffer(&TRANSPOSED, avx2::transposed_len(IN, OUT), |wt| {
+        #[allow(unsafe_code)]
+        // SAFETY: as above.
+        unsafe {
+            avx2::transpose(w, bias, wt)
+        };
+        let wt = &*wt;
+        split_rows(y, avx2::ROWS, IN * OUT, PARALLEL_MIN_MACS, |first, y| {
+            #[allow(unsafe_code)]
+            // SAFETY: as above.
+            unsafe {
+                avx2::forward_transposed(&x[first..first + y.len()], wt, y)
+            }
+        });
+    });
+}
+
 fn forward_serial<const IN: usize, const OUT: usize>(
+    path: Path,
     x: &[[f32; IN]],
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
+    if path.avx512() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX-512F, checked just above.
         unsafe {
@@ -125,6 +330,7 @@ fn forward_serial<const IN: usize, const OUT: usize>(
         };
         return;
     }
+    let _ = path;
     dense::linear_forward(x, w, bias, y);
 }
 
@@ -140,23 +346,43 @@ pub fn linear_backward_input<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
 ) {
+    backward_input(Path::Auto, g, w, dx)
+}
+
+fn backward_input<const IN: usize, const OUT: usize>(
+    path: Path,
+    g: &[[f32; OUT]],
+    w: &[[f32; IN]; OUT],
+    dx: &mut [[f32; IN]],
+) {
     assert_eq!(
         g.len(),
         dx.len(),
         "linear_backward_input: as many input gradients as output gradients"
     );
+    #[cfg(target_arch = "x86_64")]
+    if path.avx2(avx2_input_gradient_wins(IN, OUT, g.len())) {
+        return split_rows(dx, avx2::ROWS, IN * OUT, PARALLEL_MIN_MACS, |first, dx| {
+            #[allow(unsafe_code)]
+            // SAFETY: the CPU supports AVX2 and FMA (checked by `Path`).
+            unsafe {
+                avx2::backward_input(&g[first..first + dx.len()], w, dx)
+            }
+        });
+    }
     split_rows(dx, 4, IN * OUT, PARALLEL_MIN_MACS, |first, dx| {
-        backward_input_serial(&g[first..first + dx.len()], w, dx)
+        backward_input_serial(path, &g[first..first + dx.len()], w, dx)
     });
 }
 
 fn backward_input_serial<const IN: usize, const OUT: usize>(
+    path: Path,
     g: &[[f32; OUT]],
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
+    if path.avx512() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX-512F, checked just above.
         unsafe {
@@ -164,6 +390,7 @@ fn backward_input_serial<const IN: usize, const OUT: usize>(
         };
         return;
     }
+    let _ = path;
     dense::linear_backward_input(g, w, dx);
 }
 
@@ -181,14 +408,33 @@ pub fn linear_backward_weight<const IN: usize, const OUT: usize>(
     dw: &mut [[f32; IN]; OUT],
     db: &mut [f32; OUT],
 ) {
+    backward_weight(Path::Auto, g, x, dw, db)
+}
+
+fn backward_weight<const IN: usize, const OUT: usize>(
+    path: Path,
+    g: &[[f32; OUT]],
+    x: &[[f32; IN]],
+    dw: &mut [[f32; IN]; OUT],
+    db: &mut [f32; OUT],
+) {
     assert_eq!(
         g.len(),
         x.len(),
         "linear_backward_weight: as many output gradients as inputs"
     );
-    split_rows(&mut dw[..], 4, IN * g.len(), PARALLEL_MIN_MACS, |first, dw| {
-        backward_weight_serial(g, x, first, dw)
-    });
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = path.avx2(g.len() >= AVX2_WEIGHT_MIN_ROWS);
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    if avx2 {
+        #[cfg(target_arch = "x86_64")]
+        backward_weight_avx2(g, x, dw);
+    } else {
+        split_rows(&mut dw[..], 4, IN * g.len(), PARALLEL_MIN_MACS, |first, dw| {
+            backward_weight_serial(path, g, x, first, dw)
+        });
+    }
     db.fill(0.0);
     for g_row in g {
         for (db, g) in db.iter_mut().zip(g_row) {
@@ -197,14 +443,41 @@ pub fn linear_backward_weight<const IN: usize, const OUT: usize>(
     }
 }
 
+/// The AVX2 weight gradient: the output gradient transposed once (so that each output row's
+/// scalars are consecutive), then broadcast micro-kernels over the output rows. The caller
+/// checked the CPU.
+#[cfg(target_arch = "x86_64")]
+fn backward_weight_avx2<const IN: usize, const OUT: usize>(
+    g: &[[f32; OUT]],
+    x: &[[f32; IN]],
+    dw: &mut [[f32; IN]; OUT],
+) {
+    with_buffer(&GRADIENT_TRANSPOSED, OUT * g.len(), |gt| {
+        #[allow(unsafe_code)]
+        // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
+        unsafe {
+            avx2::transpose_gradient(g, gt)
+        };
+        let gt = &*gt;
+        split_rows(&mut dw[..], avx2::ROWS, IN * g.len(), PARALLEL_MIN_MACS, |first, dw| {
+            #[allow(unsafe_code)]
+            // SAFETY: as above.
+            unsafe {
+                avx2::backward_weight_rows::<IN, OUT>(gt, x, first, dw)
+            }
+        });
+    });
+}
+
 fn backward_weight_serial<const IN: usize, const OUT: usize>(
+    path: Path,
     g: &[[f32; OUT]],
     x: &[[f32; IN]],
     first: usize,
     dw: &mut [[f32; IN]],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
+    if path.avx512() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX-512F, checked just above.
         unsafe {
@@ -212,5 +485,6 @@ fn backward_weight_serial<const IN: usize, const OUT: usize>(
         };
         return;
     }
+    let _ = path;
     dense::linear_backward_weight_rows(g, x, first, dw);
 }
