@@ -1,6 +1,7 @@
-"""Runs the speed workload for nn (`benches/speed.rs`) and PyTorch (`tools/bench_speed_torch.py`)
-alternately, with 1 and 2 threads, and prints a Markdown table of medians and ratios, then every
-JSON line. Use `tools/bench_speed.sh`, which sets up the virtualenv and builds the bench first.
+"""Runs the speed workload for nn (`nn-bench/benches/speed.rs`) and PyTorch
+(`tools/bench_speed_torch.py`) alternately, with 1 and 2 threads, and prints a Markdown table of
+medians and ratios, then every JSON line. Use `tools/bench_speed.sh`, which sets up the
+virtualenv and builds the bench first.
 
     python tools/bench_speed.py --nn-bin target/release/deps/speed-... [--rounds 3]
 """

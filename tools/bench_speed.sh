@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="$(bash tools/setup_venv.sh | tail -n 1)"
-NN_BIN="$(cargo bench --bench speed --no-run --message-format=json 2>/dev/null \
+NN_BIN="$(cargo bench -p nn-bench --bench speed --no-run --message-format=json 2>/dev/null \
     | "$PYTHON" -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)

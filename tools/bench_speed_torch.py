@@ -1,8 +1,8 @@
 """The speed issue's workload for PyTorch (CPU), and the machine's ceiling.
 
-Same workload as `benches/speed.rs`: the seed MLP (784-128-64-10, ReLU, f32), CrossEntropyLoss,
-SGD(lr=0.01, momentum=0.9), 60,000 synthetic samples (pixels uniform in [0, 1), labels uniform
-in 0..10, fixed seed); a warm-up epoch, then a timed one. `lenet_train_b64` trains LeNet-5
+Same workload as `nn-bench/benches/speed.rs`: the seed MLP (784-128-64-10, ReLU, f32),
+CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), 60,000 synthetic samples (pixels uniform in [0, 1),
+labels uniform in 0..10, fixed seed); a warm-up epoch, then a timed one. `lenet_train_b64` trains LeNet-5
 (`tools/make_fixtures.py`'s `lenet()`, as `examples/lenet.rs`) the same way, at batch 64, on
 10,000 such samples shaped [1, 28, 28] (`--lenet-samples`). Prints one JSON line per figure:
 

@@ -64,7 +64,11 @@ impl Mnist {
     /// (`train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`,
     /// `t10k-labels-idx1-ubyte[.gz]`). The full 60,000-image set loads unchanged.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
+        Self::read_dir(dir.as_ref())
+    }
+
+    /// [`Mnist::from_dir`], not generic: compiled here, not in every caller's crate.
+    fn read_dir(dir: &Path) -> Result<Self> {
         let mut contents = Vec::with_capacity(FILES.len());
         for name in FILES {
             let path = find_file(dir, name)?;

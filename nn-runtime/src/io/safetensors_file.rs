@@ -17,8 +17,30 @@ use crate::{Error, Module, Result};
 /// The file is written under a temporary name beside `path` and renamed, so an interrupted
 /// save never leaves a half-written file in place of a good one.
 pub fn save<M: Module>(module: &M, path: &Path) -> Result<()> {
+    save_params(module, path)
+}
+
+/// The parameters of a [`Module`], behind a trait object: [`save`] and [`load_with`] hand the
+/// network to non-generic functions through it, so their code (safetensors, serde_json) is
+/// compiled once, in this crate, instead of once per network type in every crate that saves one.
+#[allow(clippy::type_complexity)] // `Module::visit_params`'s signatures
+trait Params {
+    fn visit(&self, visit: &mut dyn FnMut(&str, &[usize], &[f32]));
+    fn visit_mut(&mut self, visit: &mut dyn FnMut(&str, &[usize], &mut [f32]));
+}
+
+impl<M: Module> Params for M {
+    fn visit(&self, visit: &mut dyn FnMut(&str, &[usize], &[f32])) {
+        self.visit_params("", visit);
+    }
+    fn visit_mut(&mut self, visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {
+        self.visit_params_mut("", visit);
+    }
+}
+
+fn save_params(module: &dyn Params, path: &Path) -> Result<()> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    module.visit_params("", &mut |key, shape, values| {
+    module.visit(&mut |key, shape, values| {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         tensors.push((key.to_string(), shape.to_vec(), bytes));
     });
@@ -167,6 +189,10 @@ impl LoadReport {
 /// `module` unchanged) unless the file fits exactly; partial loading loads what fits and
 /// reports the rest. Files must hold f32 tensors.
 pub fn load_with<M: Module>(module: &mut M, path: &Path, options: &LoadOptions) -> Result<LoadReport> {
+    load_params(module, path, options)
+}
+
+fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> Result<LoadReport> {
     let bytes = std::fs::read(path).map_err(|source| Error::io(path, source))?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
@@ -185,7 +211,7 @@ pub fn load_with<M: Module>(module: &mut M, path: &Path, options: &LoadOptions) 
     let mut wrong_types = Vec::new();
     let mut shapes = BTreeMap::new();
     // First pass: decide, without writing, so a failed strict load changes nothing.
-    module.visit_params("", &mut |key, shape, _| {
+    module.visit(&mut |key, shape, _| {
         shapes.insert(key.to_string(), shape.to_vec());
         match by_network_key.get(key).map(|name| file.tensor(name)) {
             None | Some(Err(_)) => report.missing.push(key.to_string()),
@@ -221,7 +247,7 @@ pub fn load_with<M: Module>(module: &mut M, path: &Path, options: &LoadOptions) 
         });
     }
     let loaded: BTreeSet<&str> = report.loaded.iter().map(String::as_str).collect();
-    module.visit_params_mut("", &mut |key, _, values| {
+    module.visit_mut(&mut |key, _, values| {
         if !loaded.contains(key) {
             return;
         }

@@ -8,9 +8,9 @@
 //! machine is shared, so compare ratios, not times across runs).
 //!
 //! ```sh
-//! cargo bench --bench kernels
-//! cargo bench --bench kernels -- lenet           # the convolutions only
-//! cargo bench --bench kernels -- avx2_vs_dense   # the Linear implementations side by side
+//! cargo bench -p nn-bench --bench kernels
+//! cargo bench -p nn-bench --bench kernels -- lenet           # the convolutions only
+//! cargo bench -p nn-bench --bench kernels -- avx2_vs_dense   # the Linear implementations side by side
 //! ```
 
 use std::hint::black_box;

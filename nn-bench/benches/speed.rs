@@ -6,8 +6,8 @@
 //! 10,000 such samples given a channel, `[1, 28, 28]` (`--lenet-samples`).
 //!
 //! ```sh
-//! cargo bench --bench speed -- --threads 2            # every figure
-//! cargo bench --bench speed -- --threads 1 --figures train_b64,latency_us
+//! cargo bench -p nn-bench --bench speed -- --threads 2            # every figure
+//! cargo bench -p nn-bench --bench speed -- --threads 1 --figures train_b64,latency_us
 //! ```
 //!
 //! `tools/bench_speed.sh` runs this and PyTorch alternately and prints the table.
