@@ -108,31 +108,35 @@ impl Sgd {
 
 impl Optimizer for Sgd {
     fn step<M: Module>(&mut self, params: &mut M, grads: &M) {
-        let (lr, mu, wd, nesterov) = (self.learning_rate, self.momentum, self.weight_decay, self.nesterov);
-        // torch: `buf.mul_(momentum).add_(grad, alpha=1 - dampening)`, the Python float
-        // `1 - dampening` rounded to f32 by the kernel.
-        let keep = f32_of(1.0 - decimal(self.dampening));
-        // torch: `grad.add(param, alpha=weight_decay)`.
-        let decayed = |g: f32, p: f32| if wd != 0.0 { g + wd * p } else { g };
-        if mu == 0.0 {
-            params.zip_params(grads, &mut |p, g| {
-                for (p, &g) in p.iter_mut().zip(g) {
-                    *p -= lr * decayed(g, *p);
-                }
-            });
+        let rule = Rule {
+            lr: self.learning_rate,
+            mu: self.momentum,
+            // torch: `buf.mul_(momentum).add_(grad, alpha=1 - dampening)`, the Python float
+            // `1 - dampening` rounded to f32 by the kernel.
+            keep: f32_of(1.0 - decimal(self.dampening)),
+            wd: self.weight_decay,
+        };
+        if rule.mu == 0.0 {
+            params.zip_params(grads, &mut |p, g| rule.plain(p, g));
             return;
         }
         // torch: `buf = grad.detach().clone()` when the parameter has no buffer yet.
-        let first = ensure_state(&mut self.buffer, trainable_len(params, grads));
+        // The update stays on one thread: it is bound by memory traffic (a parameter, its
+        // gradient and its buffer per value), and split over two cores it measured no faster.
+        let first_step = ensure_state(&mut self.buffer, trainable_len(params, grads));
+        let nesterov = self.nesterov;
         let mut offset = 0;
         let buffer = &mut self.buffer;
         params.zip_params(grads, &mut |p, g| {
             let end = offset + p.len();
-            for ((p, &g), b) in p.iter_mut().zip(g).zip(&mut buffer[offset..end]) {
-                let g = decayed(g, *p);
-                *b = if first { g } else { *b * mu + keep * g };
-                let step = if nesterov { g + mu * *b } else { *b };
-                *p -= lr * step;
+            let b = &mut buffer[offset..end];
+            // One loop per case, each a straight vectorised loop: with the flags tested inside
+            // the loop the step took 1.5x as long (seed MLP, 50 -> 34 us).
+            match (first_step, nesterov) {
+                (true, false) => rule.momentum::<true, false>(p, g, b),
+                (false, false) => rule.momentum::<false, false>(p, g, b),
+                (true, true) => rule.momentum::<true, true>(p, g, b),
+                (false, true) => rule.momentum::<false, true>(p, g, b),
             }
             offset = end;
         });
@@ -149,5 +153,44 @@ impl Optimizer for Sgd {
     /// Sets `momentum`; the buffers are kept (a schedule may change it at every step).
     fn set_momentum(&mut self, momentum: f32) {
         self.momentum = momentum;
+    }
+}
+
+/// The numbers of one SGD step.
+#[derive(Clone, Copy)]
+struct Rule {
+    lr: f32,
+    mu: f32,
+    keep: f32,
+    wd: f32,
+}
+
+impl Rule {
+    /// torch: `grad.add(param, alpha=weight_decay)`.
+    #[inline(always)]
+    fn decayed(self, g: f32, p: f32) -> f32 {
+        if self.wd != 0.0 {
+            g + self.wd * p
+        } else {
+            g
+        }
+    }
+
+    /// Without momentum: `p -= lr * g`.
+    fn plain(self, p: &mut [f32], g: &[f32]) {
+        for (p, &g) in p.iter_mut().zip(g) {
+            *p -= self.lr * self.decayed(g, *p);
+        }
+    }
+
+    /// With momentum buffer `b`: `b = mu * b + (1 - dampening) * g` (`b = g` at the first step),
+    /// then `p -= lr * b`, or `p -= lr * (g + mu * b)` with Nesterov.
+    fn momentum<const FIRST: bool, const NESTEROV: bool>(self, p: &mut [f32], g: &[f32], b: &mut [f32]) {
+        for ((p, &g), b) in p.iter_mut().zip(g).zip(b) {
+            let g = self.decayed(g, *p);
+            *b = if FIRST { g } else { *b * self.mu + self.keep * g };
+            let step = if NESTEROV { g + self.mu * *b } else { *b };
+            *p -= self.lr * step;
+        }
     }
 }
