@@ -41,8 +41,8 @@ pub mod __private {
     pub use nn_runtime::layer::{Follows, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
-        prefix_mut, AvgPool2d, Conv2d, Dropout, Error, Flatten, Layer, Linear, MaxPool2d, Mode, Module, ReLU, Result,
-        Rng, Sigmoid, Tanh, Tensor,
+        flatten_batch, prefix_mut, AvgPool2d, Conv2d, Dropout, Error, Flatten, Layer, Linear, MaxPool2d, Mode, Module,
+        ReLU, Result, Rng, Sigmoid, Tanh, Tensor,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

@@ -71,6 +71,9 @@ pub struct Stage {
     pub params: Option<u64>,
     /// Constructor arguments (`0.5` of `Dropout(0.5)`), for layers built by `init_with`/`new`.
     pub constructor_args: Option<TokenStream>,
+    /// The built-in `Flatten`: a batch's output is its input's memory viewed flat, so batched
+    /// passes view it instead of copying (`nn::__private::flatten_batch`).
+    pub reshape: bool,
 }
 
 /// One dimension: its value if it is a literal, and the tokens that compute it.
@@ -191,6 +194,7 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
             output_text: shape_text(&next.shape),
             params: literal_params(layer, &flow),
             constructor_args: check_constructor_args(&mut cx, layer, built_in_name(layer)),
+            reshape: built_in_name(layer) == Some("Flatten"),
         });
         flow = next;
     }

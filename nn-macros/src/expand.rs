@@ -340,10 +340,30 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
     let gradient = |i: usize| format_ident!("__grad_{}", i);
     let cache = |i: usize| format_ident!("__cache_{}", i);
 
+    // Activation i (between two layers) is a view of activation i - 1 when stage i - 1 is the
+    // built-in `Flatten`: the batched passes reinterpret the memory instead of copying it.
+    let viewed = |i: usize| i >= 1 && i < count && stages[i - 1].reshape;
+    // Activation i as a `&[T]` in the backward pass, where the forward left it.
+    fn saved(i: usize, count: usize, stages: &[Stage]) -> TokenStream {
+        if i == 0 {
+            quote!(__input)
+        } else if i == count {
+            quote!(__output)
+        } else if stages[i - 1].reshape {
+            let flat = saved(i - 1, count, stages);
+            quote!(__nn::flatten_batch(#flat))
+        } else {
+            let a = format_ident!("__act_{}", i);
+            quote!(&__cache.#a[..__batch])
+        }
+    }
+
     let mut cache_fields = Vec::new();
     for (i, stage) in stages.iter().enumerate().skip(1) {
         let (act, grad, ty) = (activation(i), gradient(i), &stage.input_ty);
-        cache_fields.push(quote!(#act: __nn::Vec<#ty>));
+        if !viewed(i) {
+            cache_fields.push(quote!(#act: __nn::Vec<#ty>));
+        }
         cache_fields.push(quote!(#grad: __nn::Vec<#ty>));
     }
     for (i, Stage { ty, input_ty, .. }) in stages.iter().enumerate() {
@@ -363,46 +383,54 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
     });
     let last_single = format_ident!("__x{}", count);
 
-    let batched = stages.iter().enumerate().map(|(i, Stage { field, input_ty, .. })| {
-        let input = if i == 0 {
-            quote!(__input)
-        } else {
-            let a = activation(i);
-            quote!(&*#a)
-        };
-        let (setup, output) = if i + 1 == count {
-            (quote!(), quote!(__output))
-        } else {
-            let a = activation(i + 1);
-            (
-                quote!(let #a = __nn::prefix_mut(&mut __cache.#a, __batch);),
-                quote!(&mut *#a),
-            )
-        };
-        let c = cache(i);
-        quote! {
-            #setup
-            __nn::Layer::<#input_ty>::forward_batch(&self.#field, #input, #output, &mut __cache.#c, __mode);
-        }
-    });
+    let batched = stages.iter().enumerate().map(
+        |(
+            i,
+            Stage {
+                field,
+                input_ty,
+                output_ty,
+                ..
+            },
+        )| {
+            let input = if i == 0 {
+                quote!(__input)
+            } else {
+                let a = activation(i);
+                if viewed(i) {
+                    quote!(#a)
+                } else {
+                    quote!(&*#a)
+                }
+            };
+            if viewed(i + 1) {
+                let a = activation(i + 1);
+                return quote!(let #a: &[#output_ty] = __nn::flatten_batch(#input););
+            }
+            let (setup, output) = if i + 1 == count {
+                (quote!(), quote!(__output))
+            } else {
+                let a = activation(i + 1);
+                (
+                    quote!(let #a = __nn::prefix_mut(&mut __cache.#a, __batch);),
+                    quote!(&mut *#a),
+                )
+            };
+            let c = cache(i);
+            quote! {
+                #setup
+                __nn::Layer::<#input_ty>::forward_batch(&self.#field, #input, #output, &mut __cache.#c, __mode);
+            }
+        },
+    );
 
     let backward = stages
         .iter()
         .enumerate()
         .rev()
         .map(|(i, Stage { field, input_ty, .. })| {
-            let input = if i == 0 {
-                quote!(__input)
-            } else {
-                let a = activation(i);
-                quote!(&__cache.#a[..__batch])
-            };
-            let output = if i + 1 == count {
-                quote!(__output)
-            } else {
-                let a = activation(i + 1);
-                quote!(&__cache.#a[..__batch])
-            };
+            let input = saved(i, count, stages);
+            let output = saved(i + 1, count, stages);
             let grad_output = if i + 1 == count {
                 quote!(__grad_output)
             } else {

@@ -106,6 +106,22 @@ pub fn boxed_zeros<T: Tensor, const N: usize>() -> Box<[T; N]> {
     }
 }
 
+/// A batch of tensors viewed as a batch of flat `[f32; N]` rows, without copying: the memory of
+/// `[[f32; W]; H]` is that of `[f32; H * W]`, row-major, as PyTorch's `flatten` reads it.
+/// `N` must be the tensor's length (checked at compile time).
+///
+/// ```
+/// let images = [[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]];
+/// let rows: &[[f32; 4]] = nn::flatten_batch(&images);
+/// assert_eq!(rows, [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]);
+/// ```
+pub fn flatten_batch<T: Tensor, const N: usize>(batch: &[T]) -> &[[f32; N]] {
+    const { assert!(T::LEN == N, "flatten_batch: N must be the tensor's length") };
+    let (rows, rest) = T::flat_batch(batch).as_chunks::<N>();
+    debug_assert!(rest.is_empty());
+    rows
+}
+
 /// Grows `buffer` to at least `len` elements (allocating only when it must) and returns the first `len`.
 pub fn prefix_mut<T: Tensor>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
     if buffer.len() < len {

@@ -699,7 +699,6 @@ const _: () = {
         __grad_5: __nn::Vec<[[[f32; 10]; 10]; 16]>,
         __act_6: __nn::Vec<[[[f32; 5]; 5]; 16]>,
         __grad_6: __nn::Vec<[[[f32; 5]; 5]; 16]>,
-        __act_7: __nn::Vec<[f32; 400]>,
         __grad_7: __nn::Vec<[f32; 400]>,
         __act_8: __nn::Vec<[f32; 120]>,
         __grad_8: __nn::Vec<[f32; 120]>,
@@ -905,22 +904,13 @@ const _: () = {
                 &mut __cache.__cache_5,
                 __mode,
             );
-            let __act_7 = __nn::prefix_mut(&mut __cache.__act_7, __batch);
-            __nn::Layer::<
-                [[[f32; 5]; 5]; 16],
-            >::forward_batch(
-                &self.layer_6,
-                &*__act_6,
-                &mut *__act_7,
-                &mut __cache.__cache_6,
-                __mode,
-            );
+            let __act_7: &[[f32; 400]] = __nn::flatten_batch(&*__act_6);
             let __act_8 = __nn::prefix_mut(&mut __cache.__act_8, __batch);
             __nn::Layer::<
                 [f32; 400],
             >::forward_batch(
                 &self.layer_7,
-                &*__act_7,
+                __act_7,
                 &mut *__act_8,
                 &mut __cache.__cache_7,
                 __mode,
@@ -1208,7 +1198,7 @@ const _: () = {
                     [f32; 400],
                 >::backward_batch(
                     &self.layer_7,
-                    &__cache.__act_7[..__batch],
+                    __nn::flatten_batch(&__cache.__act_6[..__batch]),
                     &__cache.__act_8[..__batch],
                     &__cache.__grad_8[..__batch],
                     __grad_in,
@@ -1254,7 +1244,7 @@ const _: () = {
                 >::backward_batch(
                     &self.layer_6,
                     &__cache.__act_6[..__batch],
-                    &__cache.__act_7[..__batch],
+                    __nn::flatten_batch(&__cache.__act_6[..__batch]),
                     &__cache.__grad_7[..__batch],
                     __grad_in,
                     &mut __cache.__cache_6,

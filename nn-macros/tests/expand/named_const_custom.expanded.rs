@@ -342,7 +342,6 @@ const _: () = {
             Output = [f32; 2],
         >,
     {
-        __act_1: __nn::Vec<[f32; { 1 * { HEIGHT } * 8 }]>,
         __grad_1: __nn::Vec<[f32; { 1 * { HEIGHT } * 8 }]>,
         __act_2: __nn::Vec<[f32; { HIDDEN }]>,
         __grad_2: __nn::Vec<[f32; { HIDDEN }]>,
@@ -416,22 +415,13 @@ const _: () = {
             __mode: __nn::Mode,
         ) {
             let __batch = __input.len();
-            let __act_1 = __nn::prefix_mut(&mut __cache.__act_1, __batch);
-            __nn::Layer::<
-                [[f32; 8]; { HEIGHT }],
-            >::forward_batch(
-                &self.layer_0,
-                __input,
-                &mut *__act_1,
-                &mut __cache.__cache_0,
-                __mode,
-            );
+            let __act_1: &[[f32; { 1 * { HEIGHT } * 8 }]] = __nn::flatten_batch(__input);
             let __act_2 = __nn::prefix_mut(&mut __cache.__act_2, __batch);
             __nn::Layer::<
                 [f32; { 1 * { HEIGHT } * 8 }],
             >::forward_batch(
                 &self.fc1,
-                &*__act_1,
+                __act_1,
                 &mut *__act_2,
                 &mut __cache.__cache_1,
                 __mode,
@@ -580,7 +570,7 @@ const _: () = {
                     [f32; { 1 * { HEIGHT } * 8 }],
                 >::backward_batch(
                     &self.fc1,
-                    &__cache.__act_1[..__batch],
+                    __nn::flatten_batch(__input),
                     &__cache.__act_2[..__batch],
                     &__cache.__grad_2[..__batch],
                     __grad_in,
@@ -597,7 +587,7 @@ const _: () = {
                 >::backward_batch(
                     &self.layer_0,
                     __input,
-                    &__cache.__act_1[..__batch],
+                    __nn::flatten_batch(__input),
                     &__cache.__grad_1[..__batch],
                     __grad_input,
                     &mut __cache.__cache_0,

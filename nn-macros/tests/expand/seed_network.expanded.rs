@@ -360,7 +360,6 @@ const _: () = {
             10,
         >: __nn::Layer<[f32; 64], Output = [f32; 10]>,
     {
-        __act_1: __nn::Vec<[f32; 784]>,
         __grad_1: __nn::Vec<[f32; 784]>,
         __act_2: __nn::Vec<[f32; 128]>,
         __grad_2: __nn::Vec<[f32; 128]>,
@@ -418,22 +417,13 @@ const _: () = {
             __mode: __nn::Mode,
         ) {
             let __batch = __input.len();
-            let __act_1 = __nn::prefix_mut(&mut __cache.__act_1, __batch);
-            __nn::Layer::<
-                [[f32; 28]; 28],
-            >::forward_batch(
-                &self.layer_0,
-                __input,
-                &mut *__act_1,
-                &mut __cache.__cache_0,
-                __mode,
-            );
+            let __act_1: &[[f32; 784]] = __nn::flatten_batch(__input);
             let __act_2 = __nn::prefix_mut(&mut __cache.__act_2, __batch);
             __nn::Layer::<
                 [f32; 784],
             >::forward_batch(
                 &self.layer_1,
-                &*__act_1,
+                __act_1,
                 &mut *__act_2,
                 &mut __cache.__cache_1,
                 __mode,
@@ -601,7 +591,7 @@ const _: () = {
                     [f32; 784],
                 >::backward_batch(
                     &self.layer_1,
-                    &__cache.__act_1[..__batch],
+                    __nn::flatten_batch(__input),
                     &__cache.__act_2[..__batch],
                     &__cache.__grad_2[..__batch],
                     __grad_in,
@@ -617,7 +607,7 @@ const _: () = {
                 >::backward_batch(
                     &self.layer_0,
                     __input,
-                    &__cache.__act_1[..__batch],
+                    __nn::flatten_batch(__input),
                     &__cache.__grad_1[..__batch],
                     __grad_input,
                     &mut __cache.__cache_0,
