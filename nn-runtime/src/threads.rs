@@ -72,40 +72,89 @@ pub(crate) fn split_rows<T: Send>(
     min_work: usize,
     task: impl Fn(usize, &mut [T]) + Sync,
 ) {
-    let len = rows.len();
-    // The work test comes first: small products never read the thread count (whose first
-    // reading allocates), so single-sample inference never allocates.
-    if len.saturating_mul(work_per_row) < min_work {
-        return task(0, rows);
-    }
-    let threads = num_threads();
-    if threads <= 1 {
-        return task(0, rows);
-    }
-    let parts = (threads * PARTS_PER_THREAD).min(len.div_ceil(align));
-    if parts <= 1 {
-        return task(0, rows);
-    }
-    let chunk = len.div_ceil(parts).div_ceil(align) * align;
-    let parts = len.div_ceil(chunk);
-    let base = SendPtr(rows.as_mut_ptr());
-    run(threads, parts, &|part| {
-        let first = part * chunk;
-        let end = (first + chunk).min(len);
-        let base = &base;
+    let rows = SendPtr(rows.as_mut_ptr(), rows.len());
+    for_each_part(rows.1, align, work_per_row, min_work, &|first, end| {
         #[allow(unsafe_code)]
-        // SAFETY: the parts `first..end` are disjoint and inside `rows`, which is borrowed
-        // mutably for the whole call; `run` returns only after every part has finished.
-        let part_rows = unsafe { std::slice::from_raw_parts_mut(base.0.add(first), end - first) };
-        task(first, part_rows);
+        // SAFETY: `for_each_part` hands out disjoint ranges inside `0..len`, and `rows` is
+        // borrowed mutably until it returns, after every part has finished.
+        task(first, unsafe { rows.part(first, end) });
     });
 }
 
-/// A pointer that may cross threads (the parts it gives out are disjoint).
-struct SendPtr<T>(*mut T);
+/// [`split_rows`] over `rows` and `extra`, which holds `extra_per_row` values for each row (a
+/// layer's outputs and what it records about them): `task(first, rows_part, extra_part)`.
+pub(crate) fn split_rows_with<T: Send, E: Send>(
+    rows: &mut [T],
+    extra: &mut [E],
+    extra_per_row: usize,
+    work_per_row: usize,
+    min_work: usize,
+    task: impl Fn(usize, &mut [T], &mut [E]) + Sync,
+) {
+    assert_eq!(
+        extra.len(),
+        rows.len() * extra_per_row,
+        "split_rows_with: `extra` has the wrong length"
+    );
+    let rows = SendPtr(rows.as_mut_ptr(), rows.len());
+    let extra = SendPtr(extra.as_mut_ptr(), extra.len());
+    for_each_part(rows.1, 1, work_per_row, min_work, &|first, end| {
+        #[allow(unsafe_code)]
+        // SAFETY: as in `split_rows`; the parts of `extra` are those of `rows` scaled by
+        // `extra_per_row`, so they are disjoint and inside `extra` too.
+        let (rows, extra) = unsafe {
+            (
+                rows.part(first, end),
+                extra.part(first * extra_per_row, end * extra_per_row),
+            )
+        };
+        task(first, rows, extra);
+    });
+}
+
+/// Calls `task(first, end)` for consecutive disjoint ranges covering `0..len`, on the pool when
+/// `len * work_per_row` reaches `min_work`; ranges start at multiples of `align`.
+fn for_each_part(len: usize, align: usize, work_per_row: usize, min_work: usize, task: &(dyn Fn(usize, usize) + Sync)) {
+    // The work test comes first: small products never read the thread count (whose first
+    // reading allocates), so single-sample inference never allocates.
+    if len.saturating_mul(work_per_row) < min_work {
+        return task(0, len);
+    }
+    let threads = num_threads();
+    if threads <= 1 {
+        return task(0, len);
+    }
+    let parts = (threads * PARTS_PER_THREAD).min(len.div_ceil(align));
+    if parts <= 1 {
+        return task(0, len);
+    }
+    let chunk = len.div_ceil(parts).div_ceil(align) * align;
+    let parts = len.div_ceil(chunk);
+    run(threads, parts, &|part| {
+        let first = part * chunk;
+        task(first, (first + chunk).min(len));
+    });
+}
+
+/// A slice (start and length) that may cross threads: the parts it gives out are disjoint.
+struct SendPtr<T>(*mut T, usize);
 #[allow(unsafe_code)]
-// SAFETY: used only by `split_rows`, which hands each thread a disjoint part.
+// SAFETY: used only by the `split_rows` functions, which hand each thread a disjoint part.
 unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// Values `first..end` of the slice.
+    ///
+    /// # Safety
+    /// `first <= end <= len`, the slice is still mutably borrowed, and no other live part
+    /// overlaps this one.
+    #[allow(unsafe_code)]
+    unsafe fn part<'a>(&self, first: usize, end: usize) -> &'a mut [T] {
+        debug_assert!(first <= end && end <= self.1);
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(first), end - first) }
+    }
+}
 
 /// What the launching thread and the workers share. One job at a time (the `WORKERS` lock).
 struct Shared {

@@ -6,7 +6,12 @@
 //! window, as in PyTorch, and the macro fills in the output size (`MaxPool2d<2, 2, 14, 14>`).
 
 use super::{parameterless_module, Layer, Mode};
+use crate::threads::{split_rows, split_rows_with};
 use crate::Tensor;
+
+/// Input values of a batch from which max-pooling is split across the kernel threads (by
+/// samples): below, waking a second thread costs more than it saves.
+const PARALLEL_MIN_VALUES: usize = 32_768;
 
 /// The largest value of each `K`x`K` window, moving `STRIDE` at a time, PyTorch's
 /// `nn.MaxPool2d(K, stride=STRIDE)`; the output is `[C, H_OUT, W_OUT]`.
@@ -235,15 +240,27 @@ impl<
         _mode: Mode,
     ) {
         let window = const { Window::new::<K, S, H, W, H_OUT, W_OUT>() };
-        let output = Self::Output::flat_batch_mut(output);
-        if cache.len() < output.len() {
-            cache.resize(output.len(), 0);
+        let per_sample = Self::Output::LEN;
+        let len = output.len() * per_sample;
+        if cache.len() < len {
+            cache.resize(len, 0);
         }
-        max_pool(
-            &window,
-            Tensor::flat_batch(input),
+        // Samples are pooled independently, so splitting them across threads changes nothing.
+        split_rows_with(
             output,
-            Some(&mut cache[..output.len()]),
+            &mut cache[..len],
+            per_sample,
+            C * H * W,
+            PARALLEL_MIN_VALUES,
+            |first, output, argmax| {
+                let input = &input[first..first + output.len()];
+                max_pool(
+                    &window,
+                    Tensor::flat_batch(input),
+                    Self::Output::flat_batch_mut(output),
+                    Some(argmax),
+                );
+            },
         );
     }
 
@@ -258,18 +275,23 @@ impl<
     ) {
         let window = const { Window::new::<K, S, H, W, H_OUT, W_OUT>() };
         let Some(grad_input) = grad_input else { return };
-        let grad_output = Self::Output::flat_batch(grad_output);
-        let grad_input = Tensor::flat_batch_mut(grad_input);
-        grad_input.fill(0.0);
-        let planes = grad_input.chunks_exact_mut(window.in_plane());
-        let sources = grad_output
-            .chunks_exact(window.out_plane())
-            .zip(cache.chunks_exact(window.out_plane()));
-        for (grad_plane, (grads, argmax)) in planes.zip(sources) {
-            for (&grad, &index) in grads.iter().zip(argmax) {
-                grad_plane[index as usize] += grad;
+        let per_sample = Self::Output::LEN;
+        split_rows(grad_input, 1, C * H * W, PARALLEL_MIN_VALUES, |first, grad_input| {
+            let samples = first..first + grad_input.len();
+            let grad_output = Self::Output::flat_batch(&grad_output[samples.clone()]);
+            let argmax = &cache[samples.start * per_sample..samples.end * per_sample];
+            let grad_input = Tensor::flat_batch_mut(grad_input);
+            grad_input.fill(0.0);
+            let planes = grad_input.chunks_exact_mut(window.in_plane());
+            let sources = grad_output
+                .chunks_exact(window.out_plane())
+                .zip(argmax.chunks_exact(window.out_plane()));
+            for (grad_plane, (grads, argmax)) in planes.zip(sources) {
+                for (&grad, &index) in grads.iter().zip(argmax) {
+                    grad_plane[index as usize] += grad;
+                }
             }
-        }
+        });
     }
 }
 
