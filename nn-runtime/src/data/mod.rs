@@ -20,13 +20,18 @@ use crate::Tensor;
 /// For classification the target is the class index (`usize`); for regression it is a tensor
 /// of the network's output shape.
 ///
+/// Datasets are `Sync`: the trainer copies a batch's samples on the kernel threads, so `get`
+/// may run on several threads at once and in any order. A sample must therefore depend only on
+/// its index (and on how often that index was read, as [`RandomShift`] does), not on the order
+/// of the calls.
+///
 /// ```
 /// use nn::data::{Dataset, InMemory};
 /// let data = InMemory::new(vec![[0.0f32; 2], [1.0, 1.0]], vec![0, 1]).unwrap();
 /// assert_eq!(data.len(), 2);
 /// assert_eq!(data.get(1), ([1.0, 1.0], 1));
 /// ```
-pub trait Dataset {
+pub trait Dataset: Sync {
     /// One sample's input.
     type Input: Tensor;
     /// One sample's target: a class index or a tensor.

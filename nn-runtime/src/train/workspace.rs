@@ -5,7 +5,11 @@ use crate::layer::{Layer, Mode};
 use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::tensor::prefix_mut;
+use crate::threads::split_rows_with;
 use crate::Tensor;
+
+/// Bytes of samples from which a batch is copied on the kernel threads.
+const PARALLEL_MIN_BYTES: usize = 64 * 1024;
 
 /// Everything a training step writes: the batch, outputs, output gradients, the network's
 /// cache of activations and its model-shaped gradients.
@@ -120,18 +124,38 @@ impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
 }
 
 /// Replaces the contents of `inputs` and `targets` with the samples `indices` of `data`,
-/// reusing their capacity.
+/// reusing their capacity. A large batch is copied on the kernel threads: reading samples
+/// scattered over a large data set is bound by memory latency, which two cores halve.
 pub(crate) fn gather<D: Dataset>(
     data: &D,
     indices: &[usize],
     inputs: &mut Vec<D::Input>,
     targets: &mut Vec<D::Target>,
 ) {
+    let batch = indices.len();
     inputs.clear();
     targets.clear();
-    for &index in indices {
-        let (input, target) = data.get(index);
-        inputs.push(input);
-        targets.push(target);
+    inputs.reserve(batch);
+    targets.reserve(batch);
+    split_rows_with(
+        &mut inputs.spare_capacity_mut()[..batch],
+        &mut targets.spare_capacity_mut()[..batch],
+        1,
+        size_of::<D::Input>(),
+        PARALLEL_MIN_BYTES,
+        |first, inputs, targets| {
+            for ((input, target), &index) in inputs.iter_mut().zip(targets).zip(&indices[first..]) {
+                let (x, y) = data.get(index);
+                input.write(x);
+                target.write(y);
+            }
+        },
+    );
+    #[allow(unsafe_code)]
+    // SAFETY: the parts above cover `0..batch`, and each wrote every slot of its part; had one
+    // panicked, `split_rows_with` would have panicked before this line.
+    unsafe {
+        inputs.set_len(batch);
+        targets.set_len(batch);
     }
 }
