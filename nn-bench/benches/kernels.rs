@@ -32,16 +32,31 @@ fn rows<const N: usize>(rng: &mut Rng, count: usize) -> Vec<[f32; N]> {
         .collect()
 }
 
-fn layer<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: usize) {
+/// A weight matrix of `OUT` rows of `IN` values.
+type Weight<const IN: usize, const OUT: usize> = Box<[[f32; IN]; OUT]>;
+
+/// A batch of rows of `N` values.
+type Rows<const N: usize> = Vec<[f32; N]>;
+
+/// Random inputs of the three products of a `Linear<IN, OUT>` on `batch` rows: `x`, the output
+/// gradient, the weight and the bias.
+fn inputs<const IN: usize, const OUT: usize>(batch: usize) -> (Rows<IN>, Rows<OUT>, Weight<IN, OUT>, [f32; OUT]) {
     let mut rng = Rng::seed(0);
     let x = rows::<IN>(&mut rng, batch);
     let g = rows::<OUT>(&mut rng, batch);
-    let w: Box<[[f32; IN]; OUT]> = rows::<IN>(&mut rng, OUT).into_boxed_slice().try_into().unwrap();
-    let bias = [0.1f32; OUT];
-    let mut y = vec![[0.0f32; OUT]; batch];
-    let mut dx = vec![[0.0f32; IN]; batch];
-    let mut dw: Box<[[f32; IN]; OUT]> = vec![[0.0f32; IN]; OUT].into_boxed_slice().try_into().unwrap();
-    let mut db = [0.0f32; OUT];
+    let w = rows::<IN>(&mut rng, OUT).into_boxed_slice().try_into().unwrap();
+    (x, g, w, [0.1; OUT])
+}
+
+/// Buffers for their results: `y`, the input gradient, the weight and bias gradients.
+fn outputs<const IN: usize, const OUT: usize>(batch: usize) -> (Rows<OUT>, Rows<IN>, Weight<IN, OUT>, [f32; OUT]) {
+    let dw = vec![[0.0; IN]; OUT].into_boxed_slice().try_into().unwrap();
+    (vec![[0.0; OUT]; batch], vec![[0.0; IN]; batch], dw, [0.0; OUT])
+}
+
+fn layer<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: usize) {
+    let (x, g, w, bias) = inputs::<IN, OUT>(batch);
+    let (mut y, mut dx, mut dw, mut db) = outputs::<IN, OUT>(batch);
 
     let mut group = c.benchmark_group(format!("linear_{IN}x{OUT}_batch_{batch}"));
     group.throughput(Throughput::Elements((2 * IN * OUT * batch) as u64));
@@ -59,15 +74,8 @@ fn layer<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: usize) {
 
 /// Each Linear product by the AVX2 micro-kernels and by `dense.rs`, one after the other.
 fn avx2_vs_dense<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: usize) {
-    let mut rng = Rng::seed(0);
-    let x = rows::<IN>(&mut rng, batch);
-    let g = rows::<OUT>(&mut rng, batch);
-    let w: Box<[[f32; IN]; OUT]> = rows::<IN>(&mut rng, OUT).into_boxed_slice().try_into().unwrap();
-    let bias = [0.1f32; OUT];
-    let mut y = vec![[0.0f32; OUT]; batch];
-    let mut dx = vec![[0.0f32; IN]; batch];
-    let mut dw: Box<[[f32; IN]; OUT]> = vec![[0.0f32; IN]; OUT].into_boxed_slice().try_into().unwrap();
-    let mut db = [0.0f32; OUT];
+    let (x, g, w, bias) = inputs::<IN, OUT>(batch);
+    let (mut y, mut dx, mut dw, mut db) = outputs::<IN, OUT>(batch);
 
     let mut group = c.benchmark_group(format!("linear_{IN}x{OUT}_batch_{batch}_avx2_vs_dense"));
     group.throughput(Throughput::Elements((2 * IN * OUT * batch) as u64));
