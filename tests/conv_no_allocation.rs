@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::alloc::{allocations_during, CountingAllocator};
+use common::alloc::{allocations_during, assert_steps_after_the_first_do_not_allocate, CountingAllocator};
 use nn::prelude::*;
-use nn::train::Workspace;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -24,22 +23,7 @@ fn lenet_steps_after_the_first_and_repeated_forwards_do_not_allocate() {
     let (digits, labels) = common::random_images(64, 1, 10);
     let inputs: Vec<Image> = digits.into_iter().map(|digit| [digit]).collect();
     let mut net = LeNet::init(0);
-    let mut opt = Sgd::new(0.01).momentum(0.9);
-    let mut workspace = Workspace::<LeNet, Image, usize>::new();
-    let first = allocations_during(|| {
-        workspace.train_step(&mut net, &CrossEntropy, &mut opt, &inputs, &labels);
-    });
-    assert!(first > 0, "the first step sizes the buffers (so the counter works)");
-    let later = allocations_during(|| {
-        for _ in 0..3 {
-            workspace.train_step(&mut net, &CrossEntropy, &mut opt, &inputs, &labels);
-        }
-    });
-    assert_eq!(later, 0, "LeNet steps after the first allocated {later} times");
-    let smaller = allocations_during(|| {
-        workspace.train_step(&mut net, &CrossEntropy, &mut opt, &inputs[..10], &labels[..10]);
-    });
-    assert_eq!(smaller, 0, "a smaller last batch allocated");
+    assert_steps_after_the_first_do_not_allocate(&mut net, &inputs, &labels, "LeNet");
 
     // Single-sample inference: the first call may size this thread's scratch, later ones may not.
     let mut logits = net.forward(&inputs[0]);

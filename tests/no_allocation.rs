@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::alloc::{allocations_during, CountingAllocator};
+use common::alloc::{allocations_during, assert_steps_after_the_first_do_not_allocate, CountingAllocator};
 use nn::prelude::*;
-use nn::train::Workspace;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -23,24 +22,8 @@ fn batch(size: usize) -> (Vec<Image>, Vec<usize>) {
 #[test]
 fn training_steps_after_the_first_do_not_allocate() {
     let mut net = MnistMlp::init(0);
-    let mut opt = Sgd::new(0.01).momentum(0.9);
-    let mut workspace = Workspace::<MnistMlp, Image, usize>::new();
     let (inputs, labels) = batch(64);
-    let first = allocations_during(|| {
-        workspace.train_step(&mut net, &CrossEntropy, &mut opt, &inputs, &labels);
-    });
-    assert!(first > 0, "the first step sizes the buffers (so the counter works)");
-    let later = allocations_during(|| {
-        for _ in 0..3 {
-            workspace.train_step(&mut net, &CrossEntropy, &mut opt, &inputs, &labels);
-        }
-    });
-    assert_eq!(later, 0, "steps after the first allocated {later} times");
-    // A smaller last batch of an epoch reuses the same buffers.
-    let smaller = allocations_during(|| {
-        workspace.train_step(&mut net, &CrossEntropy, &mut opt, &inputs[..10], &labels[..10]);
-    });
-    assert_eq!(smaller, 0);
+    assert_steps_after_the_first_do_not_allocate(&mut net, &inputs, &labels, "MLP");
 }
 
 #[test]

@@ -19,36 +19,10 @@ import time
 import torch
 from torch import nn
 
+# The networks, as the fixtures build them (this script's folder is on the import path).
+from make_fixtures import lenet, mnist_mlp
+
 FIGURES = ["train_b64", "train_b256", "latency_us", "infer_b1024", "lenet_train_b64", "ceiling_gflops"]
-
-
-def model():
-    return nn.Sequential(
-        nn.Flatten(),
-        nn.Linear(784, 128),
-        nn.ReLU(),
-        nn.Linear(128, 64),
-        nn.ReLU(),
-        nn.Linear(64, 10),
-    )
-
-
-def lenet():
-    """LeNet-5 with ReLU and max-pooling: `lenet()` of tools/make_fixtures.py."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
 
 
 def synthetic(samples):
@@ -58,7 +32,7 @@ def synthetic(samples):
     return images, labels
 
 
-def train(images, labels, batch_size, build=model):
+def train(images, labels, batch_size, build=mnist_mlp):
     """Samples/s of the second of two epochs of shuffled mini-batches (the first warms up)."""
     torch.manual_seed(0)
     net = build()
@@ -84,7 +58,7 @@ def train(images, labels, batch_size, build=model):
 def latency(images, calls):
     """Median microseconds of `calls` single-sample forward calls."""
     torch.manual_seed(0)
-    net = model().eval()
+    net = mnist_mlp().eval()
     n = images.shape[0]
     samples = [images[i : i + 1] for i in range(min(n, calls))]
     times = []
@@ -103,7 +77,7 @@ def latency(images, calls):
 def infer(images, batch_size):
     """Samples/s of batched inference over the data (the second of two passes)."""
     torch.manual_seed(0)
-    net = model().eval()
+    net = mnist_mlp().eval()
     n = images.shape[0]
     seconds = 0.0
     with torch.inference_mode():

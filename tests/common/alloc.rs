@@ -36,3 +36,34 @@ pub fn allocations_during(f: impl FnOnce()) -> usize {
     f();
     ALLOCATIONS.with(Cell::get) - before
 }
+
+/// Trains `net` on `inputs` (at least 10) with SGD and momentum and asserts that the first step
+/// allocates (so the counter works) and that neither later steps nor a smaller last batch do.
+pub fn assert_steps_after_the_first_do_not_allocate<N, I>(net: &mut N, inputs: &[I], labels: &[usize], name: &str)
+where
+    I: nn::Tensor,
+    N: nn::Layer<I>,
+    nn::loss::CrossEntropy: nn::loss::Loss<N::Output, Target = usize>,
+{
+    use nn::loss::CrossEntropy;
+    let mut opt = nn::optim::Sgd::new(0.01).momentum(0.9);
+    let mut workspace = nn::train::Workspace::<N, I, usize>::new();
+    let first = allocations_during(|| {
+        workspace.train_step(net, &CrossEntropy, &mut opt, inputs, labels);
+    });
+    assert!(
+        first > 0,
+        "{name}: the first step sizes the buffers (so the counter works)"
+    );
+    let later = allocations_during(|| {
+        for _ in 0..3 {
+            workspace.train_step(net, &CrossEntropy, &mut opt, inputs, labels);
+        }
+    });
+    assert_eq!(later, 0, "{name}: steps after the first allocated {later} times");
+    // A smaller last batch of an epoch reuses the same buffers.
+    let smaller = allocations_during(|| {
+        workspace.train_step(net, &CrossEntropy, &mut opt, &inputs[..10], &labels[..10]);
+    });
+    assert_eq!(smaller, 0, "{name}: a smaller last batch allocated {smaller} times");
+}

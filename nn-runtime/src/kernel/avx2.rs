@@ -62,6 +62,26 @@ struct Layout {
     start: Option<*const f32>,
 }
 
+impl Layout {
+    /// The layout of both gradients: unpadded rows of `columns` values in `vec` (the weight
+    /// or the input) and in `out`, scalars consecutive along a row of `scale`.
+    fn rows(scale: *const f32, scale_row: usize, vec: *const f32, out: *mut f32, columns: usize) -> Layout {
+        Layout {
+            scale,
+            scale_row,
+            scale_step: 1,
+            vec,
+            vec_step: columns,
+            vec_vector: L,
+            out,
+            out_row: columns,
+            columns,
+            padded: false,
+            start: None,
+        }
+    }
+}
+
 /// The steps and first value of one block's sums.
 struct Pass {
     steps: std::ops::Range<usize>,
@@ -342,19 +362,7 @@ pub(super) fn backward_input<const IN: usize, const OUT: usize>(
     dx: &mut [[f32; IN]],
 ) {
     assert_eq!(g.len(), dx.len());
-    let lay = Layout {
-        scale: g.as_ptr().cast(),
-        scale_row: OUT,
-        scale_step: 1,
-        vec: w.as_ptr().cast(),
-        vec_step: IN,
-        vec_vector: L,
-        out: dx.as_mut_ptr().cast(),
-        out_row: IN,
-        columns: IN,
-        padded: false,
-        start: None,
-    };
+    let lay = Layout::rows(g.as_ptr().cast(), OUT, w.as_ptr().cast(), dx.as_mut_ptr().cast(), IN);
     product(&lay, g.len(), OUT);
 }
 
@@ -401,20 +409,9 @@ pub(super) fn backward_weight_rows<const IN: usize, const OUT: usize>(
 ) {
     let n = x.len();
     assert!(gt.len() >= OUT * n && first + dw.len() <= OUT);
-    let lay = Layout {
-        // Rows `first..first + dw.len()` of `gt` (read only when `x` is not empty).
-        scale: gt.as_ptr().wrapping_add(first * n),
-        scale_row: n,
-        scale_step: 1,
-        vec: x.as_ptr().cast(),
-        vec_step: IN,
-        vec_vector: L,
-        out: dw.as_mut_ptr().cast(),
-        out_row: IN,
-        columns: IN,
-        padded: false,
-        start: None,
-    };
+    // Rows `first..first + dw.len()` of `gt` (read only when `x` is not empty).
+    let scale = gt.as_ptr().wrapping_add(first * n);
+    let lay = Layout::rows(scale, n, x.as_ptr().cast(), dw.as_mut_ptr().cast(), IN);
     product(&lay, dw.len(), n);
 }
 
