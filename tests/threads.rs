@@ -24,8 +24,9 @@ fn bits(net: &MnistMlp) -> Vec<u32> {
 }
 
 /// Trains with `threads` threads on batches of several sizes (multiples of the kernels' blocks
-/// and not), returning the weights' bits and the logits of a batch of 300.
-fn train(threads: usize, images: &[Image], labels: &[usize]) -> (Vec<u32>, Vec<u32>) {
+/// and not), returning the weights' bits, the logits of a batch of 300 and those of 5
+/// single-sample forwards (which split a row's outputs across the threads).
+fn train(threads: usize, images: &[Image], labels: &[usize]) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     nn::set_num_threads(threads);
     assert_eq!(nn::num_threads(), threads);
     let mut net = MnistMlp::init(3);
@@ -45,18 +46,30 @@ fn train(threads: usize, images: &[Image], labels: &[usize]) -> (Vec<u32>, Vec<u
     }
     let mut logits = vec![[0.0f32; 10]; 300];
     net.forward_batch(&images[..300], &mut logits, &mut Default::default(), Mode::Eval);
-    (bits(&net), logits.iter().flatten().map(|v| v.to_bits()).collect())
+    let single = images[..5]
+        .iter()
+        .flat_map(|image| net.forward(image))
+        .map(f32::to_bits);
+    (
+        bits(&net),
+        logits.iter().flatten().map(|v| v.to_bits()).collect(),
+        single.collect(),
+    )
 }
 
 #[test]
 fn one_and_two_threads_give_the_same_bits() {
     let (images, labels) = data(600);
-    let (weights_1, logits_1) = train(1, &images, &labels);
-    let (weights_2, logits_2) = train(2, &images, &labels);
-    let (weights_3, logits_3) = train(3, &images, &labels);
+    let (weights_1, logits_1, single_1) = train(1, &images, &labels);
+    let (weights_2, logits_2, single_2) = train(2, &images, &labels);
+    let (weights_3, logits_3, single_3) = train(3, &images, &labels);
     assert_eq!(weights_1.len(), MnistMlp::NUM_PARAMS);
     let differing = weights_1.iter().zip(&weights_2).filter(|(a, b)| a != b).count();
     assert_eq!(differing, 0, "{differing} weights differ between 1 and 2 threads");
     assert!(weights_1 == weights_3, "weights differ between 1 and 3 threads");
     assert!(logits_1 == logits_2 && logits_1 == logits_3, "batched logits differ");
+    assert!(
+        single_1 == single_2 && single_1 == single_3,
+        "single-sample logits differ"
+    );
 }

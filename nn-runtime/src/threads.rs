@@ -13,6 +13,10 @@
 //! claim parts from a shared counter: a worker that the OS has not scheduled yet (a busy
 //! machine) delays nothing, the launcher takes its parts.
 //!
+//! Starting the workers allocates, so it is done by `set_num_threads` or by the first batched
+//! product that needs them; a single-sample forward, which never allocates, uses only workers
+//! already running ([`Pool::Running`]).
+//!
 //! Only one product runs on the pool at a time. A product launched while the pool is busy
 //! (another thread training, or a product inside a product) runs on its caller's thread alone;
 //! since every value is computed the same way whatever the split, the result is the same.
@@ -26,14 +30,25 @@ use std::time::{Duration, Instant};
 /// The chosen thread count; 0 until it is first read or set.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the number of threads the kernels use (at least 1), overriding the environment.
+/// Worker threads started so far (they are never stopped).
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the number of threads the kernels use (at least 1), overriding the environment, and
+/// starts the worker threads now.
+///
+/// Batched passes start the workers themselves when they first need them, but a single-sample
+/// `forward` never allocates, so it splits its work only across workers already running:
+/// call this before serving single samples to have them use more than one thread.
 ///
 /// ```
 /// nn::set_num_threads(1);
 /// assert_eq!(nn::num_threads(), 1);
 /// ```
 pub fn set_num_threads(threads: usize) {
-    THREADS.store(threads.max(1), Ordering::SeqCst);
+    let threads = threads.max(1);
+    THREADS.store(threads, Ordering::SeqCst);
+    let mut workers = WORKERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    start_workers(&mut workers, threads);
 }
 
 /// The number of threads the kernels use.
@@ -62,6 +77,15 @@ fn from_env() -> Option<usize> {
 /// Parts per thread a product is cut into, so that a late thread's share is taken by the others.
 const PARTS_PER_THREAD: usize = 3;
 
+/// Which threads a product may use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pool {
+    /// [`num_threads`], starting the workers if they are not running yet (which allocates).
+    Start,
+    /// Only workers already running, so that the product never allocates.
+    Running,
+}
+
 /// Calls `task(first, rows)` on consecutive parts of `rows` that together cover it, in parallel
 /// when the work (`rows.len() * work_per_row`) reaches `min_work`; parts start at multiples of
 /// `align` rows.
@@ -72,8 +96,20 @@ pub(crate) fn split_rows<T: Send>(
     min_work: usize,
     task: impl Fn(usize, &mut [T]) + Sync,
 ) {
+    split_rows_on(Pool::Start, rows, align, work_per_row, min_work, task)
+}
+
+/// [`split_rows`] on the threads `pool` allows.
+pub(crate) fn split_rows_on<T: Send>(
+    pool: Pool,
+    rows: &mut [T],
+    align: usize,
+    work_per_row: usize,
+    min_work: usize,
+    task: impl Fn(usize, &mut [T]) + Sync,
+) {
     let rows = SendPtr(rows.as_mut_ptr(), rows.len());
-    for_each_part(rows.1, align, work_per_row, min_work, &|first, end| {
+    for_each_part(pool, rows.1, align, work_per_row, min_work, &|first, end| {
         #[allow(unsafe_code)]
         // SAFETY: `for_each_part` hands out disjoint ranges inside `0..len`, and `rows` is
         // borrowed mutably until it returns, after every part has finished.
@@ -98,7 +134,7 @@ pub(crate) fn split_rows_with<T: Send, E: Send>(
     );
     let rows = SendPtr(rows.as_mut_ptr(), rows.len());
     let extra = SendPtr(extra.as_mut_ptr(), extra.len());
-    for_each_part(rows.1, 1, work_per_row, min_work, &|first, end| {
+    for_each_part(Pool::Start, rows.1, 1, work_per_row, min_work, &|first, end| {
         #[allow(unsafe_code)]
         // SAFETY: as in `split_rows`; the parts of `extra` are those of `rows` scaled by
         // `extra_per_row`, so they are disjoint and inside `extra` too.
@@ -114,13 +150,23 @@ pub(crate) fn split_rows_with<T: Send, E: Send>(
 
 /// Calls `task(first, end)` for consecutive disjoint ranges covering `0..len`, on the pool when
 /// `len * work_per_row` reaches `min_work`; ranges start at multiples of `align`.
-fn for_each_part(len: usize, align: usize, work_per_row: usize, min_work: usize, task: &(dyn Fn(usize, usize) + Sync)) {
+fn for_each_part(
+    pool: Pool,
+    len: usize,
+    align: usize,
+    work_per_row: usize,
+    min_work: usize,
+    task: &(dyn Fn(usize, usize) + Sync),
+) {
     // The work test comes first: small products never read the thread count (whose first
-    // reading allocates), so single-sample inference never allocates.
+    // reading allocates).
     if len.saturating_mul(work_per_row) < min_work {
         return task(0, len);
     }
-    let threads = num_threads();
+    let threads = match pool {
+        Pool::Start => num_threads(),
+        Pool::Running => THREADS.load(Ordering::Relaxed).min(STARTED.load(Ordering::Relaxed) + 1),
+    };
     if threads <= 1 {
         return task(0, len);
     }
@@ -202,12 +248,7 @@ fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
             return;
         }
     };
-    while workers.len() + 1 < threads {
-        match spawn_worker(workers.len() + 1) {
-            Some(worker) => workers.push(worker),
-            None => break,
-        }
-    }
+    start_workers(&mut workers, threads);
     let shared = &SHARED;
     let launch = (shared.claim.load(Ordering::SeqCst) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
     shared.panicked.store(false, Ordering::SeqCst);
@@ -277,6 +318,17 @@ impl Drop for Wait {
             }
         }
     }
+}
+
+/// Starts workers until there are `threads - 1` (fewer if the OS refuses a thread).
+fn start_workers(workers: &mut Vec<Worker>, threads: usize) {
+    while workers.len() + 1 < threads {
+        match spawn_worker(workers.len() + 1) {
+            Some(worker) => workers.push(worker),
+            None => break,
+        }
+    }
+    STARTED.store(workers.len(), Ordering::SeqCst);
 }
 
 fn spawn_worker(index: usize) -> Option<Worker> {

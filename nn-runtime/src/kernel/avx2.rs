@@ -508,6 +508,30 @@ fn forward_dots_block<const IN: usize, const OUT: usize, const R: usize, const C
     }
 }
 
+/// `y[i] = bias[first + i] + dot(x, w[first + i])` for the outputs `first..first + y.len()` of
+/// one row: the same dots as [`forward_dots`] gives that row, so a row's outputs may be split
+/// across threads.
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn forward_dots_outputs<const IN: usize, const OUT: usize>(
+    x: &[f32; IN],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    first: usize,
+    y: &mut [f32],
+) {
+    assert!(first + y.len() <= OUT);
+    let end = first + y.len();
+    let mut o = first;
+    while o < end {
+        let ws: [&[f32; IN]; 8] = std::array::from_fn(|c| &w[(o + c).min(OUT - 1)]);
+        let [sums] = dots::<IN, 1, 8>([x], ws);
+        for (c, sum) in sums.iter().enumerate().take(end - o) {
+            y[o - first + c] = sum + bias[o + c];
+        }
+        o += 8;
+    }
+}
+
 /// Batch rows the dot-product forward takes together (200 KB of 784 inputs: they stay in L2
 /// while every panel of the weight passes over them).
 const DOTS_ROW_BLOCK: usize = 64;

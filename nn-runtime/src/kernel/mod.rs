@@ -18,6 +18,8 @@ mod dense;
 pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 
 use crate::threads::split_rows;
+#[cfg(target_arch = "x86_64")]
+use crate::threads::{split_rows_on, Pool};
 
 /// Multiply-adds below which a product runs on the calling thread only: waking a second
 /// thread costs about a microsecond, as much as 100k multiply-adds.
@@ -201,6 +203,12 @@ fn forward<const IN: usize, const OUT: usize>(
     });
 }
 
+/// Multiply-adds from which the forward of a single row splits its outputs across threads: a
+/// spinning worker joins in well under a microsecond, and the weight of a layer this large no
+/// longer fits one core's L1 (784x128: each core reads half of it from its own L2).
+#[cfg(target_arch = "x86_64")]
+const ONE_ROW_PARALLEL_MIN_MACS: usize = 65_536;
+
 /// Batch rows from which the forward transposes the weight first (a copy of the weight costs
 /// about as much as 4 rows of products) and uses broadcast micro-kernels.
 #[cfg(target_arch = "x86_64")]
@@ -288,6 +296,16 @@ fn forward_avx2<const IN: usize, const OUT: usize>(
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
 ) {
+    if let ([x], [y]) = (x, &mut *y) {
+        // A single-sample forward never allocates: only workers already running join in.
+        return split_rows_on(Pool::Running, y, 8, IN, ONE_ROW_PARALLEL_MIN_MACS, |first, y| {
+            #[allow(unsafe_code)]
+            // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
+            unsafe {
+                avx2::forward_dots_outputs(x, w, bias, first, y)
+            }
+        });
+    }
     if x.len() < TRANSPOSE_MIN_ROWS || IN >= AVX2_DOTS_MIN_INPUTS {
         return split_rows(y, 4, IN * OUT, PARALLEL_MIN_MACS, |first, y| {
             #[allow(unsafe_code)]
