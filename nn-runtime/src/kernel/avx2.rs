@@ -201,15 +201,45 @@ fn sweep<const R: usize, const C: usize>(lay: &Layout, pass: &Pass, rows: std::o
     }
 }
 
+/// Rows `rows` (a multiple of `R` long) over every column: for each block of `R` rows, every
+/// panel of `C` vectors. The rows' scalars stay in L1 while the panels stream from L2: the order
+/// for a streamed operand too large for L1 that every row block reads whole (a transposed
+/// weight), where [`sweep`] would read the rows again for every panel.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn sweep_rows_outer<const R: usize, const C: usize>(lay: &Layout, pass: &Pass, rows: std::ops::Range<usize>) {
+    let vectors = lay.columns.div_ceil(L);
+    for row in rows.step_by(R) {
+        let mut v = 0;
+        while v < vectors {
+            let width = (vectors - v).min(C);
+            block_of::<R, C>(lay, pass, row, v * L, width);
+            v += width;
+        }
+    }
+}
+
 /// Rows per block of the main sweep, and columns (in vectors) per block for each row count.
 pub(super) const ROWS: usize = 6;
+
+/// In which order a pass visits its blocks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// [`sweep`]: each panel of columns stays in L1 while every row block passes over it.
+    PanelsOuter,
+    /// [`sweep_rows_outer`]: each row block stays in L1 while every panel passes over it.
+    RowsOuter,
+}
 
 /// All `rows` output rows of one pass: blocks of [`ROWS`] rows, then one block of the rest,
 /// wider so that it still has 8 to 12 independent accumulators.
 #[target_feature(enable = "avx2,fma")]
-fn rows_pass(lay: &Layout, pass: &Pass, rows: usize) {
+fn rows_pass(lay: &Layout, pass: &Pass, rows: usize, order: Order) {
     let full = rows / ROWS * ROWS;
-    sweep::<ROWS, 2>(lay, pass, 0..full);
+    match order {
+        Order::PanelsOuter => sweep::<ROWS, 2>(lay, pass, 0..full),
+        Order::RowsOuter => sweep_rows_outer::<ROWS, 2>(lay, pass, 0..full),
+    }
     match rows - full {
         0 => {}
         1 => sweep::<1, 8>(lay, pass, full..rows),
@@ -220,9 +250,15 @@ fn rows_pass(lay: &Layout, pass: &Pass, rows: usize) {
     }
 }
 
-/// Every pass of a product of `steps` reduction steps, [`CHUNK`] at a time.
+/// Every pass of a product of `steps` reduction steps, [`CHUNK`] at a time, panels outer.
 #[target_feature(enable = "avx2,fma")]
 fn product(lay: &Layout, rows: usize, steps: usize) {
+    product_in(lay, rows, steps, CHUNK, Order::PanelsOuter)
+}
+
+/// Every pass of a product of `steps` reduction steps, `chunk` at a time, in `order`.
+#[target_feature(enable = "avx2,fma")]
+fn product_in(lay: &Layout, rows: usize, steps: usize, chunk: usize, order: Order) {
     if rows == 0 || lay.columns == 0 {
         return;
     }
@@ -232,16 +268,16 @@ fn product(lay: &Layout, rows: usize, steps: usize) {
             steps: 0..0,
             resume: false,
         };
-        return rows_pass(lay, &pass, rows);
+        return rows_pass(lay, &pass, rows, order);
     }
     // Chunks of equal length (a short last chunk would cost a whole pass of loads and stores).
-    let chunk = steps.div_ceil(steps.div_ceil(CHUNK));
+    let chunk = steps.div_ceil(steps.div_ceil(chunk));
     for first in (0..steps).step_by(chunk) {
         let pass = Pass {
             steps: first..(first + chunk).min(steps),
             resume: first > 0,
         };
-        rows_pass(lay, &pass, rows);
+        rows_pass(lay, &pass, rows, order);
     }
 }
 
@@ -351,7 +387,10 @@ pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(x: &[[f32; I
         // SAFETY: the bias row, inside `wt` as asserted.
         start: Some(unsafe { wt.as_ptr().add(IN * width) }),
     };
-    product(&lay, x.len(), IN);
+    // Each block of rows over the whole weight in one pass: the weight streams from L2 while
+    // the rows' scalars stay in L1, where panels outer would read every row again from L2 or L3
+    // for each panel (1024 rows, 1 thread: 784x128 93 GFLOP/s against 78, 128x64 87 against 62).
+    product_in(&lay, x.len(), IN, IN.max(1), Order::RowsOuter);
 }
 
 /// `dx[b] = sum_o g[b][o] * w[o]`, overwriting `dx`.

@@ -125,6 +125,19 @@ pub mod variants {
         super::forward(avx2(), x, w, bias, y)
     }
 
+    /// [`super::linear_forward`] by the AVX2 broadcast micro-kernels against a transposed
+    /// weight, whatever the shape.
+    pub fn linear_forward_avx2_transposed<const IN: usize, const OUT: usize>(
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        assert!(has_avx2(), "the CPU has no AVX2+FMA");
+        #[cfg(target_arch = "x86_64")]
+        super::forward_avx2_with_transposed(x, w, bias, y)
+    }
+
     /// [`super::linear_backward_input`] by the portable kernels of `dense.rs`.
     pub fn linear_backward_input_dense<const IN: usize, const OUT: usize>(
         g: &[[f32; OUT]],
@@ -214,11 +227,18 @@ const ONE_ROW_PARALLEL_MIN_MACS: usize = 65_536;
 #[cfg(target_arch = "x86_64")]
 const TRANSPOSE_MIN_ROWS: usize = 8;
 
-/// Inputs from which the AVX2 forward keeps the dot-product form at any batch: its reduction
-/// is long enough to repay the horizontal sums, it needs no transposed weight, and the
-/// broadcast form would stream `x` from L2 (784x128: 88-90 GFLOP/s against 72-81).
+/// Inputs from which the AVX2 forward keeps the dot-product form up to [`AVX2_DOTS_MAX_ROWS`]
+/// rows: its reduction is long enough to repay the horizontal sums and it needs no transposed
+/// weight (a copy of the weight on every call, which a small batch does not repay).
 #[cfg(target_arch = "x86_64")]
 const AVX2_DOTS_MIN_INPUTS: usize = 384;
+
+/// Batch rows from which the broadcast form wins even for long inputs: the dot-product form
+/// streams both operands from L2 with little reuse, while the broadcast form keeps a block of
+/// rows in L1 against the transposed weight in L2 (784x128, 1 thread: equal at batch 64,
+/// broadcast 87-91 GFLOP/s against 72-84 at 256, 75-93 against 62-79 at 1024).
+#[cfg(target_arch = "x86_64")]
+const AVX2_DOTS_MAX_ROWS: usize = 128;
 
 /// Batch rows from which the AVX2 weight gradient replaces `dense.rs`: with fewer, a product
 /// is mostly stores and set-up, which `dense.rs` does with less overhead (batch 1: 0.5x,
@@ -286,9 +306,10 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
     });
 }
 
-/// The AVX2 forward: broadcast micro-kernels against a transposed weight for batches of at
-/// least [`TRANSPOSE_MIN_ROWS`] rows and fewer than [`AVX2_DOTS_MIN_INPUTS`] inputs, else dot
-/// products against the weight as it is. The caller checked the CPU.
+/// The AVX2 forward: one row's outputs split across running workers; dot products against the
+/// weight as it is for fewer than [`TRANSPOSE_MIN_ROWS`] rows, or long inputs and fewer than
+/// [`AVX2_DOTS_MAX_ROWS`] rows; else broadcast micro-kernels against a transposed weight. The
+/// caller checked the CPU.
 #[cfg(target_arch = "x86_64")]
 fn forward_avx2<const IN: usize, const OUT: usize>(
     x: &[[f32; IN]],
@@ -306,7 +327,7 @@ fn forward_avx2<const IN: usize, const OUT: usize>(
             }
         });
     }
-    if x.len() < TRANSPOSE_MIN_ROWS || IN >= AVX2_DOTS_MIN_INPUTS {
+    if x.len() < TRANSPOSE_MIN_ROWS || (IN >= AVX2_DOTS_MIN_INPUTS && x.len() < AVX2_DOTS_MAX_ROWS) {
         return split_rows(y, 4, IN * OUT, PARALLEL_MIN_MACS, |first, y| {
             #[allow(unsafe_code)]
             // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
@@ -315,9 +336,21 @@ fn forward_avx2<const IN: usize, const OUT: usize>(
             }
         });
     }
+    forward_avx2_with_transposed(x, w, bias, y)
+}
+
+/// The AVX2 forward by broadcast micro-kernels against the weight transposed. The caller
+/// checked the CPU.
+#[cfg(target_arch = "x86_64")]
+fn forward_avx2_with_transposed<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+) {
     with_buffer(&TRANSPOSED, avx2::transposed_len(IN, OUT), |wt| {
         #[allow(unsafe_code)]
-        // SAFETY: as above.
+        // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
         unsafe {
             avx2::transpose(w, bias, wt)
         };
