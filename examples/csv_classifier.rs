@@ -25,7 +25,7 @@ fn rows(data: &InMemory<[f32; 4]>, keep: impl Fn(usize) -> bool) -> nn::Result<I
 fn main() -> nn::Result<()> {
     let path = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/data/fruit/fruit.csv").to_owned());
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fruit/fruit.csv").to_owned());
     let table = Csv::read(&path)?;
     let features = ["length_mm", "width_mm", "mass_g", "sugar_percent"];
     let (data, classes) = table.classification(features, "fruit")?;
