@@ -20,7 +20,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{value_parser, Arg, ArgAction, Command};
+use lexopt::prelude::*;
 use nn::data::Mnist;
 use nn::prelude::*;
 
@@ -32,57 +32,90 @@ network! {
         Flatten -> Linear<400, 120> -> ReLU -> Linear<120, 84> -> ReLU -> Linear<84, 10>
 }
 
-/// The command line; every flag has the recipe's value as its default.
-fn command() -> Command {
-    let option = |name: &'static str, help: &'static str| Arg::new(name).long(name).help(help).action(ArgAction::Set);
-    Command::new("lenet")
-        .about("Trains LeNet-5 on MNIST and reports test accuracy")
-        .arg(
-            option("epochs", "Passes over the training set")
-                .default_value("10")
-                .value_parser(value_parser!(usize)),
-        )
-        .arg(
-            option("batch-size", "Samples per step")
-                .default_value("64")
-                .value_parser(value_parser!(usize)),
-        )
-        .arg(
-            option("lr", "Learning rate of SGD (momentum 0.9)")
-                .default_value("0.01")
-                .value_parser(value_parser!(f32)),
-        )
-        .arg(
-            option(
-                "data",
-                "A directory with the MNIST IDX files (default: the bundled 10k/10k digits)",
-            )
-            .value_parser(value_parser!(PathBuf)),
-        )
-        .arg(
-            option(
-                "threads",
-                "Threads for the kernels (default: RAYON_NUM_THREADS or all cores)",
-            )
-            .value_parser(value_parser!(usize)),
-        )
-        .arg(
-            option(
-                "init",
-                "Start from these weights (safetensors with PyTorch's state_dict keys) instead of --seed's",
-            )
-            .value_parser(value_parser!(PathBuf)),
-        )
-        .arg(option("save", "Save the trained weights (safetensors) here").value_parser(value_parser!(PathBuf)))
-        .arg(
-            option("seed", "Seed of the initial weights and of the shuffling")
-                .default_value("2")
-                .value_parser(value_parser!(u64)),
-        )
+/// `--help`: every flag has the recipe's value as its default.
+const HELP: &str = "\
+Trains LeNet-5 on MNIST and reports test accuracy
+
+Usage: lenet [OPTIONS]
+
+Options:
+      --epochs <epochs>          Passes over the training set [default: 10]
+      --batch-size <batch-size>  Samples per step [default: 64]
+      --lr <lr>                  Learning rate of SGD (momentum 0.9) [default: 0.01]
+      --data <data>              A directory with the MNIST IDX files (default: the bundled 10k/10k digits)
+      --threads <threads>        Threads for the kernels (default: RAYON_NUM_THREADS or all cores)
+      --init <init>              Start from these weights (safetensors with PyTorch's state_dict keys) instead of --seed's
+      --save <save>              Save the trained weights (safetensors) here
+      --seed <seed>              Seed of the initial weights and of the shuffling [default: 2]
+  -h, --help                     Print help
+";
+
+/// The command line, with the recipe's values where a flag is not given.
+struct Args {
+    epochs: usize,
+    batch_size: usize,
+    lr: f32,
+    data: Option<PathBuf>,
+    threads: Option<usize>,
+    init: Option<PathBuf>,
+    save: Option<PathBuf>,
+    seed: u64,
+}
+
+/// The flags of the command line, or `None` for `--help`.
+fn parse_args() -> Result<Option<Args>, lexopt::Error> {
+    let mut args = Args {
+        epochs: 10,
+        batch_size: 64,
+        lr: 0.01,
+        data: None,
+        threads: None,
+        init: None,
+        save: None,
+        seed: 2,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("epochs") => args.epochs = value(&mut parser, "epochs")?,
+            Long("batch-size") => args.batch_size = value(&mut parser, "batch-size")?,
+            Long("lr") => args.lr = value(&mut parser, "lr")?,
+            Long("data") => args.data = Some(parser.value()?.into()),
+            Long("threads") => args.threads = Some(value(&mut parser, "threads")?),
+            Long("init") => args.init = Some(parser.value()?.into()),
+            Long("save") => args.save = Some(parser.value()?.into()),
+            Long("seed") => args.seed = value(&mut parser, "seed")?,
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Some(args))
+}
+
+/// The value of `--flag`, parsed; an error names the flag and the value.
+fn value<T: std::str::FromStr<Err: std::fmt::Display>>(
+    parser: &mut lexopt::Parser,
+    flag: &str,
+) -> Result<T, lexopt::Error> {
+    let value = parser.value()?.string()?;
+    value
+        .parse()
+        .map_err(|error| format!("invalid value '{value}' for '--{flag}': {error}").into())
 }
 
 fn main() -> ExitCode {
-    match train(&command().get_matches()) {
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("error: {error}\n\nUsage: lenet [OPTIONS]\n\nFor more information, try '--help'.");
+            return ExitCode::from(2);
+        }
+    };
+    match train(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -91,11 +124,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn train(args: &clap::ArgMatches) -> nn::Result<()> {
-    if let Some(&threads) = args.get_one::<usize>("threads") {
+fn train(args: &Args) -> nn::Result<()> {
+    if let Some(threads) = args.threads {
         nn::set_num_threads(threads);
     }
-    let mut data = match args.get_one::<PathBuf>("data") {
+    let mut data = match &args.data {
         Some(dir) => Mnist::from_dir(dir)?,
         None => Mnist::bundled()?,
     };
@@ -103,17 +136,17 @@ fn train(args: &clap::ArgMatches) -> nn::Result<()> {
     // A convolution takes `[channels, height, width]`: one channel of 28x28 pixels.
     let train_images = data.train.map_inputs(|digit| [digit]);
     let test_images = data.test.map_inputs(|digit| [digit]);
-    let seed = *args.get_one::<u64>("seed").unwrap_or(&2);
+    let seed = args.seed;
 
-    let mut net = match args.get_one::<PathBuf>("init") {
+    let mut net = match &args.init {
         Some(path) => LeNet::load(path)?,
         None => LeNet::init(seed),
     };
     println!("{}", net.summary());
-    let mut optimizer = Sgd::new(*args.get_one::<f32>("lr").unwrap_or(&0.01)).momentum(0.9);
+    let mut optimizer = Sgd::new(args.lr).momentum(0.9);
     nn::Trainer::new(CrossEntropy)
-        .epochs(*args.get_one::<usize>("epochs").unwrap_or(&10))
-        .batch_size(*args.get_one::<usize>("batch-size").unwrap_or(&64))
+        .epochs(args.epochs)
+        .batch_size(args.batch_size)
         .seed(seed)
         .quiet()
         .on_epoch(|epoch| {
@@ -127,7 +160,7 @@ fn train(args: &clap::ArgMatches) -> nn::Result<()> {
         })
         .fit(&mut net, &mut optimizer, &train_images, Some(&test_images))?;
 
-    if let Some(path) = args.get_one::<PathBuf>("save") {
+    if let Some(path) = &args.save {
         net.save(path)?;
         println!("saved the weights to {}", path.display());
     }

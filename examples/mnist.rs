@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{value_parser, Arg, ArgAction, Command};
+use lexopt::prelude::*;
 use nn::data::Mnist;
 use nn::optim::{Adam, AdamW, Optimizer};
 use nn::prelude::*;
@@ -24,65 +24,105 @@ network! {
     pub struct MnistMlp: [28, 28] => Flatten -> Linear<784, 128> -> ReLU -> Linear<128, 64> -> ReLU -> Linear<64, 10>
 }
 
-/// The command line; every flag has the seed recipe's value as its default.
-fn command() -> Command {
-    let option = |name: &'static str, help: &'static str| Arg::new(name).long(name).help(help).action(ArgAction::Set);
-    Command::new("mnist")
-        .about("Trains the seed MNIST network and reports test accuracy")
-        .arg(
-            option("epochs", "Passes over the training set")
-                .default_value("10")
-                .value_parser(value_parser!(usize)),
-        )
-        .arg(
-            option("batch-size", "Samples per step")
-                .default_value("64")
-                .value_parser(value_parser!(usize)),
-        )
-        .arg(
-            option("lr", "Learning rate")
-                .default_value("0.01")
-                .value_parser(value_parser!(f32)),
-        )
-        .arg(
-            option("optimizer", "sgd (momentum 0.9), adam or adamw")
-                .default_value("sgd")
-                .value_parser(["sgd", "adam", "adamw"]),
-        )
-        .arg(
-            option(
-                "data",
-                "A directory with the MNIST IDX files (default: the bundled 10k/10k digits)",
-            )
-            .value_parser(value_parser!(PathBuf)),
-        )
-        .arg(
-            option(
-                "threads",
-                "Threads for the kernels (default: RAYON_NUM_THREADS or all cores)",
-            )
-            .value_parser(value_parser!(usize)),
-        )
-        .arg(option("save", "Save the trained weights (safetensors) here").value_parser(value_parser!(PathBuf)))
-        .arg(
-            option("plot", "Plot the loss and accuracy curves here (.png or .svg)")
-                .value_parser(value_parser!(PathBuf)),
-        )
-        .arg(
-            option("seed", "Seed of the initial weights and of the shuffling")
-                .default_value("42")
-                .value_parser(value_parser!(u64)),
-        )
+/// `--help`: every flag has the seed recipe's value as its default.
+const HELP: &str = "\
+Trains the seed MNIST network and reports test accuracy
+
+Usage: mnist [OPTIONS]
+
+Options:
+      --epochs <epochs>          Passes over the training set [default: 10]
+      --batch-size <batch-size>  Samples per step [default: 64]
+      --lr <lr>                  Learning rate [default: 0.01]
+      --optimizer <optimizer>    sgd (momentum 0.9), adam or adamw [default: sgd] [possible values: sgd, adam, adamw]
+      --data <data>              A directory with the MNIST IDX files (default: the bundled 10k/10k digits)
+      --threads <threads>        Threads for the kernels (default: RAYON_NUM_THREADS or all cores)
+      --save <save>              Save the trained weights (safetensors) here
+      --plot <plot>              Plot the loss and accuracy curves here (.png or .svg)
+      --seed <seed>              Seed of the initial weights and of the shuffling [default: 42]
+  -h, --help                     Print help
+";
+
+/// The command line, with the seed recipe's values where a flag is not given.
+struct Args {
+    epochs: usize,
+    batch_size: usize,
+    lr: f32,
+    optimizer: String,
+    data: Option<PathBuf>,
+    threads: Option<usize>,
+    save: Option<PathBuf>,
+    plot: Option<PathBuf>,
+    seed: u64,
+}
+
+/// The flags of the command line, or `None` for `--help`.
+fn parse_args() -> Result<Option<Args>, lexopt::Error> {
+    let mut args = Args {
+        epochs: 10,
+        batch_size: 64,
+        lr: 0.01,
+        optimizer: "sgd".to_owned(),
+        data: None,
+        threads: None,
+        save: None,
+        plot: None,
+        seed: 42,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("epochs") => args.epochs = value(&mut parser, "epochs")?,
+            Long("batch-size") => args.batch_size = value(&mut parser, "batch-size")?,
+            Long("lr") => args.lr = value(&mut parser, "lr")?,
+            Long("optimizer") => {
+                args.optimizer = value(&mut parser, "optimizer")?;
+                if !["sgd", "adam", "adamw"].contains(&args.optimizer.as_str()) {
+                    let found = &args.optimizer;
+                    return Err(
+                        format!("invalid value '{found}' for '--optimizer': expected sgd, adam or adamw").into(),
+                    );
+                }
+            }
+            Long("data") => args.data = Some(parser.value()?.into()),
+            Long("threads") => args.threads = Some(value(&mut parser, "threads")?),
+            Long("save") => args.save = Some(parser.value()?.into()),
+            Long("plot") => args.plot = Some(parser.value()?.into()),
+            Long("seed") => args.seed = value(&mut parser, "seed")?,
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Some(args))
+}
+
+/// The value of `--flag`, parsed; an error names the flag and the value.
+fn value<T: std::str::FromStr<Err: std::fmt::Display>>(
+    parser: &mut lexopt::Parser,
+    flag: &str,
+) -> Result<T, lexopt::Error> {
+    let value = parser.value()?.string()?;
+    value
+        .parse()
+        .map_err(|error| format!("invalid value '{value}' for '--{flag}': {error}").into())
 }
 
 fn main() -> ExitCode {
-    let args = command().get_matches();
-    let optimizer = args.get_one::<String>("optimizer").map(String::as_str).unwrap_or("sgd");
-    let lr = *args.get_one::<f32>("lr").unwrap_or(&0.01);
-    let result = match optimizer {
-        "adam" => train(&args, Adam::new(lr)),
-        "adamw" => train(&args, AdamW::new(lr)),
-        _ => train(&args, Sgd::new(lr).momentum(0.9)),
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("error: {error}\n\nUsage: mnist [OPTIONS]\n\nFor more information, try '--help'.");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match args.optimizer.as_str() {
+        "adam" => train(&args, Adam::new(args.lr)),
+        "adamw" => train(&args, AdamW::new(args.lr)),
+        _ => train(&args, Sgd::new(args.lr).momentum(0.9)),
     };
     // Print errors as sentences (`Display`), not as `Debug` structures.
     match result {
@@ -94,22 +134,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn train(args: &clap::ArgMatches, mut optimizer: impl Optimizer) -> nn::Result<()> {
-    if let Some(&threads) = args.get_one::<usize>("threads") {
+fn train(args: &Args, mut optimizer: impl Optimizer) -> nn::Result<()> {
+    if let Some(threads) = args.threads {
         nn::set_num_threads(threads);
     }
-    let mut data = match args.get_one::<PathBuf>("data") {
+    let mut data = match &args.data {
         Some(dir) => Mnist::from_dir(dir)?,
         None => Mnist::bundled()?,
     };
     data.normalize(Mnist::MEAN, Mnist::STD);
-    let seed = *args.get_one::<u64>("seed").unwrap_or(&42);
+    let seed = args.seed;
 
     let mut net = MnistMlp::init(seed);
     println!("{}", net.summary());
     let report = nn::Trainer::new(CrossEntropy)
-        .epochs(*args.get_one::<usize>("epochs").unwrap_or(&10))
-        .batch_size(*args.get_one::<usize>("batch-size").unwrap_or(&64))
+        .epochs(args.epochs)
+        .batch_size(args.batch_size)
         .seed(seed)
         .quiet()
         .on_epoch(|epoch| {
@@ -123,11 +163,11 @@ fn train(args: &clap::ArgMatches, mut optimizer: impl Optimizer) -> nn::Result<(
         })
         .fit(&mut net, &mut optimizer, &data.train, Some(&data.test))?;
 
-    if let Some(path) = args.get_one::<PathBuf>("save") {
+    if let Some(path) = &args.save {
         net.save(path)?;
         println!("saved the weights to {}", path.display());
     }
-    if let Some(path) = args.get_one::<PathBuf>("plot") {
+    if let Some(path) = &args.plot {
         report.plot(path)?;
         println!("plotted the curves to {}", path.display());
     }
