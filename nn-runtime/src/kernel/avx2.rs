@@ -282,11 +282,11 @@ fn product_in(lay: &Layout, rows: usize, steps: usize, chunk: usize, order: Orde
 }
 
 /// `OUT` rounded up to whole registers.
-const fn padded(out: usize) -> usize {
+pub(super) const fn padded(out: usize) -> usize {
     out.div_ceil(L) * L
 }
 
-/// Values of the transposed weight buffer (see [`transpose`]).
+/// Values of the transposed weight buffer (see [`transpose_bias`]).
 pub(super) const fn transposed_len(inputs: usize, outputs: usize) -> usize {
     (inputs + 1) * padded(outputs)
 }
@@ -319,18 +319,30 @@ fn transpose8(r: &mut [__m256; 8]) {
     }
 }
 
-/// The weight transposed into panels of 8 outputs, then the bias: `wt[(v * IN + k) * 8 + l] =
-/// w[8v + l][k]` (zero for `8v + l >= OUT`), and `wt[IN * padded(OUT) + o] = bias[o]`. Each
-/// panel is one contiguous stream for the micro-kernels (rows of the plain transpose would lie
-/// a power of two apart for the usual widths and share a few cache sets).
+/// The transposed weight (`transposed_len` values) is the weight in panels of 8 outputs, then
+/// the bias: `wt[(v * IN + k) * 8 + l] = w[8v + l][k]` (zero for `8v + l >= OUT`), and
+/// `wt[IN * padded(OUT) + o] = bias[o]`. Each panel is one contiguous stream for the
+/// micro-kernels (rows of the plain transpose would lie a power of two apart for the usual
+/// widths and share a few cache sets). This writes the bias row: `bias`, then zeros up to a
+/// whole register.
+pub(super) fn transpose_bias<const OUT: usize>(bias: &[f32; OUT], bias_row: &mut [f32]) {
+    bias_row[..OUT].copy_from_slice(bias);
+    bias_row[OUT..padded(OUT)].fill(0.0);
+}
+
+/// The panels of the transposed weight (see [`transpose_bias`]) from output `first` (a multiple of 8): as many whole panels as
+/// `panels` holds.
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn transpose<const IN: usize, const OUT: usize>(w: &[[f32; IN]; OUT], bias: &[f32; OUT], wt: &mut [f32]) {
-    let width = padded(OUT);
-    assert!(wt.len() >= transposed_len(IN, OUT));
-    let wt_ptr = wt.as_mut_ptr();
-    for o in (0..width).step_by(L) {
-        let rows: [Option<&[f32; IN]>; L] = std::array::from_fn(|i| w.get(o + i));
-        // SAFETY: panel `o / 8` holds `IN * 8` values, inside `wt` as asserted.
+pub(super) fn transpose_panels<const IN: usize, const OUT: usize>(
+    w: &[[f32; IN]; OUT],
+    first: usize,
+    panels: &mut [f32],
+) {
+    assert!(first.is_multiple_of(L) && panels.len().is_multiple_of(IN * L) && first + panels.len() / IN <= padded(OUT));
+    let wt_ptr = panels.as_mut_ptr();
+    for o in (0..panels.len() / IN).step_by(L) {
+        let rows: [Option<&[f32; IN]>; L] = std::array::from_fn(|i| w.get(first + o + i));
+        // SAFETY: panel `o / 8` holds `IN * 8` values, inside `panels` as asserted.
         let panel = unsafe { wt_ptr.add(o * IN) };
         let mut k = 0;
         while k + L <= IN {
@@ -362,12 +374,9 @@ pub(super) fn transpose<const IN: usize, const OUT: usize>(w: &[[f32; IN]; OUT],
             }
         }
     }
-    let bias_row = &mut wt[IN * width..(IN + 1) * width];
-    bias_row[..OUT].copy_from_slice(bias);
-    bias_row[OUT..].fill(0.0);
 }
 
-/// `y[b][o] = bias[o] + sum_k x[b][k] * wt[k][o]` (`wt` from [`transpose`]): one chain of
+/// `y[b][o] = bias[o] + sum_k x[b][k] * wt[k][o]` (`wt` from [`transpose_panels`] and [`transpose_bias`]): one chain of
 /// fused multiply-adds from the bias per value, in order of `k`.
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(x: &[[f32; IN]], wt: &[f32], y: &mut [[f32; OUT]]) {
