@@ -17,6 +17,8 @@
 //! cargo run --release --example lenet -- --init torch_init.safetensors   # PyTorch's initial weights
 //! ```
 
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -77,14 +79,14 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("epochs") => args.epochs = value(&mut parser, "epochs")?,
-            Long("batch-size") => args.batch_size = value(&mut parser, "batch-size")?,
-            Long("lr") => args.lr = value(&mut parser, "lr")?,
+            Long("epochs") => args.epochs = cli::value(&mut parser, "epochs")?,
+            Long("batch-size") => args.batch_size = cli::value(&mut parser, "batch-size")?,
+            Long("lr") => args.lr = cli::value(&mut parser, "lr")?,
             Long("data") => args.data = Some(parser.value()?.into()),
-            Long("threads") => args.threads = Some(value(&mut parser, "threads")?),
+            Long("threads") => args.threads = Some(cli::value(&mut parser, "threads")?),
             Long("init") => args.init = Some(parser.value()?.into()),
             Long("save") => args.save = Some(parser.value()?.into()),
-            Long("seed") => args.seed = value(&mut parser, "seed")?,
+            Long("seed") => args.seed = cli::value(&mut parser, "seed")?,
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }
@@ -92,35 +94,10 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     Ok(Some(args))
 }
 
-/// The value of `--flag`, parsed; an error names the flag and the value.
-fn value<T: std::str::FromStr<Err: std::fmt::Display>>(
-    parser: &mut lexopt::Parser,
-    flag: &str,
-) -> Result<T, lexopt::Error> {
-    let value = parser.value()?.string()?;
-    value
-        .parse()
-        .map_err(|error| format!("invalid value '{value}' for '--{flag}': {error}").into())
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\nUsage: lenet [OPTIONS]\n\nFor more information, try '--help'.");
-            return ExitCode::from(2);
-        }
-    };
-    match train(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+    match cli::arguments("lenet", HELP, parse_args) {
+        Ok(args) => cli::report(train(&args)),
+        Err(code) => code,
     }
 }
 

@@ -11,6 +11,8 @@
 //!     --data ~/mnist --threads 2 --save mnist.safetensors --plot curves.png
 //! ```
 
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,11 +74,11 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("epochs") => args.epochs = value(&mut parser, "epochs")?,
-            Long("batch-size") => args.batch_size = value(&mut parser, "batch-size")?,
-            Long("lr") => args.lr = value(&mut parser, "lr")?,
+            Long("epochs") => args.epochs = cli::value(&mut parser, "epochs")?,
+            Long("batch-size") => args.batch_size = cli::value(&mut parser, "batch-size")?,
+            Long("lr") => args.lr = cli::value(&mut parser, "lr")?,
             Long("optimizer") => {
-                args.optimizer = value(&mut parser, "optimizer")?;
+                args.optimizer = cli::value(&mut parser, "optimizer")?;
                 if !["sgd", "adam", "adamw"].contains(&args.optimizer.as_str()) {
                     let found = &args.optimizer;
                     return Err(
@@ -85,10 +87,10 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
                 }
             }
             Long("data") => args.data = Some(parser.value()?.into()),
-            Long("threads") => args.threads = Some(value(&mut parser, "threads")?),
+            Long("threads") => args.threads = Some(cli::value(&mut parser, "threads")?),
             Long("save") => args.save = Some(parser.value()?.into()),
             Long("plot") => args.plot = Some(parser.value()?.into()),
-            Long("seed") => args.seed = value(&mut parser, "seed")?,
+            Long("seed") => args.seed = cli::value(&mut parser, "seed")?,
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }
@@ -96,42 +98,16 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     Ok(Some(args))
 }
 
-/// The value of `--flag`, parsed; an error names the flag and the value.
-fn value<T: std::str::FromStr<Err: std::fmt::Display>>(
-    parser: &mut lexopt::Parser,
-    flag: &str,
-) -> Result<T, lexopt::Error> {
-    let value = parser.value()?.string()?;
-    value
-        .parse()
-        .map_err(|error| format!("invalid value '{value}' for '--{flag}': {error}").into())
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n\nUsage: mnist [OPTIONS]\n\nFor more information, try '--help'.");
-            return ExitCode::from(2);
-        }
+    let args = match cli::arguments("mnist", HELP, parse_args) {
+        Ok(args) => args,
+        Err(code) => return code,
     };
-    let result = match args.optimizer.as_str() {
+    cli::report(match args.optimizer.as_str() {
         "adam" => train(&args, Adam::new(args.lr)),
         "adamw" => train(&args, AdamW::new(args.lr)),
         _ => train(&args, Sgd::new(args.lr).momentum(0.9)),
-    };
-    // Print errors as sentences (`Display`), not as `Debug` structures.
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 fn train(args: &Args, mut optimizer: impl Optimizer) -> nn::Result<()> {
