@@ -153,13 +153,16 @@ fn every_block_edge_matches_the_reference() {
         check::<64, 10>(batch);
         check::<80, 19>(batch);
         check::<130, 33>(batch);
+        // Three panels of outputs on AVX-512 (64, 64 and 32 wide, the last padded).
+        check::<37, 150>(batch);
     }
 }
 
 #[test]
 fn seed_layer_sizes_match_the_reference() {
-    // 130 rows: past the batch from which the 784-input forward turns to the broadcast form.
-    for batch in [1, 6, 64, 67, 130] {
+    // 130 rows: past the batch from which the 784-input AVX2 forward turns to the broadcast
+    // form; 300: past the batch from which the AVX-512 forward splits by rows, not panels.
+    for batch in [1, 6, 64, 67, 130, 300] {
         check::<784, 128>(batch);
         check::<128, 64>(batch);
         check::<64, 10>(batch);
@@ -196,7 +199,7 @@ fn bits<const IN: usize, const OUT: usize>(threads: usize, batch: usize) -> Vec<
 
 #[test]
 fn every_implementation_gives_the_same_bits_for_any_thread_count() {
-    for batch in [5, 8, 67, 130] {
+    for batch in [5, 8, 67, 130, 300] {
         let one = bits::<784, 128>(1, batch);
         assert!(
             one == bits::<784, 128>(2, batch),
@@ -210,6 +213,11 @@ fn every_implementation_gives_the_same_bits_for_any_thread_count() {
         assert!(
             one == bits::<130, 33>(3, batch),
             "130x33 batch {batch}: 1 and 3 threads differ"
+        );
+        let one = bits::<37, 150>(1, batch);
+        assert!(
+            one == bits::<37, 150>(2, batch),
+            "37x150 batch {batch}: 1 and 2 threads differ"
         );
     }
     nn::set_num_threads(1);

@@ -316,30 +316,61 @@ fn transpose16(r: &mut [__m512; 16]) {
     }
 }
 
+/// Outputs per panel of the transposed weight: the 4 registers of a block's row.
+pub(super) const PANEL: usize = 4 * L;
+
 /// Row length of the transposed weight: `OUT` rounded up to whole registers (zeros after).
-pub(super) const fn padded(out: usize) -> usize {
+const fn padded(out: usize) -> usize {
     out.div_ceil(L) * L
 }
 
-/// `wt[k][o] = w[o][k]`, `wt` of `IN` rows of `padded(OUT)` values (the padding zero).
+/// Values of the transposed weight of an `IN x OUT` layer.
+pub(super) const fn transposed_len(inputs: usize, outputs: usize) -> usize {
+    inputs * padded(outputs)
+}
+
+/// Width of panel `panel` (outputs `panel * 64..`): 64, or what is left of the padded row.
+const fn panel_width(outputs: usize, panel: usize) -> usize {
+    let left = padded(outputs) - panel * PANEL;
+    if left < PANEL {
+        left
+    } else {
+        PANEL
+    }
+}
+
+/// The transposed weight, panel by panel: panel `p` holds `wt[k][o] = w[o][k]` for its
+/// outputs `o` (rows of `panel_width` values, the padding zero) and starts at value
+/// `IN * 64 * p`, so that one panel is contiguous and a split by panels gives each thread the
+/// panels it computes. `panels` holds whole panels from `first_panel` on.
 #[target_feature(enable = "avx512f")]
-pub(super) fn transpose<const IN: usize, const OUT: usize>(w: &[[f32; IN]; OUT], wt: &mut [f32]) {
-    let width = padded(OUT);
-    assert!(wt.len() >= IN * width);
-    for o in (0..width).step_by(L) {
+pub(super) fn transpose_panels<const IN: usize, const OUT: usize>(
+    w: &[[f32; IN]; OUT],
+    first_panel: usize,
+    panels: &mut [f32],
+) {
+    let end = (first_panel * IN * PANEL + panels.len()).div_ceil(IN * PANEL);
+    assert!(end * PANEL < padded(OUT) + PANEL);
+    for panel in first_panel..end {
+        let (col, width) = (panel * PANEL, panel_width(OUT, panel));
+        let base = (panel - first_panel) * IN * PANEL;
+        assert!(base + IN * width <= panels.len());
         for k in (0..IN).step_by(L) {
-            let mask = if k + L <= IN { 0xFFFF } else { tail_mask(IN) };
-            let mut r = [_mm512_setzero_ps(); 16];
-            for (i, r) in r.iter_mut().enumerate() {
-                if o + i < OUT {
-                    // SAFETY: row `o + i` exists; the mask keeps the load inside it.
-                    *r = unsafe { _mm512_maskz_loadu_ps(mask, w[o + i].as_ptr().add(k)) };
+            for o in (col..col + width).step_by(L) {
+                let mask = if k + L <= IN { 0xFFFF } else { tail_mask(IN) };
+                let mut r = [_mm512_setzero_ps(); 16];
+                for (i, r) in r.iter_mut().enumerate() {
+                    if o + i < OUT {
+                        // SAFETY: row `o + i` exists; the mask keeps the load inside it.
+                        *r = unsafe { _mm512_maskz_loadu_ps(mask, w[o + i].as_ptr().add(k)) };
+                    }
                 }
-            }
-            transpose16(&mut r);
-            for (i, r) in r.iter().enumerate().take(IN - k.min(IN)).take(L) {
-                // SAFETY: row `k + i < IN` of `wt`, columns `o..o + 16 <= width`.
-                unsafe { _mm512_storeu_ps(wt.as_mut_ptr().add((k + i) * width + o), *r) };
+                transpose16(&mut r);
+                for (i, r) in r.iter().enumerate().take(IN - k) {
+                    // SAFETY: row `k + i < IN` of the panel, columns `o - col..o - col + 16 <=
+                    // width`, inside `panels` as asserted.
+                    unsafe { _mm512_storeu_ps(panels.as_mut_ptr().add(base + (k + i) * width + o - col), *r) };
+                }
             }
         }
     }
@@ -349,36 +380,60 @@ pub(super) fn transpose<const IN: usize, const OUT: usize>(w: &[[f32; IN]; OUT],
 /// transposed weight (32 KB) stays in L1 while every batch row uses it.
 const K_CHUNK: usize = 128;
 
-/// `y[b][o] = bias[o] + sum_k x[b][k] * wt[k][o]` (`wt` from [`transpose`]): for each chunk
-/// of the reduction and panel of 64 outputs, blocks of 6 rows x 64 outputs in 24 registers.
-/// Each value is one chain of fused multiply-adds from the bias, in order of `k`, however the
-/// loops are blocked.
+/// Rows of a batch whose outputs one thread writes: `OUT` values per row from `ptr`.
+pub(super) struct Outputs {
+    ptr: *mut f32,
+    rows: usize,
+}
+
+impl Outputs {
+    pub(super) fn new<const OUT: usize>(y: &mut [[f32; OUT]]) -> Self {
+        Outputs {
+            ptr: y.as_mut_ptr().cast(),
+            rows: y.len(),
+        }
+    }
+}
+
+// SAFETY: threads given the same `Outputs` write disjoint panels of its columns (the contract of
+// `forward_transposed`).
+unsafe impl Sync for Outputs {}
+
+/// `y[b][o] = bias[o] + sum_k x[b][k] * wt[k][o]` for the outputs of panels `first_panel..`
+/// (`panels` from [`transpose_panels`], whole panels): for each panel and chunk of the
+/// reduction, blocks of 6 rows x 64 outputs in 24 registers. Each value is one chain of fused
+/// multiply-adds from the bias, in order of `k`, however the loops are blocked or split.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `y` has `x.len()` rows, and no other thread writes the columns of
+/// these panels in them while this runs.
 #[target_feature(enable = "avx512f")]
-pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(
+pub(super) unsafe fn forward_transposed<const IN: usize, const OUT: usize>(
     x: &[[f32; IN]],
-    wt: &[f32],
+    first_panel: usize,
+    panels: &[f32],
     bias: &[f32; OUT],
-    y: &mut [[f32; OUT]],
+    y: &Outputs,
 ) {
-    let width = padded(OUT);
-    assert!(wt.len() >= IN * width && x.len() == y.len());
     let rows = x.len();
-    let y_ptr = y.as_mut_ptr().cast::<f32>();
-    for k0 in (0..IN).step_by(K_CHUNK) {
-        let k1 = (k0 + K_CHUNK).min(IN);
-        for col in (0..width).step_by(4 * L) {
-            let vectors = ((width - col) / L).min(4);
+    assert!(rows == y.rows);
+    let end = (first_panel * IN * PANEL + panels.len()).div_ceil(IN * PANEL);
+    for panel in first_panel..end {
+        let (col, width) = (panel * PANEL, panel_width(OUT, panel));
+        let wt = &panels[(panel - first_panel) * IN * PANEL..][..IN * width];
+        for k0 in (0..IN).step_by(K_CHUNK) {
+            let k1 = (k0 + K_CHUNK).min(IN);
             for b in (0..rows).step_by(6) {
                 let valid = (rows - b).min(6);
                 let args = Panel {
                     x: [0, 1, 2, 3, 4, 5].map(|r| x[(b + r).min(rows - 1)].as_ptr()),
                     // SAFETY: rows `b..b + valid` exist; later ones repeat the last and are not written.
-                    y: [0, 1, 2, 3, 4, 5].map(|r| unsafe { y_ptr.add((b + r.min(valid - 1)) * OUT) }),
+                    y: [0, 1, 2, 3, 4, 5].map(|r| unsafe { y.ptr.add((b + r.min(valid - 1)) * OUT) }),
                     valid,
                     k: k0..k1,
                     col,
                 };
-                match vectors {
+                match width / L {
                     4 => forward_panel::<OUT, 4>(&args, wt, bias),
                     3 => forward_panel::<OUT, 3>(&args, wt, bias),
                     2 => forward_panel::<OUT, 2>(&args, wt, bias),
@@ -398,10 +453,11 @@ struct Panel {
     col: usize,
 }
 
+/// A block against one panel `wt` of `C` registers' width.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn forward_panel<const OUT: usize, const C: usize>(p: &Panel, wt: &[f32], bias: &[f32; OUT]) {
-    let width = padded(OUT);
+    let width = C * L;
     // Output lanes of each vector that exist in `y` (the padding is computed, not stored).
     let masks: [__mmask16; C] = std::array::from_fn(|c| {
         let start = p.col + c * L;
@@ -423,9 +479,10 @@ fn forward_panel<const OUT: usize, const C: usize>(p: &Panel, wt: &[f32], bias: 
             };
         }
     }
+    assert!(p.k.end * width <= wt.len());
     for k in p.k.clone() {
-        // SAFETY: `k < IN` and `col + 16 * C <= width`, inside `wt`.
-        let w_row = unsafe { wt.as_ptr().add(k * width + p.col) };
+        // SAFETY: row `k` of the panel, inside `wt` as asserted.
+        let w_row = unsafe { wt.as_ptr().add(k * width) };
         let mut v = [_mm512_setzero_ps(); C];
         for (c, v) in v.iter_mut().enumerate() {
             // SAFETY: as above.
