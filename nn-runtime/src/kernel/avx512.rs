@@ -152,6 +152,32 @@ pub(super) fn forward<const IN: usize, const OUT: usize>(
     }
 }
 
+/// `y[i] = bias[first + i] + dot(x, w[first + i])` for the outputs `first..first + y.len()` of
+/// one row: the same dots as [`forward`] gives that row, so a row's outputs may be split across
+/// threads.
+#[target_feature(enable = "avx512f")]
+pub(super) fn forward_outputs<const IN: usize, const OUT: usize>(
+    x: &[f32; IN],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    first: usize,
+    y: &mut [f32],
+) {
+    let end = first + y.len();
+    assert!(end <= OUT);
+    let mut o = first;
+    while o < end {
+        let ws: [&[f32; IN]; 16] = std::array::from_fn(|c| &w[(o + c).min(OUT - 1)]);
+        let mut sums = [0.0f32; L];
+        // SAFETY: `sums` holds 16 values.
+        unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), dots::<IN, 1, 16>([x], ws)) };
+        for (c, sum) in sums.iter().enumerate().take(end - o) {
+            y[o - first + c] = sum + bias[o + c];
+        }
+        o += L;
+    }
+}
+
 /// `R` rows of `sum_j s[r][j] * v[j][col..col + 16 * C]`, the shared shape of both gradient
 /// products: `scale(r, j)` gives the broadcast scalar, `vec(j)` the row of vectors; `out[r]`
 /// receives the columns (only the first `valid` rows are written; the last vector is masked

@@ -207,6 +207,16 @@ fn forward<const IN: usize, const OUT: usize>(
         if path.avx512() && x.len() >= TRANSPOSE_MIN_ROWS {
             return forward_avx512_transposed(x, w, bias, y);
         }
+        if let (true, [x], [y]) = (path.avx512(), x, &mut *y) {
+            // As on AVX2: a single-sample forward splits its outputs across running workers.
+            return split_rows_on(Pool::Running, y, 16, IN, ONE_ROW_PARALLEL_MIN_MACS, |first, y| {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU supports AVX-512F (checked by `Path`).
+                unsafe {
+                    avx512::forward_outputs(x, w, bias, first, y)
+                }
+            });
+        }
         if path.avx2(true) {
             return forward_avx2(x, w, bias, y);
         }
