@@ -204,8 +204,9 @@ impl<T> SendPtr<T> {
 
 /// What the launching thread and the workers share. One job at a time (the `WORKERS` lock).
 struct Shared {
-    /// `launch << 32 | next part`: a thread claims a part by incrementing it, only while the
-    /// launch is the one it saw and `next < parts`.
+    /// `launch << 32 | front << 16 | back`: parts taken from the front and from the back of
+    /// the current launch; a thread claims one by incrementing its count, only while the launch
+    /// is the one it saw and `front + back < parts`.
     claim: AtomicU64,
     /// Parts of the current launch.
     parts: AtomicUsize,
@@ -271,7 +272,7 @@ fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
     }
     {
         let _wait = Wait(shared, launch);
-        while let Some(part) = claim(shared, launch) {
+        while let Some(part) = claim(shared, launch, false) {
             task(part);
         }
     }
@@ -281,19 +282,29 @@ fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
     }
 }
 
-/// The next part of launch `launch`, if any is left.
-fn claim(shared: &Shared, launch: u64) -> Option<usize> {
+/// The next part of launch `launch`, if any is left: the launcher takes parts from the front,
+/// the workers from the back. When the threads keep pace, the launcher gets the first parts of
+/// every product and a worker the last ones, so the rows a thread writes in one product (a
+/// weight gradient, an optimizer step) are the rows it reads in the next and stay in its own
+/// cache; a late thread's parts are still taken by the others.
+fn claim(shared: &Shared, launch: u64, from_back: bool) -> Option<usize> {
     let mut current = shared.claim.load(Ordering::SeqCst);
     loop {
-        let next = (current & 0xFFFF_FFFF) as usize;
-        if current >> 32 != launch || next >= shared.parts.load(Ordering::SeqCst) {
+        let (front, back) = ((current >> 16) as usize & 0xFFFF, current as usize & 0xFFFF);
+        let parts = shared.parts.load(Ordering::SeqCst);
+        if current >> 32 != launch || front + back >= parts {
             return None;
         }
+        let (next, part) = if from_back {
+            (current + 1, parts - 1 - back)
+        } else {
+            (current + (1 << 16), front)
+        };
         match shared
             .claim
-            .compare_exchange_weak(current, current + 1, Ordering::SeqCst, Ordering::SeqCst)
+            .compare_exchange_weak(current, next, Ordering::SeqCst, Ordering::SeqCst)
         {
-            Ok(_) => return Some(next),
+            Ok(_) => return Some(part),
             Err(actual) => current = actual,
         }
     }
@@ -369,7 +380,7 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
             sleeping.store(false, Ordering::SeqCst);
         }
         shared.running.fetch_add(1, Ordering::SeqCst);
-        while let Some(part) = claim(shared, seen) {
+        while let Some(part) = claim(shared, seen, true) {
             #[allow(unsafe_code)]
             // SAFETY: a part was claimed, so the launch is open: its launcher is still inside
             // `run` (it waits for `running` to drop to zero) and the task is alive.
