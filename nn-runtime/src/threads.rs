@@ -392,3 +392,23 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
         shared.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every part runs exactly once, whichever end the threads claim it from.
+    #[test]
+    fn every_part_runs_once() {
+        for threads in 1..=4 {
+            for parts in [1, 2, 3, 7, 12] {
+                let runs: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+                run(threads, parts, &|part| {
+                    runs[part].fetch_add(1, Ordering::SeqCst);
+                });
+                let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
+                assert_eq!(runs, vec![1; parts], "{threads} threads, {parts} parts");
+            }
+        }
+    }
+}
