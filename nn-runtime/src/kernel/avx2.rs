@@ -18,6 +18,7 @@
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
+use super::array::array_from;
 
 /// f32 values per register.
 const L: usize = 8;
@@ -105,7 +106,7 @@ fn block<const R: usize, const C: usize, const MASKED: bool>(
     // SAFETY (whole function): the caller guarantees that rows `row..row + R` of `scale` and
     // `out`, the steps of `pass` and the columns `column..column + 8 * (C - 1) + last` exist;
     // only the padding of a `padded` `vec` row is read beyond them.
-    let out: [*mut f32; R] = std::array::from_fn(|i| unsafe { lay.out.add((row + i) * lay.out_row + column) });
+    let out: [*mut f32; R] = array_from(|i| unsafe { lay.out.add((row + i) * lay.out_row + column) });
     let mut acc = [[_mm256_setzero_ps(); C]; R];
     let source: Option<[*const f32; R]> = if pass.resume {
         Some(out.map(<*mut f32>::cast_const))
@@ -125,8 +126,8 @@ fn block<const R: usize, const C: usize, const MASKED: bool>(
             }
         }
     }
-    let scale: [*const f32; R] = std::array::from_fn(|i| unsafe { lay.scale.add((row + i) * lay.scale_row) });
-    let vec: [*const f32; C] = std::array::from_fn(|c| unsafe { lay.vec.add((column / L + c) * lay.vec_vector) });
+    let scale: [*const f32; R] = array_from(|i| unsafe { lay.scale.add((row + i) * lay.scale_row) });
+    let vec: [*const f32; C] = array_from(|c| unsafe { lay.vec.add((column / L + c) * lay.vec_vector) });
     for j in pass.steps.clone() {
         let offset = j * lay.vec_step;
         let mut v = [_mm256_setzero_ps(); C];
@@ -295,7 +296,7 @@ pub(super) const fn transposed_len(inputs: usize, outputs: usize) -> usize {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn transpose8(r: &mut [__m256; 8]) {
-    let t: [__m256; 8] = std::array::from_fn(|i| {
+    let t: [__m256; 8] = array_from(|i| {
         let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
         if i % 2 == 0 {
             _mm256_unpacklo_ps(a, b)
@@ -304,7 +305,7 @@ fn transpose8(r: &mut [__m256; 8]) {
         }
     });
     // s[4h + j], 128-bit lane l: rows 4h..4h + 4 of column 4l + j.
-    let s: [__m256; 8] = std::array::from_fn(|i| {
+    let s: [__m256; 8] = array_from(|i| {
         let (h, j) = (i / 4, i % 4);
         let (a, b) = (t[4 * h + j / 2], t[4 * h + j / 2 + 2]);
         if j % 2 == 0 {
@@ -341,14 +342,14 @@ pub(super) fn transpose_panels<const IN: usize, const OUT: usize>(
     assert!(first.is_multiple_of(L) && panels.len().is_multiple_of(IN * L) && first + panels.len() / IN <= padded(OUT));
     let wt_ptr = panels.as_mut_ptr();
     for o in (0..panels.len() / IN).step_by(L) {
-        let rows: [Option<&[f32; IN]>; L] = std::array::from_fn(|i| w.get(first + o + i));
+        let rows: [Option<&[f32; IN]>; L] = array_from(|i| w.get(first + o + i));
         // SAFETY: panel `o / 8` holds `IN * 8` values, inside `panels` as asserted.
         let panel = unsafe { wt_ptr.add(o * IN) };
         let mut k = 0;
         while k + L <= IN {
             // SAFETY: `k + 8 <= IN`, inside the rows.
-            let mut r = rows.map(|row| {
-                row.map_or(_mm256_setzero_ps(), |row| unsafe {
+            let mut r = array_from(|i| {
+                rows[i].map_or(_mm256_setzero_ps(), |row| unsafe {
                     _mm256_loadu_ps(row.as_ptr().add(k))
                 })
             });
@@ -362,8 +363,8 @@ pub(super) fn transpose_panels<const IN: usize, const OUT: usize>(
         if k < IN {
             let mask = first_lanes(IN - k);
             // SAFETY: the mask keeps the loads inside the rows.
-            let mut r = rows.map(|row| {
-                row.map_or(_mm256_setzero_ps(), |row| unsafe {
+            let mut r = array_from(|i| {
+                rows[i].map_or(_mm256_setzero_ps(), |row| unsafe {
                     _mm256_maskload_ps(row.as_ptr().add(k), mask)
                 })
             });
@@ -426,7 +427,7 @@ pub(super) fn transpose_gradient<const OUT: usize>(g: &[[f32; OUT]], gt: &mut [f
     for b in (0..full_b).step_by(L) {
         for o in (0..full_o).step_by(L) {
             // SAFETY: rows `b..b + 8` exist and `o + 8 <= OUT`.
-            let mut r: [__m256; L] = std::array::from_fn(|i| unsafe { _mm256_loadu_ps(g[b + i].as_ptr().add(o)) });
+            let mut r: [__m256; L] = array_from(|i| unsafe { _mm256_loadu_ps(g[b + i].as_ptr().add(o)) });
             transpose8(&mut r);
             for (c, r) in r.iter().enumerate() {
                 // SAFETY: `(o + c) * n + b + 8 <= OUT * n`.
@@ -490,7 +491,7 @@ fn dots<const N: usize, const R: usize, const C: usize>(xs: [&[f32; N]; R], ws: 
     let full = N / L;
     for k in 0..full {
         // SAFETY: `k * L + L <= N`, inside the rows.
-        let wv: [__m256; C] = std::array::from_fn(|c| unsafe { _mm256_loadu_ps(ws[c].as_ptr().add(k * L)) });
+        let wv: [__m256; C] = array_from(|c| unsafe { _mm256_loadu_ps(ws[c].as_ptr().add(k * L)) });
         for (acc, x) in acc.iter_mut().zip(xs) {
             let xv = unsafe { _mm256_loadu_ps(x.as_ptr().add(k * L)) };
             for c in 0..C {
@@ -502,7 +503,7 @@ fn dots<const N: usize, const R: usize, const C: usize>(xs: [&[f32; N]; R], ws: 
         let mask = first_lanes(N % L);
         // SAFETY: masked loads of the `N % L` values left in the rows.
         let wv: [__m256; C] =
-            std::array::from_fn(|c| unsafe { _mm256_maskload_ps(ws[c].as_ptr().add(full * L), mask) });
+            array_from(|c| unsafe { _mm256_maskload_ps(ws[c].as_ptr().add(full * L), mask) });
         for (acc, x) in acc.iter_mut().zip(xs) {
             let xv = unsafe { _mm256_maskload_ps(x.as_ptr().add(full * L), mask) };
             for c in 0..C {
@@ -513,7 +514,7 @@ fn dots<const N: usize, const R: usize, const C: usize>(xs: [&[f32; N]; R], ws: 
     let mut sums = [[0.0f32; C]; R];
     let mut flat = [0.0f32; 16];
     for group in 0..(R * C).div_ceil(L) {
-        let v: [__m256; 8] = std::array::from_fn(|i| {
+        let v: [__m256; 8] = array_from(|i| {
             let n = group * L + i;
             if n < R * C {
                 acc[n / C][n % C]
@@ -541,10 +542,10 @@ fn forward_dots_block<const IN: usize, const OUT: usize, const R: usize, const C
     y: &mut [[f32; OUT]],
     outputs: std::ops::Range<usize>,
 ) {
-    let xs: [&[f32; IN]; R] = std::array::from_fn(|r| &x[r]);
+    let xs: [&[f32; IN]; R] = array_from(|r| &x[r]);
     let mut o = outputs.start;
     while o < outputs.end {
-        let ws: [&[f32; IN]; C] = std::array::from_fn(|c| &w[(o + c).min(OUT - 1)]);
+        let ws: [&[f32; IN]; C] = array_from(|c| &w[(o + c).min(OUT - 1)]);
         let sums = dots::<IN, R, C>(xs, ws);
         let width = C.min(OUT - o);
         for (y_row, sums) in y.iter_mut().zip(&sums) {
@@ -571,7 +572,7 @@ pub(super) fn forward_dots_outputs<const IN: usize, const OUT: usize>(
     let end = first + y.len();
     let mut o = first;
     while o < end {
-        let ws: [&[f32; IN]; 8] = std::array::from_fn(|c| &w[(o + c).min(OUT - 1)]);
+        let ws: [&[f32; IN]; 8] = array_from(|c| &w[(o + c).min(OUT - 1)]);
         let [sums] = dots::<IN, 1, 8>([x], ws);
         for (c, sum) in sums.iter().enumerate().take(end - o) {
             y[o - first + c] = sum + bias[o + c];

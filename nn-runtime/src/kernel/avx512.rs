@@ -13,6 +13,7 @@
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
+use super::array::array_from;
 
 /// f32 values per register.
 const L: usize = 16;
@@ -167,7 +168,7 @@ pub(super) fn forward_outputs<const IN: usize, const OUT: usize>(
     assert!(end <= OUT);
     let mut o = first;
     while o < end {
-        let ws: [&[f32; IN]; 16] = std::array::from_fn(|c| &w[(o + c).min(OUT - 1)]);
+        let ws: [&[f32; IN]; 16] = array_from(|c| &w[(o + c).min(OUT - 1)]);
         let mut sums = [0.0f32; L];
         // SAFETY: `sums` holds 16 values.
         unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), dots::<IN, 1, 16>([x], ws)) };
@@ -258,11 +259,11 @@ pub(super) fn backward_input<const IN: usize, const OUT: usize>(
     for (col, vectors, mask) in column_blocks(IN) {
         for b in (0..rows).step_by(4) {
             let valid = (rows - b).min(4);
-            let g_rows: [&[f32; OUT]; 4] = [0, 1, 2, 3].map(|r| &g[(b + r).min(rows - 1)]);
+            let g_rows: [&[f32; OUT]; 4] = array_from(|r| &g[(b + r).min(rows - 1)]);
             // SAFETY: rows `b..b + valid` of `dx` exist; columns `col..` are in bounds as
             // `column_blocks` promises. Rows beyond `valid` point at the last row but are not
             // written.
-            let out = [0, 1, 2, 3].map(|r| unsafe { dx_ptr.add(b + r.min(valid - 1)).cast::<f32>().add(col) });
+            let out = array_from(|r| unsafe { dx_ptr.add(b + r.min(valid - 1)).cast::<f32>().add(col) });
             let scale = |r: usize, o: usize| g_rows[r][o];
             // SAFETY: `w[o]` has `IN` values, `col..` in bounds as above.
             let vec = |o: usize| unsafe { w.as_ptr().add(o).cast::<f32>().add(col) };
@@ -295,9 +296,9 @@ pub(super) fn backward_weight_rows<const IN: usize, const OUT: usize>(
         for (col, vectors, mask) in column_blocks(IN) {
             for o in (0..rows).step_by(4) {
                 let valid = (rows - o).min(4);
-                let outputs = [0, 1, 2, 3].map(|r| first + o + r.min(valid - 1));
+                let outputs: [usize; 4] = array_from(|r| first + o + r.min(valid - 1));
                 // SAFETY: rows `o..o + valid` of `dw` exist, columns as `column_blocks` promises.
-                let out = [0, 1, 2, 3].map(|r| unsafe { dw_ptr.add(o + r.min(valid - 1)).cast::<f32>().add(col) });
+                let out = array_from(|r| unsafe { dw_ptr.add(o + r.min(valid - 1)).cast::<f32>().add(col) });
                 let scale = |r: usize, b: usize| g[b][outputs[r]];
                 // SAFETY: `x[b]` has `IN` values, `col..` in bounds as above.
                 let vec = |b: usize| unsafe { x.as_ptr().add(b).cast::<f32>().add(col) };
@@ -452,9 +453,9 @@ pub(super) unsafe fn forward_transposed<const IN: usize, const OUT: usize>(
             for b in (0..rows).step_by(6) {
                 let valid = (rows - b).min(6);
                 let args = Panel {
-                    x: [0, 1, 2, 3, 4, 5].map(|r| x[(b + r).min(rows - 1)].as_ptr()),
+                    x: array_from(|r| x[(b + r).min(rows - 1)].as_ptr()),
                     // SAFETY: rows `b..b + valid` exist; later ones repeat the last and are not written.
-                    y: [0, 1, 2, 3, 4, 5].map(|r| unsafe { y.ptr.add((b + r.min(valid - 1)) * OUT) }),
+                    y: array_from(|r| unsafe { y.ptr.add((b + r.min(valid - 1)) * OUT) }),
                     valid,
                     k: k0..k1,
                     col,
@@ -485,7 +486,7 @@ struct Panel {
 fn forward_panel<const OUT: usize, const C: usize>(p: &Panel, wt: &[f32], bias: &[f32; OUT]) {
     let width = C * L;
     // Output lanes of each vector that exist in `y` (the padding is computed, not stored).
-    let masks: [__mmask16; C] = std::array::from_fn(|c| {
+    let masks: [__mmask16; C] = array_from(|c| {
         let start = p.col + c * L;
         if start + L <= OUT {
             0xFFFF
