@@ -17,8 +17,8 @@
 //!   dot, then the bias.
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::*;
 use super::array::array_from;
+use std::arch::x86_64::*;
 
 /// f32 values per register.
 const L: usize = 8;
@@ -502,8 +502,7 @@ fn dots<const N: usize, const R: usize, const C: usize>(xs: [&[f32; N]; R], ws: 
     if !N.is_multiple_of(L) {
         let mask = first_lanes(N % L);
         // SAFETY: masked loads of the `N % L` values left in the rows.
-        let wv: [__m256; C] =
-            array_from(|c| unsafe { _mm256_maskload_ps(ws[c].as_ptr().add(full * L), mask) });
+        let wv: [__m256; C] = array_from(|c| unsafe { _mm256_maskload_ps(ws[c].as_ptr().add(full * L), mask) });
         for (acc, x) in acc.iter_mut().zip(xs) {
             let xv = unsafe { _mm256_maskload_ps(x.as_ptr().add(full * L), mask) };
             for c in 0..C {

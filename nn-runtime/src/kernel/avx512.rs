@@ -12,8 +12,8 @@
 //!   vectors of 16 consecutive columns, 4 rows at a time (16 accumulators), no reduction.
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::*;
 use super::array::array_from;
+use std::arch::x86_64::*;
 
 /// f32 values per register.
 const L: usize = 16;

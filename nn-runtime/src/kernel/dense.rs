@@ -11,6 +11,8 @@
 //! accumulators of `LANES` values in registers across the whole reduction, so every value
 //! loaded from memory feeds several multiply-adds.
 
+use super::shape::Shape;
+
 /// Values per accumulator: one AVX register of f32 (two SSE registers).
 const LANES: usize = 8;
 
@@ -69,28 +71,6 @@ pub(super) fn linear_backward_weight_rows<const IN: usize, const OUT: usize>(
         dw.as_flattened_mut(),
         Shape::of::<IN, OUT>(),
     );
-}
-
-/// The sizes of one layer, passed at run time.
-#[derive(Clone, Copy)]
-struct Shape {
-    inputs: usize,
-    outputs: usize,
-}
-
-impl Shape {
-    const fn of<const IN: usize, const OUT: usize>() -> Shape {
-        Shape {
-            inputs: IN,
-            outputs: OUT,
-        }
-    }
-
-    /// Whether a product of this shape has anything to multiply (`chunks_exact` needs sizes
-    /// above zero).
-    const fn is_empty(self) -> bool {
-        self.inputs == 0 || self.outputs == 0
-    }
 }
 
 fn forward_flat(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape) {

@@ -8,13 +8,14 @@
 //! ([`crate::set_num_threads`]); every value is computed by the same operations whatever the
 //! split, so results are bit-identical for any thread count.
 
+mod array;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-mod array;
 mod conv;
 mod dense;
+mod shape;
 
 pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 
