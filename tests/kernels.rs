@@ -3,7 +3,11 @@
 //! them, `dense.rs`), whose results must also not depend on the number of threads.
 
 use nn::kernel::variants;
-use nn::kernel::{linear_backward_input, linear_backward_weight, linear_forward};
+use nn::kernel::{
+    linear_backward_input, linear_backward_input_relu, linear_backward_weight, linear_forward, linear_forward_relu,
+};
+use nn::prelude::*;
+use nn::Mode;
 use nn::Rng;
 
 /// Which implementation a check runs.
@@ -43,6 +47,39 @@ impl Kernels {
             Kernels::Dispatched => linear_backward_input(g, w, dx),
             Kernels::Avx2 | Kernels::Avx2Transposed => variants::linear_backward_input_avx2(g, w, dx),
             Kernels::Dense => variants::linear_backward_input_dense(g, w, dx),
+        }
+    }
+
+    /// The forward with the ReLU epilogue.
+    fn forward_relu<const IN: usize, const OUT: usize>(
+        self,
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        match self {
+            Kernels::Dispatched => linear_forward_relu(x, w, bias, y),
+            Kernels::Avx2 => variants::linear_forward_relu_avx2(x, w, bias, y),
+            Kernels::Avx2Transposed => variants::linear_forward_relu_avx2_transposed(x, w, bias, y),
+            Kernels::Dense => variants::linear_forward_relu_dense(x, w, bias, y),
+        }
+    }
+
+    /// The input gradient with the ReLU-mask epilogue.
+    fn backward_input_relu<const IN: usize, const OUT: usize>(
+        self,
+        g: &[[f32; OUT]],
+        w: &[[f32; IN]; OUT],
+        relu_outputs: &[[f32; IN]],
+        dx: &mut [[f32; IN]],
+    ) {
+        match self {
+            Kernels::Dispatched => linear_backward_input_relu(g, w, relu_outputs, dx),
+            Kernels::Avx2 | Kernels::Avx2Transposed => {
+                variants::linear_backward_input_relu_avx2(g, w, relu_outputs, dx)
+            }
+            Kernels::Dense => variants::linear_backward_input_relu_dense(g, w, relu_outputs, dx),
         }
     }
 
@@ -221,4 +258,63 @@ fn every_implementation_gives_the_same_bits_for_any_thread_count() {
         );
     }
     nn::set_num_threads(1);
+}
+
+/// The ReLU epilogues give exactly what the kernel without them followed by the `ReLU` layer
+/// gives: the forward's outputs (some negative, one NaN), and the input gradient masked by a
+/// ReLU's outputs (positive, zero, negative zero), with 1 and 2 threads.
+fn check_relu_epilogues<const IN: usize, const OUT: usize>(batch: usize) {
+    let mut rng = Rng::seed((IN * 7 + OUT * 3 + batch) as u64);
+    let mut x = fill::<IN>(&mut rng, batch);
+    x[batch / 2][0] = f32::NAN;
+    let g = fill::<OUT>(&mut rng, batch);
+    let w: Box<[[f32; IN]; OUT]> = fill::<IN>(&mut rng, OUT).into_boxed_slice().try_into().unwrap();
+    let bias: [f32; OUT] = std::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+    let mut relu_outputs = fill::<IN>(&mut rng, batch);
+    for (i, value) in relu_outputs.as_flattened_mut().iter_mut().enumerate() {
+        *value = match i % 4 {
+            0 => 0.0,
+            1 => -0.0,
+            _ => value.max(0.0),
+        };
+    }
+    let bits = |rows: &[[f32; OUT]]| rows.as_flattened().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let input_bits = |rows: &[[f32; IN]]| rows.as_flattened().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for threads in [1, 2] {
+        nn::set_num_threads(threads);
+        for kernels in all_kernels() {
+            let mut separate = vec![[0.0; OUT]; batch];
+            kernels.forward(&x, &w, &bias, &mut separate);
+            let mut activated = vec![[0.0; OUT]; batch];
+            ReLU.forward_batch(&separate, &mut activated, &mut (), Mode::Train);
+            let mut fused = vec![[0.0; OUT]; batch];
+            kernels.forward_relu(&x, &w, &bias, &mut fused);
+            assert!(
+                bits(&fused) == bits(&activated),
+                "{kernels:?} forward with ReLU {IN}x{OUT} batch {batch}, {threads} threads"
+            );
+
+            let mut dx = vec![[0.0; IN]; batch];
+            kernels.backward_input(&g, &w, &mut dx);
+            let mut masked = vec![[0.0; IN]; batch];
+            ReLU.backward_batch(&relu_outputs, &relu_outputs, &dx, Some(&mut masked), &mut (), &mut ReLU);
+            let mut fused = vec![[0.0; IN]; batch];
+            kernels.backward_input_relu(&g, &w, &relu_outputs, &mut fused);
+            assert!(
+                input_bits(&fused) == input_bits(&masked),
+                "{kernels:?} input gradient with the ReLU mask {IN}x{OUT} batch {batch}, {threads} threads"
+            );
+        }
+    }
+    nn::set_num_threads(1);
+}
+
+#[test]
+fn relu_epilogues_give_the_bits_of_the_relu_layer() {
+    for batch in [1, 2, 5, 8, 67, 130, 300] {
+        check_relu_epilogues::<784, 128>(batch);
+        check_relu_epilogues::<128, 64>(batch);
+        check_relu_epilogues::<37, 150>(batch);
+        check_relu_epilogues::<3, 5>(batch);
+    }
 }

@@ -18,6 +18,7 @@
 #![allow(unsafe_code)]
 
 use super::array::array_from;
+use super::epilogue::Activation;
 use std::arch::x86_64::*;
 
 /// f32 values per register.
@@ -61,6 +62,11 @@ struct Layout {
     /// Where the sums start in the first chunk: zero, or a row (read as the output is) added
     /// to every output row (the bias).
     start: Option<*const f32>,
+    /// Applied to the sums as the last pass stores them.
+    activation: Activation,
+    /// Rows laid out as `out`'s (`out_row` apart) that a ReLU produced: the last pass
+    /// multiplies each sum by `relu_outputs > 0` (1 or 0), the ReLU's backward.
+    relu_outputs: Option<*const f32>,
 }
 
 impl Layout {
@@ -79,6 +85,8 @@ impl Layout {
             columns,
             padded: false,
             start: None,
+            activation: Activation::Identity,
+            relu_outputs: None,
         }
     }
 }
@@ -88,6 +96,8 @@ struct Pass {
     steps: std::ops::Range<usize>,
     /// Continue from the values in the output (every chunk after the first).
     resume: bool,
+    /// The sums are complete after this pass: apply the layout's epilogue.
+    last: bool,
 }
 
 /// `R` output rows from `row` x `C` vectors from `column`: `out[i][..] (+)= sum_j s(i, j) v(j)`.
@@ -148,13 +158,36 @@ fn block<const R: usize, const C: usize, const MASKED: bool>(
             }
         }
     }
-    for (acc, out) in acc.iter().zip(out) {
-        for (c, acc) in acc.iter().enumerate() {
+    let zero = _mm256_setzero_ps();
+    for (i, (acc, out)) in acc.iter().zip(out).enumerate() {
+        for (c, &acc) in acc.iter().enumerate() {
+            let masked_lanes = c + 1 == C && partial;
+            let acc = if !pass.last {
+                acc
+            } else if let Some(relu_outputs) = lay.relu_outputs {
+                // As `epilogue::relu_gradient`: times 1.0 where the ReLU's output is above
+                // zero, else times 0.0.
+                let y = unsafe {
+                    let y = relu_outputs.add((row + i) * lay.out_row + column + c * L);
+                    if masked_lanes {
+                        _mm256_maskload_ps(y, mask)
+                    } else {
+                        _mm256_loadu_ps(y)
+                    }
+                };
+                let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(y, zero);
+                _mm256_mul_ps(acc, _mm256_and_ps(positive, _mm256_set1_ps(1.0)))
+            } else if lay.activation == Activation::Relu {
+                // As `epilogue::relu`: lanes below zero become 0.0; NaN and -0.0 pass.
+                _mm256_blendv_ps(acc, zero, _mm256_cmp_ps::<_CMP_LT_OQ>(acc, zero))
+            } else {
+                acc
+            };
             unsafe {
-                if c + 1 == C && partial {
-                    _mm256_maskstore_ps(out.add(c * L), mask, *acc);
+                if masked_lanes {
+                    _mm256_maskstore_ps(out.add(c * L), mask, acc);
                 } else {
-                    _mm256_storeu_ps(out.add(c * L), *acc);
+                    _mm256_storeu_ps(out.add(c * L), acc);
                 }
             }
         }
@@ -268,6 +301,7 @@ fn product_in(lay: &Layout, rows: usize, steps: usize, chunk: usize, order: Orde
         let pass = Pass {
             steps: 0..0,
             resume: false,
+            last: true,
         };
         return rows_pass(lay, &pass, rows, order);
     }
@@ -277,6 +311,7 @@ fn product_in(lay: &Layout, rows: usize, steps: usize, chunk: usize, order: Orde
         let pass = Pass {
             steps: first..(first + chunk).min(steps),
             resume: first > 0,
+            last: first + chunk >= steps,
         };
         rows_pass(lay, &pass, rows, order);
     }
@@ -380,7 +415,12 @@ pub(super) fn transpose_panels<const IN: usize, const OUT: usize>(
 /// `y[b][o] = bias[o] + sum_k x[b][k] * wt[k][o]` (`wt` from [`transpose_panels`] and [`transpose_bias`]): one chain of
 /// fused multiply-adds from the bias per value, in order of `k`.
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(x: &[[f32; IN]], wt: &[f32], y: &mut [[f32; OUT]]) {
+pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    wt: &[f32],
+    y: &mut [[f32; OUT]],
+    activation: Activation,
+) {
     assert!(wt.len() >= transposed_len(IN, OUT) && x.len() == y.len());
     let width = padded(OUT);
     let lay = Layout {
@@ -396,6 +436,8 @@ pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(x: &[[f32; I
         padded: true,
         // SAFETY: the bias row, inside `wt` as asserted.
         start: Some(unsafe { wt.as_ptr().add(IN * width) }),
+        activation,
+        relu_outputs: None,
     };
     // Each block of rows over the whole weight in one pass: the weight streams from L2 while
     // the rows' scalars stay in L1, where panels outer would read every row again from L2 or L3
@@ -403,15 +445,19 @@ pub(super) fn forward_transposed<const IN: usize, const OUT: usize>(x: &[[f32; I
     product_in(&lay, x.len(), IN, IN.max(1), Order::RowsOuter);
 }
 
-/// `dx[b] = sum_o g[b][o] * w[o]`, overwriting `dx`.
+/// `dx[b] = sum_o g[b][o] * w[o]`, overwriting `dx`; with `relu_outputs` (the layer's input,
+/// which a ReLU produced) each value then masked by the ReLU's backward.
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn backward_input<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
+    relu_outputs: Option<&[[f32; IN]]>,
 ) {
     assert_eq!(g.len(), dx.len());
-    let lay = Layout::rows(g.as_ptr().cast(), OUT, w.as_ptr().cast(), dx.as_mut_ptr().cast(), IN);
+    assert!(relu_outputs.is_none_or(|y| y.len() == dx.len()));
+    let mut lay = Layout::rows(g.as_ptr().cast(), OUT, w.as_ptr().cast(), dx.as_mut_ptr().cast(), IN);
+    lay.relu_outputs = relu_outputs.map(|y| y.as_ptr().cast());
     product(&lay, g.len(), OUT);
 }
 
@@ -540,6 +586,7 @@ fn forward_dots_block<const IN: usize, const OUT: usize, const R: usize, const C
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
     outputs: std::ops::Range<usize>,
+    activation: Activation,
 ) {
     let xs: [&[f32; IN]; R] = array_from(|r| &x[r]);
     let mut o = outputs.start;
@@ -549,7 +596,7 @@ fn forward_dots_block<const IN: usize, const OUT: usize, const R: usize, const C
         let width = C.min(OUT - o);
         for (y_row, sums) in y.iter_mut().zip(&sums) {
             for c in 0..width {
-                y_row[o + c] = sums[c] + bias[o + c];
+                y_row[o + c] = activation.apply(sums[c] + bias[o + c]);
             }
         }
         o += C;
@@ -566,6 +613,7 @@ pub(super) fn forward_dots_outputs<const IN: usize, const OUT: usize>(
     bias: &[f32; OUT],
     first: usize,
     y: &mut [f32],
+    activation: Activation,
 ) {
     assert!(first + y.len() <= OUT);
     let end = first + y.len();
@@ -574,7 +622,7 @@ pub(super) fn forward_dots_outputs<const IN: usize, const OUT: usize>(
         let ws: [&[f32; IN]; 8] = array_from(|c| &w[(o + c).min(OUT - 1)]);
         let [sums] = dots::<IN, 1, 8>([x], ws);
         for (c, sum) in sums.iter().enumerate().take(end - o) {
-            y[o - first + c] = sum + bias[o + c];
+            y[o - first + c] = activation.apply(sum + bias[o + c]);
         }
         o += 8;
     }
@@ -599,6 +647,7 @@ pub(super) fn forward_dots<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     if OUT == 0 {
         return;
@@ -609,11 +658,11 @@ pub(super) fn forward_dots<const IN: usize, const OUT: usize>(
             let mut x_blocks = x.chunks_exact(4);
             let mut y_blocks = y.chunks_exact_mut(4);
             for (x_block, y_block) in (&mut x_blocks).zip(&mut y_blocks) {
-                forward_dots_block::<IN, OUT, 4, 3>(x_block, w, bias, y_block, outputs.clone());
+                forward_dots_block::<IN, OUT, 4, 3>(x_block, w, bias, y_block, outputs.clone(), activation);
             }
             let (x_rest, y_rest) = (x_blocks.remainder(), y_blocks.into_remainder());
             for (x_row, y_row) in x_rest.chunks(1).zip(y_rest.chunks_mut(1)) {
-                forward_dots_block::<IN, OUT, 1, 8>(x_row, w, bias, y_row, outputs.clone());
+                forward_dots_block::<IN, OUT, 1, 8>(x_row, w, bias, y_row, outputs.clone(), activation);
             }
         }
     }

@@ -13,6 +13,7 @@
 #![allow(unsafe_code)]
 
 use super::array::array_from;
+use super::epilogue::Activation;
 use std::arch::x86_64::*;
 
 /// f32 values per register.
@@ -108,6 +109,7 @@ fn forward_block<const IN: usize, const OUT: usize, const R: usize, const C: usi
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     let rows = x.len();
     let mut xs = [&x[0]; R];
@@ -126,30 +128,31 @@ fn forward_block<const IN: usize, const OUT: usize, const R: usize, const C: usi
         let width = C.min(OUT - o);
         for (r, y_row) in y.iter_mut().enumerate().take(rows) {
             for c in 0..width {
-                y_row[o + c] = sums[r * C + c] + bias[o + c];
+                y_row[o + c] = activation.apply(sums[r * C + c] + bias[o + c]);
             }
         }
         o += C;
     }
 }
 
-/// `y[b][o] = bias[o] + dot(x[b], w[o])` in blocks of 4 rows x 4 outputs; fewer than 4 rows
-/// as matrix-vector products against 16 weight rows at a time.
+/// `y[b][o] = activation(bias[o] + dot(x[b], w[o]))` in blocks of 4 rows x 4 outputs; fewer
+/// than 4 rows as matrix-vector products against 16 weight rows at a time.
 #[target_feature(enable = "avx512f")]
 pub(super) fn forward<const IN: usize, const OUT: usize>(
     x: &[[f32; IN]],
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     let mut x_blocks = x.chunks_exact(4);
     let mut y_blocks = y.chunks_exact_mut(4);
     for (x_block, y_block) in (&mut x_blocks).zip(&mut y_blocks) {
-        forward_block::<IN, OUT, 4, 4>(x_block, w, bias, y_block);
+        forward_block::<IN, OUT, 4, 4>(x_block, w, bias, y_block, activation);
     }
     let (x_rest, y_rest) = (x_blocks.remainder(), y_blocks.into_remainder());
     for (x_row, y_row) in x_rest.chunks(1).zip(y_rest.chunks_mut(1)) {
-        forward_block::<IN, OUT, 1, 16>(x_row, w, bias, y_row);
+        forward_block::<IN, OUT, 1, 16>(x_row, w, bias, y_row, activation);
     }
 }
 
@@ -163,6 +166,7 @@ pub(super) fn forward_outputs<const IN: usize, const OUT: usize>(
     bias: &[f32; OUT],
     first: usize,
     y: &mut [f32],
+    activation: Activation,
 ) {
     let end = first + y.len();
     assert!(end <= OUT);
@@ -173,7 +177,7 @@ pub(super) fn forward_outputs<const IN: usize, const OUT: usize>(
         // SAFETY: `sums` holds 16 values.
         unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), dots::<IN, 1, 16>([x], ws)) };
         for (c, sum) in sums.iter().enumerate().take(end - o) {
-            y[o - first + c] = sum + bias[o + c];
+            y[o - first + c] = activation.apply(sum + bias[o + c]);
         }
         o += L;
     }
@@ -183,7 +187,9 @@ pub(super) fn forward_outputs<const IN: usize, const OUT: usize>(
 /// products: `scale(r, j)` gives the broadcast scalar, `vec(j)` the row of vectors; `out[r]`
 /// receives the columns (only the first `valid` rows are written; the last vector is masked
 /// with `last_mask`). With `accumulate` the sums continue from the values in `out` (the same
-/// chain of fused multiply-adds as one longer call, so the same bits).
+/// chain of fused multiply-adds as one longer call, so the same bits). With `relu_outputs`,
+/// row `r`'s sums are multiplied by `relu_outputs[r] > 0` (1 or 0) as they are stored: the
+/// backward of a ReLU whose outputs those are.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn broadcast_block<const R: usize, const C: usize>(
@@ -194,6 +200,7 @@ fn broadcast_block<const R: usize, const C: usize>(
     out: [*mut f32; R],
     valid: usize,
     accumulate: bool,
+    relu_outputs: Option<[*const f32; R]>,
 ) {
     let mut acc = [[_mm512_setzero_ps(); C]; R];
     if accumulate {
@@ -222,11 +229,22 @@ fn broadcast_block<const R: usize, const C: usize>(
         }
     }
     for (r, acc) in acc.iter().enumerate().take(valid) {
-        for (c, acc) in acc.iter().enumerate() {
+        for (c, &acc) in acc.iter().enumerate() {
             let mask = if c + 1 == C { last_mask } else { 0xFFFF };
+            let acc = match relu_outputs {
+                None => acc,
+                Some(y) => {
+                    // SAFETY: `y[r]` has the columns of `out[r]` (the caller's contract).
+                    let y = unsafe { _mm512_maskz_loadu_ps(mask, y[r].add(c * L)) };
+                    let positive = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(y, _mm512_setzero_ps());
+                    // As `epilogue::relu_gradient`: times 1.0 where `y > 0`, else times 0.0.
+                    let factor = _mm512_maskz_mov_ps(positive, _mm512_set1_ps(1.0));
+                    _mm512_mul_ps(acc, factor)
+                }
+            };
             // SAFETY: `out[r]` points at `16 * C` writable values, the last chunk where
             // `last_mask` is set.
-            unsafe { _mm512_mask_storeu_ps(out[r].add(c * L), mask, *acc) };
+            unsafe { _mm512_mask_storeu_ps(out[r].add(c * L), mask, acc) };
         }
     }
 }
@@ -247,13 +265,16 @@ fn column_blocks(n: usize) -> impl Iterator<Item = (usize, usize, __mmask16)> {
 }
 
 /// `dx[b] = sum_o g[b][o] * w[o]`, overwriting `dx`: 4 rows x 64 columns at a time, all rows
-/// for one column panel of `w` (which stays in L1) before the next.
+/// for one column panel of `w` (which stays in L1) before the next. With `relu_outputs` (the
+/// layer's input, which a ReLU produced) each value is then masked by the ReLU's backward.
 #[target_feature(enable = "avx512f")]
 pub(super) fn backward_input<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
+    relu_outputs: Option<&[[f32; IN]]>,
 ) {
+    assert!(relu_outputs.is_none_or(|y| y.len() == dx.len()));
     let rows = g.len();
     let dx_ptr = dx.as_mut_ptr();
     for (col, vectors, mask) in column_blocks(IN) {
@@ -267,10 +288,13 @@ pub(super) fn backward_input<const IN: usize, const OUT: usize>(
             let scale = |r: usize, o: usize| g_rows[r][o];
             // SAFETY: `w[o]` has `IN` values, `col..` in bounds as above.
             let vec = |o: usize| unsafe { w.as_ptr().add(o).cast::<f32>().add(col) };
+            // SAFETY: the rows of `relu_outputs` are those of `dx` (asserted), same columns.
+            let relu = relu_outputs
+                .map(|y| array_from(|r| unsafe { y.as_ptr().add(b + r.min(valid - 1)).cast::<f32>().add(col) }));
             if vectors == 4 {
-                broadcast_block::<4, 4>(OUT, scale, vec, mask, out, valid, false);
+                broadcast_block::<4, 4>(OUT, scale, vec, mask, out, valid, false, relu);
             } else {
-                broadcast_block::<4, 1>(OUT, scale, vec, mask, out, valid, false);
+                broadcast_block::<4, 1>(OUT, scale, vec, mask, out, valid, false, relu);
             }
         }
     }
@@ -303,9 +327,9 @@ pub(super) fn backward_weight_rows<const IN: usize, const OUT: usize>(
                 // SAFETY: `x[b]` has `IN` values, `col..` in bounds as above.
                 let vec = |b: usize| unsafe { x.as_ptr().add(b).cast::<f32>().add(col) };
                 if vectors == 4 {
-                    broadcast_block::<4, 4>(g.len(), scale, vec, mask, out, valid, chunk > 0);
+                    broadcast_block::<4, 4>(g.len(), scale, vec, mask, out, valid, chunk > 0, None);
                 } else {
-                    broadcast_block::<4, 1>(g.len(), scale, vec, mask, out, valid, chunk > 0);
+                    broadcast_block::<4, 1>(g.len(), scale, vec, mask, out, valid, chunk > 0, None);
                 }
             }
         }
@@ -441,6 +465,7 @@ pub(super) unsafe fn forward_transposed<const IN: usize, const OUT: usize>(
     panels: &[f32],
     bias: &[f32; OUT],
     y: &Outputs,
+    activation: Activation,
 ) {
     let rows = x.len();
     assert!(rows == y.rows);
@@ -459,6 +484,8 @@ pub(super) unsafe fn forward_transposed<const IN: usize, const OUT: usize>(
                     valid,
                     k: k0..k1,
                     col,
+                    // The activation when the sums are complete.
+                    relu: activation == Activation::Relu && k1 == IN,
                 };
                 match width / L {
                     4 => forward_panel::<OUT, 4>(&args, wt, bias),
@@ -478,6 +505,8 @@ struct Panel {
     valid: usize,
     k: std::ops::Range<usize>,
     col: usize,
+    /// Apply `ReLU` as the block is stored (on the last chunk of the reduction).
+    relu: bool,
 }
 
 /// A block against one panel `wt` of `C` registers' width.
@@ -524,9 +553,16 @@ fn forward_panel<const OUT: usize, const C: usize>(p: &Panel, wt: &[f32], bias: 
         }
     }
     for (r, acc) in acc.iter().enumerate().take(p.valid) {
-        for (c, acc) in acc.iter().enumerate() {
+        for (c, &acc) in acc.iter().enumerate() {
+            let acc = if p.relu {
+                // `relu`: lanes below zero become 0.0; NaN and -0.0 pass (not `< 0`).
+                let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(acc, _mm512_setzero_ps());
+                _mm512_mask_mov_ps(acc, negative, _mm512_setzero_ps())
+            } else {
+                acc
+            };
             // SAFETY: the mask keeps the store inside row `y[r]`.
-            unsafe { _mm512_mask_storeu_ps(p.y[r].add(p.col + c * L), masks[c], *acc) };
+            unsafe { _mm512_mask_storeu_ps(p.y[r].add(p.col + c * L), masks[c], acc) };
         }
     }
 }

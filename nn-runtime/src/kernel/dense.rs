@@ -11,6 +11,7 @@
 //! accumulators of `LANES` values in registers across the whole reduction, so every value
 //! loaded from memory feeds several multiply-adds.
 
+use super::epilogue::{relu_gradient, Activation};
 use super::shape::Shape;
 
 /// Values per accumulator: one AVX register of f32 (two SSE registers).
@@ -26,33 +27,41 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-/// `y[b][o] = bias[o] + dot(x[b], w[o])`: the forward pass.
+/// `y[b][o] = activation(bias[o] + dot(x[b], w[o]))`: the forward pass.
 pub(super) fn linear_forward<const IN: usize, const OUT: usize>(
     x: &[[f32; IN]],
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
+    let shape = Shape::of::<IN, OUT>();
     forward_flat(
         x.as_flattened(),
         w.as_flattened(),
         bias,
         y.as_flattened_mut(),
-        Shape::of::<IN, OUT>(),
+        shape,
+        activation,
     );
 }
 
-/// `dx[b] = sum_o g[b][o] * w[o]`: the gradient with respect to the input, overwriting `dx`.
+/// `dx[b] = sum_o g[b][o] * w[o]`: the gradient with respect to the input, overwriting `dx`;
+/// with `relu_outputs` (the layer's input, which a ReLU produced) masked by the ReLU's backward.
 pub(super) fn linear_backward_input<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
+    relu_outputs: Option<&[[f32; IN]]>,
 ) {
+    let relu_outputs = relu_outputs.map(<[[f32; IN]]>::as_flattened);
+    let shape = Shape::of::<IN, OUT>();
     backward_input_flat(
         g.as_flattened(),
         w.as_flattened(),
         dx.as_flattened_mut(),
-        Shape::of::<IN, OUT>(),
+        relu_outputs,
+        shape,
     );
 }
 
@@ -73,40 +82,48 @@ pub(super) fn linear_backward_weight_rows<const IN: usize, const OUT: usize>(
     );
 }
 
-fn forward_flat(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape) {
+fn forward_flat(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape, activation: Activation) {
     if shape.is_empty() {
         // No inputs: every output is its bias.
-        return y
-            .chunks_exact_mut(shape.outputs.max(1))
-            .for_each(|y_row| y_row.copy_from_slice(bias));
+        for y_row in y.chunks_exact_mut(shape.outputs.max(1)) {
+            for (y, &b) in y_row.iter_mut().zip(bias) {
+                *y = activation.apply(b);
+            }
+        }
+        return;
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
         unsafe {
-            forward_avx2(x, w, bias, y, shape)
+            forward_avx2(x, w, bias, y, shape, activation)
         };
         return;
     }
-    forward::<false>(x, w, bias, y, shape);
+    forward::<false>(x, w, bias, y, shape, activation);
 }
 
-fn backward_input_flat(g: &[f32], w: &[f32], dx: &mut [f32], shape: Shape) {
+fn backward_input_flat(g: &[f32], w: &[f32], dx: &mut [f32], relu_outputs: Option<&[f32]>, shape: Shape) {
+    assert!(relu_outputs.is_none_or(|y| y.len() == dx.len()));
     if shape.is_empty() {
-        // A sum over no outputs.
-        return dx.fill(0.0);
+        // A sum over no outputs, masked as any other.
+        dx.fill(0.0);
+        if let Some(y) = relu_outputs {
+            dx.iter_mut().zip(y).for_each(|(dx, &y)| *dx = relu_gradient(*dx, y));
+        }
+        return;
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
         unsafe {
-            backward_input_avx2(g, w, dx, shape)
+            backward_input_avx2(g, w, dx, relu_outputs, shape)
         };
         return;
     }
-    backward_input::<false>(g, w, dx, shape);
+    backward_input::<false>(g, w, dx, relu_outputs, shape);
 }
 
 fn backward_weight_flat(g: &[f32], x: &[f32], first: usize, dw: &mut [f32], shape: Shape) {
@@ -133,14 +150,14 @@ fn has_avx2_fma() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn forward_avx2(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape) {
-    forward::<true>(x, w, bias, y, shape);
+fn forward_avx2(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape, activation: Activation) {
+    forward::<true>(x, w, bias, y, shape, activation);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn backward_input_avx2(g: &[f32], w: &[f32], dx: &mut [f32], shape: Shape) {
-    backward_input::<true>(g, w, dx, shape);
+fn backward_input_avx2(g: &[f32], w: &[f32], dx: &mut [f32], relu_outputs: Option<&[f32]>, shape: Shape) {
+    backward_input::<true>(g, w, dx, relu_outputs, shape);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -151,18 +168,32 @@ fn backward_weight_avx2(g: &[f32], x: &[f32], first: usize, dw: &mut [f32], shap
 
 /// Forward in blocks of 4 batch rows x 2 weight rows: 8 dot products share their loads.
 #[inline(always)]
-fn forward<const FMA: bool>(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape) {
+fn forward<const FMA: bool>(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape, activation: Activation) {
     let mut x_blocks = x.chunks_exact(4 * shape.inputs);
     let mut y_blocks = y.chunks_exact_mut(4 * shape.outputs);
     for (x_block, y_block) in (&mut x_blocks).zip(&mut y_blocks) {
-        forward_rows::<4, FMA>(x_block, w, bias, y_block, shape);
+        forward_rows::<4, FMA>(x_block, w, bias, y_block, shape, activation);
     }
-    forward_rows::<1, FMA>(x_blocks.remainder(), w, bias, y_blocks.into_remainder(), shape);
+    forward_rows::<1, FMA>(
+        x_blocks.remainder(),
+        w,
+        bias,
+        y_blocks.into_remainder(),
+        shape,
+        activation,
+    );
 }
 
 /// Forward for the rows of `x` (a multiple of `R`), `R` at a time.
 #[inline(always)]
-fn forward_rows<const R: usize, const FMA: bool>(x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], shape: Shape) {
+fn forward_rows<const R: usize, const FMA: bool>(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    shape: Shape,
+    activation: Activation,
+) {
     let Shape { inputs, outputs } = shape;
     for (x_block, y_block) in x.chunks_exact(R * inputs).zip(y.chunks_exact_mut(R * outputs)) {
         let xs: [&[f32]; R] = std::array::from_fn(|r| &x_block[r * inputs..][..inputs]);
@@ -171,15 +202,15 @@ fn forward_rows<const R: usize, const FMA: bool>(x: &[f32], w: &[f32], bias: &[f
         for pair in &mut w_pairs {
             let dots = dot_block::<R, 2, FMA>(xs, [&pair[..inputs], &pair[inputs..]], inputs);
             for (y_row, dot) in y_block.chunks_exact_mut(outputs).zip(dots) {
-                y_row[o] = bias[o] + dot[0];
-                y_row[o + 1] = bias[o + 1] + dot[1];
+                y_row[o] = activation.apply(bias[o] + dot[0]);
+                y_row[o + 1] = activation.apply(bias[o + 1] + dot[1]);
             }
             o += 2;
         }
         if !w_pairs.remainder().is_empty() {
             let dots = dot_block::<R, 1, FMA>(xs, [w_pairs.remainder()], inputs);
             for (y_row, dot) in y_block.chunks_exact_mut(outputs).zip(dots) {
-                y_row[o] = bias[o] + dot[0];
+                y_row[o] = activation.apply(bias[o] + dot[0]);
             }
         }
     }
@@ -224,13 +255,18 @@ fn dot_block<const R: usize, const C: usize, const FMA: bool>(
 /// Input gradient in blocks of 4 batch rows x `2 * LANES` columns held in registers over the
 /// whole sum across outputs.
 #[inline(always)]
-fn backward_input<const FMA: bool>(g: &[f32], w: &[f32], dx: &mut [f32], shape: Shape) {
+fn backward_input<const FMA: bool>(g: &[f32], w: &[f32], dx: &mut [f32], relu_outputs: Option<&[f32]>, shape: Shape) {
     let mut g_blocks = g.chunks_exact(4 * shape.outputs);
     let mut dx_blocks = dx.chunks_exact_mut(4 * shape.inputs);
     for (g_block, dx_block) in (&mut g_blocks).zip(&mut dx_blocks) {
         backward_input_rows::<4, FMA>(g_block, w, dx_block, shape);
     }
     backward_input_rows::<1, FMA>(g_blocks.remainder(), w, dx_blocks.into_remainder(), shape);
+    // The ReLU's backward, over the rows just computed (still in L1 for a block, in L2 for a
+    // part of a product).
+    if let Some(y) = relu_outputs {
+        dx.iter_mut().zip(y).for_each(|(dx, &y)| *dx = relu_gradient(*dx, y));
+    }
 }
 
 #[inline(always)]

@@ -15,6 +15,7 @@ mod avx2;
 mod avx512;
 mod conv;
 mod dense;
+mod epilogue;
 mod shape;
 
 pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
@@ -22,6 +23,7 @@ pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Co
 use crate::threads::split_rows;
 #[cfg(target_arch = "x86_64")]
 use crate::threads::{split_rows_on, Pool};
+use epilogue::Activation;
 
 /// Multiply-adds below which a product runs on the calling thread only: waking a second
 /// thread costs about a microsecond, as much as 100k multiply-adds.
@@ -88,7 +90,7 @@ impl Path {
 /// Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod variants {
-    use super::Path;
+    use super::{Activation, Path};
 
     /// Whether the CPU runs the `*_avx2` functions (they panic otherwise).
     pub fn has_avx2() -> bool {
@@ -114,7 +116,7 @@ pub mod variants {
         bias: &[f32; OUT],
         y: &mut [[f32; OUT]],
     ) {
-        super::forward(Path::Dense, x, w, bias, y)
+        super::forward(Path::Dense, x, w, bias, y, Activation::Identity)
     }
 
     /// [`super::linear_forward`] by the AVX2 micro-kernels.
@@ -124,7 +126,7 @@ pub mod variants {
         bias: &[f32; OUT],
         y: &mut [[f32; OUT]],
     ) {
-        super::forward(avx2(), x, w, bias, y)
+        super::forward(avx2(), x, w, bias, y, Activation::Identity)
     }
 
     /// [`super::linear_forward`] by the AVX2 broadcast micro-kernels against a transposed
@@ -137,7 +139,7 @@ pub mod variants {
     ) {
         assert!(has_avx2(), "the CPU has no AVX2+FMA");
         #[cfg(target_arch = "x86_64")]
-        super::forward_avx2_with_transposed(x, w, bias, y)
+        super::forward_avx2_with_transposed(x, w, bias, y, Activation::Identity)
     }
 
     /// [`super::linear_backward_input`] by the portable kernels of `dense.rs`.
@@ -146,7 +148,7 @@ pub mod variants {
         w: &[[f32; IN]; OUT],
         dx: &mut [[f32; IN]],
     ) {
-        super::backward_input(Path::Dense, g, w, dx)
+        super::backward_input(Path::Dense, g, w, dx, None)
     }
 
     /// [`super::linear_backward_input`] by the AVX2 micro-kernels.
@@ -155,7 +157,60 @@ pub mod variants {
         w: &[[f32; IN]; OUT],
         dx: &mut [[f32; IN]],
     ) {
-        super::backward_input(avx2(), g, w, dx)
+        super::backward_input(avx2(), g, w, dx, None)
+    }
+
+    /// [`super::linear_forward_relu`] by the portable kernels of `dense.rs`.
+    pub fn linear_forward_relu_dense<const IN: usize, const OUT: usize>(
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        super::forward(Path::Dense, x, w, bias, y, Activation::Relu)
+    }
+
+    /// [`super::linear_forward_relu`] by the AVX2 micro-kernels.
+    pub fn linear_forward_relu_avx2<const IN: usize, const OUT: usize>(
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        super::forward(avx2(), x, w, bias, y, Activation::Relu)
+    }
+
+    /// [`super::linear_forward_relu`] by the AVX2 broadcast micro-kernels against a transposed
+    /// weight, whatever the shape.
+    pub fn linear_forward_relu_avx2_transposed<const IN: usize, const OUT: usize>(
+        x: &[[f32; IN]],
+        w: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+        y: &mut [[f32; OUT]],
+    ) {
+        assert!(has_avx2(), "the CPU has no AVX2+FMA");
+        #[cfg(target_arch = "x86_64")]
+        super::forward_avx2_with_transposed(x, w, bias, y, Activation::Relu)
+    }
+
+    /// [`super::linear_backward_input_relu`] by the portable kernels of `dense.rs`.
+    pub fn linear_backward_input_relu_dense<const IN: usize, const OUT: usize>(
+        g: &[[f32; OUT]],
+        w: &[[f32; IN]; OUT],
+        relu_outputs: &[[f32; IN]],
+        dx: &mut [[f32; IN]],
+    ) {
+        super::backward_input(Path::Dense, g, w, dx, Some(relu_outputs))
+    }
+
+    /// [`super::linear_backward_input_relu`] by the AVX2 micro-kernels.
+    pub fn linear_backward_input_relu_avx2<const IN: usize, const OUT: usize>(
+        g: &[[f32; OUT]],
+        w: &[[f32; IN]; OUT],
+        relu_outputs: &[[f32; IN]],
+        dx: &mut [[f32; IN]],
+    ) {
+        super::backward_input(avx2(), g, w, dx, Some(relu_outputs))
     }
 
     /// [`super::linear_backward_weight`] by the portable kernels of `dense.rs`.
@@ -193,7 +248,27 @@ pub fn linear_forward<const IN: usize, const OUT: usize>(
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
 ) {
-    forward(Path::Auto, x, w, bias, y)
+    forward(Path::Auto, x, w, bias, y, Activation::Identity)
+}
+
+/// `y[b][o] = max(0, bias[o] + dot(x[b], w[o]))`: a Linear layer's forward followed by
+/// PyTorch's ReLU, applied by the kernel as it stores each value (the same bits as
+/// [`linear_forward`] then the `ReLU` layer; NaN stays NaN). Networks use it for every
+/// `Linear -> ReLU -> Linear`.
+///
+/// ```
+/// // x = [1 2], w = [[3 4], [-5 -6]], bias = [10 20]: [21, -17] before the ReLU
+/// let mut y = [[0.0; 2]];
+/// nn::kernel::linear_forward_relu(&[[1.0, 2.0]], &[[3.0, 4.0], [-5.0, -6.0]], &[10.0, 20.0], &mut y);
+/// assert_eq!(y, [[21.0, 0.0]]);
+/// ```
+pub fn linear_forward_relu<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+) {
+    forward(Path::Auto, x, w, bias, y, Activation::Relu)
 }
 
 fn forward<const IN: usize, const OUT: usize>(
@@ -202,12 +277,13 @@ fn forward<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     assert_eq!(x.len(), y.len(), "linear_forward: as many outputs as inputs");
     #[cfg(target_arch = "x86_64")]
     {
         if path.avx512() && x.len() >= TRANSPOSE_MIN_ROWS {
-            return forward_avx512_transposed(x, w, bias, y);
+            return forward_avx512_transposed(x, w, bias, y, activation);
         }
         if let (true, [x], [y]) = (path.avx512(), x, &mut *y) {
             // As on AVX2: a single-sample forward splits its outputs across running workers.
@@ -215,16 +291,16 @@ fn forward<const IN: usize, const OUT: usize>(
                 #[allow(unsafe_code)]
                 // SAFETY: the CPU supports AVX-512F (checked by `Path`).
                 unsafe {
-                    avx512::forward_outputs(x, w, bias, first, y)
+                    avx512::forward_outputs(x, w, bias, first, y, activation)
                 }
             });
         }
         if path.avx2(true) {
-            return forward_avx2(x, w, bias, y);
+            return forward_avx2(x, w, bias, y, activation);
         }
     }
     split_rows(y, 4, IN * OUT, PARALLEL_MIN_MACS, |first, y| {
-        forward_serial(path, &x[first..first + y.len()], w, bias, y)
+        forward_serial(path, &x[first..first + y.len()], w, bias, y, activation)
     });
 }
 
@@ -316,6 +392,7 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     let panel_len = IN * avx512::PANEL;
     with_buffer(&TRANSPOSED, avx512::transposed_len(IN, OUT), |wt| {
@@ -327,7 +404,7 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
                 // disjoint panels, so they write disjoint columns of `y`.
                 unsafe {
                     avx512::transpose_panels(w, first / panel_len, panels);
-                    avx512::forward_transposed(x, first / panel_len, panels, bias, &outputs)
+                    avx512::forward_transposed(x, first / panel_len, panels, bias, &outputs, activation)
                 }
             });
         }
@@ -343,7 +420,14 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
             #[allow(unsafe_code)]
             // SAFETY: as above; each part writes only its own rows.
             unsafe {
-                avx512::forward_transposed(&x[first..first + y.len()], 0, wt, bias, &avx512::Outputs::new(y))
+                avx512::forward_transposed(
+                    &x[first..first + y.len()],
+                    0,
+                    wt,
+                    bias,
+                    &avx512::Outputs::new(y),
+                    activation,
+                )
             }
         });
     });
@@ -359,6 +443,7 @@ fn forward_avx2<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     if let ([x], [y]) = (x, &mut *y) {
         // A single-sample forward never allocates: only workers already running join in.
@@ -366,7 +451,7 @@ fn forward_avx2<const IN: usize, const OUT: usize>(
             #[allow(unsafe_code)]
             // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
             unsafe {
-                avx2::forward_dots_outputs(x, w, bias, first, y)
+                avx2::forward_dots_outputs(x, w, bias, first, y, activation)
             }
         });
     }
@@ -375,11 +460,11 @@ fn forward_avx2<const IN: usize, const OUT: usize>(
             #[allow(unsafe_code)]
             // SAFETY: the caller checked that the CPU supports AVX2 and FMA.
             unsafe {
-                avx2::forward_dots(&x[first..first + y.len()], w, bias, y)
+                avx2::forward_dots(&x[first..first + y.len()], w, bias, y, activation)
             }
         });
     }
-    forward_avx2_with_transposed(x, w, bias, y)
+    forward_avx2_with_transposed(x, w, bias, y, activation)
 }
 
 /// The AVX2 forward by broadcast micro-kernels against the weight transposed. The caller
@@ -390,6 +475,7 @@ fn forward_avx2_with_transposed<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     with_buffer(&TRANSPOSED, avx2::transposed_len(IN, OUT), |wt| {
         // The copy is split by panels of 8 outputs: with 784x128 it is 2-4% of a batch-1024
@@ -408,7 +494,7 @@ fn forward_avx2_with_transposed<const IN: usize, const OUT: usize>(
             #[allow(unsafe_code)]
             // SAFETY: as above.
             unsafe {
-                avx2::forward_transposed(&x[first..first + y.len()], wt, y)
+                avx2::forward_transposed(&x[first..first + y.len()], wt, y, activation)
             }
         });
     });
@@ -420,18 +506,19 @@ fn forward_serial<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
     y: &mut [[f32; OUT]],
+    activation: Activation,
 ) {
     #[cfg(target_arch = "x86_64")]
     if path.avx512() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX-512F, checked just above.
         unsafe {
-            avx512::forward(x, w, bias, y)
+            avx512::forward(x, w, bias, y, activation)
         };
         return;
     }
     let _ = path;
-    dense::linear_forward(x, w, bias, y);
+    dense::linear_forward(x, w, bias, y, activation);
 }
 
 /// `dx[b] = sum_o g[b][o] * w[o]`: the gradient with respect to the input, overwriting `dx`.
@@ -446,7 +533,27 @@ pub fn linear_backward_input<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
 ) {
-    backward_input(Path::Auto, g, w, dx)
+    backward_input(Path::Auto, g, w, dx, None)
+}
+
+/// `dx[b][i] = (sum_o g[b][o] * w[o][i]) * (relu_outputs[b][i] > 0 ? 1 : 0)`: the input
+/// gradient of a Linear layer whose input a ReLU produced, followed by that ReLU's backward,
+/// applied by the kernel as it stores each value (the same bits as
+/// [`linear_backward_input`] then the `ReLU` layer's backward).
+///
+/// ```
+/// // the ReLU's outputs [2, 0]: the second input's gradient is masked
+/// let mut dx = [[0.0; 2]];
+/// nn::kernel::linear_backward_input_relu(&[[1.0, 10.0]], &[[3.0, 4.0], [5.0, 6.0]], &[[2.0, 0.0]], &mut dx);
+/// assert_eq!(dx, [[53.0, 0.0]]);
+/// ```
+pub fn linear_backward_input_relu<const IN: usize, const OUT: usize>(
+    g: &[[f32; OUT]],
+    w: &[[f32; IN]; OUT],
+    relu_outputs: &[[f32; IN]],
+    dx: &mut [[f32; IN]],
+) {
+    backward_input(Path::Auto, g, w, dx, Some(relu_outputs))
 }
 
 fn backward_input<const IN: usize, const OUT: usize>(
@@ -454,24 +561,31 @@ fn backward_input<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
+    relu_outputs: Option<&[[f32; IN]]>,
 ) {
     assert_eq!(
         g.len(),
         dx.len(),
         "linear_backward_input: as many input gradients as output gradients"
     );
+    assert!(
+        relu_outputs.is_none_or(|y| y.len() == dx.len()),
+        "linear_backward_input_relu: as many ReLU outputs as input gradients"
+    );
+    // The rows of the ReLU's outputs that go with the input gradient's rows `first..`.
+    let relu_rows = |first: usize, len: usize| relu_outputs.map(|y| &y[first..first + len]);
     #[cfg(target_arch = "x86_64")]
     if path.avx2(avx2_input_gradient_wins(IN, OUT, g.len())) {
         return split_rows(dx, avx2::ROWS, IN * OUT, PARALLEL_MIN_MACS, |first, dx| {
             #[allow(unsafe_code)]
             // SAFETY: the CPU supports AVX2 and FMA (checked by `Path`).
             unsafe {
-                avx2::backward_input(&g[first..first + dx.len()], w, dx)
+                avx2::backward_input(&g[first..first + dx.len()], w, dx, relu_rows(first, dx.len()))
             }
         });
     }
     split_rows(dx, 4, IN * OUT, PARALLEL_MIN_MACS, |first, dx| {
-        backward_input_serial(path, &g[first..first + dx.len()], w, dx)
+        backward_input_serial(path, &g[first..first + dx.len()], w, dx, relu_rows(first, dx.len()))
     });
 }
 
@@ -480,18 +594,19 @@ fn backward_input_serial<const IN: usize, const OUT: usize>(
     g: &[[f32; OUT]],
     w: &[[f32; IN]; OUT],
     dx: &mut [[f32; IN]],
+    relu_outputs: Option<&[[f32; IN]]>,
 ) {
     #[cfg(target_arch = "x86_64")]
     if path.avx512() {
         #[allow(unsafe_code)]
         // SAFETY: the CPU supports AVX-512F, checked just above.
         unsafe {
-            avx512::backward_input(g, w, dx)
+            avx512::backward_input(g, w, dx, relu_outputs)
         };
         return;
     }
     let _ = path;
-    dense::linear_backward_input(g, w, dx);
+    dense::linear_backward_input(g, w, dx, relu_outputs);
 }
 
 /// `dw[o] = sum_b g[b][o] * x[b]` and `db[o] = sum_b g[b][o]`: the parameter gradients,
