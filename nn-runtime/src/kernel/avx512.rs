@@ -183,6 +183,14 @@ pub(super) fn forward_outputs<const IN: usize, const OUT: usize>(
     }
 }
 
+/// Where a block's `R` rows of sums go: `out[r]`, only the first `valid` rows written; with
+/// `relu_outputs` each row multiplied by `relu_outputs[r] > 0` (1 or 0) as it is stored.
+struct Destination<const R: usize> {
+    out: [*mut f32; R],
+    valid: usize,
+    relu_outputs: Option<[*const f32; R]>,
+}
+
 /// `R` rows of `sum_j s[r][j] * v[j][col..col + 16 * C]`, the shared shape of both gradient
 /// products: `scale(r, j)` gives the broadcast scalar, `vec(j)` the row of vectors; `out[r]`
 /// receives the columns (only the first `valid` rows are written; the last vector is masked
@@ -197,11 +205,14 @@ fn broadcast_block<const R: usize, const C: usize>(
     scale: impl Fn(usize, usize) -> f32,
     vec: impl Fn(usize) -> *const f32,
     last_mask: __mmask16,
-    out: [*mut f32; R],
-    valid: usize,
+    rows: Destination<R>,
     accumulate: bool,
-    relu_outputs: Option<[*const f32; R]>,
 ) {
+    let Destination {
+        out,
+        valid,
+        relu_outputs,
+    } = rows;
     let mut acc = [[_mm512_setzero_ps(); C]; R];
     if accumulate {
         for (r, acc) in acc.iter_mut().enumerate() {
@@ -292,9 +303,31 @@ pub(super) fn backward_input<const IN: usize, const OUT: usize>(
             let relu = relu_outputs
                 .map(|y| array_from(|r| unsafe { y.as_ptr().add(b + r.min(valid - 1)).cast::<f32>().add(col) }));
             if vectors == 4 {
-                broadcast_block::<4, 4>(OUT, scale, vec, mask, out, valid, false, relu);
+                broadcast_block::<4, 4>(
+                    OUT,
+                    scale,
+                    vec,
+                    mask,
+                    Destination {
+                        out,
+                        valid,
+                        relu_outputs: relu,
+                    },
+                    false,
+                );
             } else {
-                broadcast_block::<4, 1>(OUT, scale, vec, mask, out, valid, false, relu);
+                broadcast_block::<4, 1>(
+                    OUT,
+                    scale,
+                    vec,
+                    mask,
+                    Destination {
+                        out,
+                        valid,
+                        relu_outputs: relu,
+                    },
+                    false,
+                );
             }
         }
     }
@@ -327,9 +360,31 @@ pub(super) fn backward_weight_rows<const IN: usize, const OUT: usize>(
                 // SAFETY: `x[b]` has `IN` values, `col..` in bounds as above.
                 let vec = |b: usize| unsafe { x.as_ptr().add(b).cast::<f32>().add(col) };
                 if vectors == 4 {
-                    broadcast_block::<4, 4>(g.len(), scale, vec, mask, out, valid, chunk > 0, None);
+                    broadcast_block::<4, 4>(
+                        g.len(),
+                        scale,
+                        vec,
+                        mask,
+                        Destination {
+                            out,
+                            valid,
+                            relu_outputs: None,
+                        },
+                        chunk > 0,
+                    );
                 } else {
-                    broadcast_block::<4, 1>(g.len(), scale, vec, mask, out, valid, chunk > 0, None);
+                    broadcast_block::<4, 1>(
+                        g.len(),
+                        scale,
+                        vec,
+                        mask,
+                        Destination {
+                            out,
+                            valid,
+                            relu_outputs: None,
+                        },
+                        chunk > 0,
+                    );
                 }
             }
         }
