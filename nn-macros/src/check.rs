@@ -74,6 +74,8 @@ pub struct Stage {
     /// The built-in `Flatten`: a batch's output is its input's memory viewed flat, so batched
     /// passes view it instead of copying (`nn::__private::flatten_batch`).
     pub reshape: bool,
+    /// The name of the built-in layer this stage is (`"Linear"`, `"ReLU"`, ...), if it is one.
+    pub built_in: Option<&'static str>,
 }
 
 /// One dimension: its value if it is a literal, and the tokens that compute it.
@@ -195,6 +197,7 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
             params: literal_params(layer, &flow),
             constructor_args: check_constructor_args(&mut cx, layer, built_in_name(layer)),
             reshape: built_in_name(layer) == Some("Flatten"),
+            built_in: built_in_name(layer),
         });
         flow = next;
     }

@@ -358,13 +358,29 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
         }
     }
 
+    // Stage j is a built-in `ReLU` between two built-in `Linear`s: the Linear before it applies
+    // the ReLU as its forward kernel stores each value (`forward_batch_relu`), and the Linear
+    // after it applies the ReLU's mask as its input-gradient kernel stores each value
+    // (`backward_batch_fused`), so the ReLU's own passes are skipped. The bits are the same.
+    let fused_relu = |j: usize| {
+        j >= 1
+            && j + 1 < count
+            && stages[j].built_in == Some("ReLU")
+            && stages[j - 1].built_in == Some("Linear")
+            && stages[j + 1].built_in == Some("Linear")
+    };
+
     let mut cache_fields = Vec::new();
     for (i, stage) in stages.iter().enumerate().skip(1) {
         let (act, grad, ty) = (activation(i), gradient(i), &stage.input_ty);
-        if !viewed(i) {
+        // A fused ReLU's input (the Linear's output before the ReLU) and output gradient are
+        // never written.
+        if !viewed(i) && !fused_relu(i) {
             cache_fields.push(quote!(#act: __nn::Vec<#ty>));
         }
-        cache_fields.push(quote!(#grad: __nn::Vec<#ty>));
+        if !fused_relu(i - 1) {
+            cache_fields.push(quote!(#grad: __nn::Vec<#ty>));
+        }
     }
     for (i, Stage { ty, input_ty, .. }) in stages.iter().enumerate() {
         let field = cache(i);
@@ -407,6 +423,18 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                 let a = activation(i + 1);
                 return quote!(let #a: &[#output_ty] = __nn::flatten_batch(#input););
             }
+            if fused_relu(i) {
+                // Done by the Linear before it.
+                return quote!();
+            }
+            if fused_relu(i + 1) {
+                // The ReLU's output, written by this Linear's kernel.
+                let a = activation(i + 2);
+                return quote! {
+                    let #a = __nn::prefix_mut(&mut __cache.#a, __batch);
+                    self.#field.forward_batch_relu(#input, &mut *#a);
+                };
+            }
             let (setup, output) = if i + 1 == count {
                 (quote!(), quote!(__output))
             } else {
@@ -439,6 +467,21 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
             };
             let c = cache(i);
             let own_params = &stages[i].ty;
+            if fused_relu(i) {
+                // Done by the Linear after it.
+                return quote!();
+            }
+            // A Linear next to a fused ReLU: its backward needs no output, and after one it
+            // writes the ReLU's input gradient, masked.
+            let after_relu = i >= 1 && fused_relu(i - 1);
+            let fused = after_relu || fused_relu(i + 1);
+            if i == 0 && fused {
+                return quote! {
+                    if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __wants_input_grad {
+                        self.#field.backward_batch_fused(#input, #grad_output, __grad_input, false, &mut __grads.#field);
+                    }
+                };
+            }
             if i == 0 {
                 return quote! {
                     if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __wants_input_grad {
@@ -452,6 +495,21 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
             // the caller asked for the network's input gradient: a network starting with
             // `Flatten -> Linear<784, ..>` skips the largest product of its backward pass.
             let earlier = stages[..i].iter().map(|stage| &stage.ty);
+            if fused {
+                // After a fused ReLU the input gradient is the ReLU's (gradient `i - 1`).
+                let g = if after_relu { gradient(i - 1) } else { gradient(i) };
+                return quote! {
+                    let __needs_input_grad = __wants_input_grad #(|| <#earlier as __nn::Module>::NUM_PARAMS > 0)*;
+                    if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __needs_input_grad {
+                        let __grad_in = if __needs_input_grad {
+                            __nn::Option::Some(__nn::prefix_mut(&mut __cache.#g, __batch))
+                        } else {
+                            __nn::Option::None
+                        };
+                        self.#field.backward_batch_fused(#input, #grad_output, __grad_in, #after_relu, &mut __grads.#field);
+                    }
+                };
+            }
             let g = gradient(i);
             quote! {
                 let __needs_input_grad = __wants_input_grad #(|| <#earlier as __nn::Module>::NUM_PARAMS > 0)*;

@@ -700,14 +700,10 @@ const _: () = {
         __act_6: __nn::Vec<[[[f32; 5]; 5]; 16]>,
         __grad_6: __nn::Vec<[[[f32; 5]; 5]; 16]>,
         __grad_7: __nn::Vec<[f32; 400]>,
-        __act_8: __nn::Vec<[f32; 120]>,
         __grad_8: __nn::Vec<[f32; 120]>,
         __act_9: __nn::Vec<[f32; 120]>,
-        __grad_9: __nn::Vec<[f32; 120]>,
-        __act_10: __nn::Vec<[f32; 84]>,
         __grad_10: __nn::Vec<[f32; 84]>,
         __act_11: __nn::Vec<[f32; 84]>,
-        __grad_11: __nn::Vec<[f32; 84]>,
         __cache_0: <::nn::__private::Conv2d<
             1,
             6,
@@ -905,46 +901,10 @@ const _: () = {
                 __mode,
             );
             let __act_7: &[[f32; 400]] = __nn::flatten_batch(&*__act_6);
-            let __act_8 = __nn::prefix_mut(&mut __cache.__act_8, __batch);
-            __nn::Layer::<
-                [f32; 400],
-            >::forward_batch(
-                &self.layer_7,
-                __act_7,
-                &mut *__act_8,
-                &mut __cache.__cache_7,
-                __mode,
-            );
             let __act_9 = __nn::prefix_mut(&mut __cache.__act_9, __batch);
-            __nn::Layer::<
-                [f32; 120],
-            >::forward_batch(
-                &self.layer_8,
-                &*__act_8,
-                &mut *__act_9,
-                &mut __cache.__cache_8,
-                __mode,
-            );
-            let __act_10 = __nn::prefix_mut(&mut __cache.__act_10, __batch);
-            __nn::Layer::<
-                [f32; 120],
-            >::forward_batch(
-                &self.layer_9,
-                &*__act_9,
-                &mut *__act_10,
-                &mut __cache.__cache_9,
-                __mode,
-            );
+            self.layer_7.forward_batch_relu(__act_7, &mut *__act_9);
             let __act_11 = __nn::prefix_mut(&mut __cache.__act_11, __batch);
-            __nn::Layer::<
-                [f32; 84],
-            >::forward_batch(
-                &self.layer_10,
-                &*__act_10,
-                &mut *__act_11,
-                &mut __cache.__cache_10,
-                __mode,
-            );
+            self.layer_9.forward_batch_relu(&*__act_9, &mut *__act_11);
             __nn::Layer::<
                 [f32; 84],
             >::forward_batch(
@@ -1000,70 +960,18 @@ const _: () = {
                 || __needs_input_grad
             {
                 let __grad_in = if __needs_input_grad {
-                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_11, __batch))
-                } else {
-                    __nn::Option::None
-                };
-                __nn::Layer::<
-                    [f32; 84],
-                >::backward_batch(
-                    &self.layer_11,
-                    &__cache.__act_11[..__batch],
-                    __output,
-                    __grad_output,
-                    __grad_in,
-                    &mut __cache.__cache_11,
-                    &mut __grads.layer_11,
-                );
-            }
-            let __needs_input_grad = __wants_input_grad
-                || <::nn::__private::Conv2d<
-                    1,
-                    6,
-                    5,
-                    1,
-                    2,
-                    28,
-                    28,
-                > as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::MaxPool2d<2, 2, 14, 14> as __nn::Module>::NUM_PARAMS
-                    > 0
-                || <::nn::__private::Conv2d<
-                    6,
-                    16,
-                    5,
-                    1,
-                    0,
-                    10,
-                    10,
-                > as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::MaxPool2d<2, 2, 5, 5> as __nn::Module>::NUM_PARAMS
-                    > 0
-                || <::nn::__private::Flatten<400> as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::Linear<400, 120> as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::Linear<120, 84> as __nn::Module>::NUM_PARAMS > 0;
-            if <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || __needs_input_grad
-            {
-                let __grad_in = if __needs_input_grad {
                     __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_10, __batch))
                 } else {
                     __nn::Option::None
                 };
-                __nn::Layer::<
-                    [f32; 84],
-                >::backward_batch(
-                    &self.layer_10,
-                    &__cache.__act_10[..__batch],
-                    &__cache.__act_11[..__batch],
-                    &__cache.__grad_11[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_10,
-                    &mut __grads.layer_10,
-                );
+                self.layer_11
+                    .backward_batch_fused(
+                        &__cache.__act_11[..__batch],
+                        __grad_output,
+                        __grad_in,
+                        true,
+                        &mut __grads.layer_11,
+                    );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Conv2d<
@@ -1097,68 +1005,18 @@ const _: () = {
                 || __needs_input_grad
             {
                 let __grad_in = if __needs_input_grad {
-                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_9, __batch))
-                } else {
-                    __nn::Option::None
-                };
-                __nn::Layer::<
-                    [f32; 120],
-                >::backward_batch(
-                    &self.layer_9,
-                    &__cache.__act_9[..__batch],
-                    &__cache.__act_10[..__batch],
-                    &__cache.__grad_10[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_9,
-                    &mut __grads.layer_9,
-                );
-            }
-            let __needs_input_grad = __wants_input_grad
-                || <::nn::__private::Conv2d<
-                    1,
-                    6,
-                    5,
-                    1,
-                    2,
-                    28,
-                    28,
-                > as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::MaxPool2d<2, 2, 14, 14> as __nn::Module>::NUM_PARAMS
-                    > 0
-                || <::nn::__private::Conv2d<
-                    6,
-                    16,
-                    5,
-                    1,
-                    0,
-                    10,
-                    10,
-                > as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::MaxPool2d<2, 2, 5, 5> as __nn::Module>::NUM_PARAMS
-                    > 0
-                || <::nn::__private::Flatten<400> as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::Linear<400, 120> as __nn::Module>::NUM_PARAMS > 0;
-            if <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || __needs_input_grad
-            {
-                let __grad_in = if __needs_input_grad {
                     __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_8, __batch))
                 } else {
                     __nn::Option::None
                 };
-                __nn::Layer::<
-                    [f32; 120],
-                >::backward_batch(
-                    &self.layer_8,
-                    &__cache.__act_8[..__batch],
-                    &__cache.__act_9[..__batch],
-                    &__cache.__grad_9[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_8,
-                    &mut __grads.layer_8,
-                );
+                self.layer_9
+                    .backward_batch_fused(
+                        &__cache.__act_9[..__batch],
+                        &__cache.__grad_10[..__batch],
+                        __grad_in,
+                        true,
+                        &mut __grads.layer_9,
+                    );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Conv2d<
@@ -1194,17 +1052,14 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                __nn::Layer::<
-                    [f32; 400],
-                >::backward_batch(
-                    &self.layer_7,
-                    __nn::flatten_batch(&__cache.__act_6[..__batch]),
-                    &__cache.__act_8[..__batch],
-                    &__cache.__grad_8[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_7,
-                    &mut __grads.layer_7,
-                );
+                self.layer_7
+                    .backward_batch_fused(
+                        __nn::flatten_batch(&__cache.__act_6[..__batch]),
+                        &__cache.__grad_8[..__batch],
+                        __grad_in,
+                        false,
+                        &mut __grads.layer_7,
+                    );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Conv2d<

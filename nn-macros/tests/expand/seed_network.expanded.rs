@@ -361,14 +361,10 @@ const _: () = {
         >: __nn::Layer<[f32; 64], Output = [f32; 10]>,
     {
         __grad_1: __nn::Vec<[f32; 784]>,
-        __act_2: __nn::Vec<[f32; 128]>,
         __grad_2: __nn::Vec<[f32; 128]>,
         __act_3: __nn::Vec<[f32; 128]>,
-        __grad_3: __nn::Vec<[f32; 128]>,
-        __act_4: __nn::Vec<[f32; 64]>,
         __grad_4: __nn::Vec<[f32; 64]>,
         __act_5: __nn::Vec<[f32; 64]>,
-        __grad_5: __nn::Vec<[f32; 64]>,
         __cache_0: <::nn::__private::Flatten<
             784,
         > as __nn::Layer<[[f32; 28]; 28]>>::Cache,
@@ -418,46 +414,10 @@ const _: () = {
         ) {
             let __batch = __input.len();
             let __act_1: &[[f32; 784]] = __nn::flatten_batch(__input);
-            let __act_2 = __nn::prefix_mut(&mut __cache.__act_2, __batch);
-            __nn::Layer::<
-                [f32; 784],
-            >::forward_batch(
-                &self.layer_1,
-                __act_1,
-                &mut *__act_2,
-                &mut __cache.__cache_1,
-                __mode,
-            );
             let __act_3 = __nn::prefix_mut(&mut __cache.__act_3, __batch);
-            __nn::Layer::<
-                [f32; 128],
-            >::forward_batch(
-                &self.layer_2,
-                &*__act_2,
-                &mut *__act_3,
-                &mut __cache.__cache_2,
-                __mode,
-            );
-            let __act_4 = __nn::prefix_mut(&mut __cache.__act_4, __batch);
-            __nn::Layer::<
-                [f32; 128],
-            >::forward_batch(
-                &self.layer_3,
-                &*__act_3,
-                &mut *__act_4,
-                &mut __cache.__cache_3,
-                __mode,
-            );
+            self.layer_1.forward_batch_relu(__act_1, &mut *__act_3);
             let __act_5 = __nn::prefix_mut(&mut __cache.__act_5, __batch);
-            __nn::Layer::<
-                [f32; 64],
-            >::forward_batch(
-                &self.layer_4,
-                &*__act_4,
-                &mut *__act_5,
-                &mut __cache.__cache_4,
-                __mode,
-            );
+            self.layer_3.forward_batch_relu(&*__act_3, &mut *__act_5);
             __nn::Layer::<
                 [f32; 64],
             >::forward_batch(
@@ -489,46 +449,18 @@ const _: () = {
                 || __needs_input_grad
             {
                 let __grad_in = if __needs_input_grad {
-                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_5, __batch))
-                } else {
-                    __nn::Option::None
-                };
-                __nn::Layer::<
-                    [f32; 64],
-                >::backward_batch(
-                    &self.layer_5,
-                    &__cache.__act_5[..__batch],
-                    __output,
-                    __grad_output,
-                    __grad_in,
-                    &mut __cache.__cache_5,
-                    &mut __grads.layer_5,
-                );
-            }
-            let __needs_input_grad = __wants_input_grad
-                || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::Linear<128, 64> as __nn::Module>::NUM_PARAMS > 0;
-            if <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || __needs_input_grad
-            {
-                let __grad_in = if __needs_input_grad {
                     __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_4, __batch))
                 } else {
                     __nn::Option::None
                 };
-                __nn::Layer::<
-                    [f32; 64],
-                >::backward_batch(
-                    &self.layer_4,
-                    &__cache.__act_4[..__batch],
-                    &__cache.__act_5[..__batch],
-                    &__cache.__grad_5[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_4,
-                    &mut __grads.layer_4,
-                );
+                self.layer_5
+                    .backward_batch_fused(
+                        &__cache.__act_5[..__batch],
+                        __grad_output,
+                        __grad_in,
+                        true,
+                        &mut __grads.layer_5,
+                    );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
@@ -538,44 +470,18 @@ const _: () = {
                 || __needs_input_grad
             {
                 let __grad_in = if __needs_input_grad {
-                    __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_3, __batch))
-                } else {
-                    __nn::Option::None
-                };
-                __nn::Layer::<
-                    [f32; 128],
-                >::backward_batch(
-                    &self.layer_3,
-                    &__cache.__act_3[..__batch],
-                    &__cache.__act_4[..__batch],
-                    &__cache.__grad_4[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_3,
-                    &mut __grads.layer_3,
-                );
-            }
-            let __needs_input_grad = __wants_input_grad
-                || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
-                || <::nn::__private::Linear<784, 128> as __nn::Module>::NUM_PARAMS > 0;
-            if <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS > 0
-                || __needs_input_grad
-            {
-                let __grad_in = if __needs_input_grad {
                     __nn::Option::Some(__nn::prefix_mut(&mut __cache.__grad_2, __batch))
                 } else {
                     __nn::Option::None
                 };
-                __nn::Layer::<
-                    [f32; 128],
-                >::backward_batch(
-                    &self.layer_2,
-                    &__cache.__act_2[..__batch],
-                    &__cache.__act_3[..__batch],
-                    &__cache.__grad_3[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_2,
-                    &mut __grads.layer_2,
-                );
+                self.layer_3
+                    .backward_batch_fused(
+                        &__cache.__act_3[..__batch],
+                        &__cache.__grad_4[..__batch],
+                        __grad_in,
+                        true,
+                        &mut __grads.layer_3,
+                    );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0;
@@ -587,17 +493,14 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                __nn::Layer::<
-                    [f32; 784],
-                >::backward_batch(
-                    &self.layer_1,
-                    __nn::flatten_batch(__input),
-                    &__cache.__act_2[..__batch],
-                    &__cache.__grad_2[..__batch],
-                    __grad_in,
-                    &mut __cache.__cache_1,
-                    &mut __grads.layer_1,
-                );
+                self.layer_1
+                    .backward_batch_fused(
+                        __nn::flatten_batch(__input),
+                        &__cache.__grad_2[..__batch],
+                        __grad_in,
+                        false,
+                        &mut __grads.layer_1,
+                    );
             }
             if <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
                 || __wants_input_grad

@@ -1,7 +1,9 @@
 //! `Linear<IN, OUT>`: `y = x W^T + b`, as `torch.nn.Linear(IN, OUT)`.
 
 use super::{Layer, Mode, Module};
-use crate::kernel::{linear_backward_input, linear_backward_weight, linear_forward};
+use crate::kernel::{
+    linear_backward_input, linear_backward_input_relu, linear_backward_weight, linear_forward, linear_forward_relu,
+};
 use crate::tensor::boxed_zeros;
 use crate::Rng;
 
@@ -105,12 +107,41 @@ impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Linear<IN, OUT> {
         _cache: &mut (),
         grads: &mut Self,
     ) {
+        self.backward_batch_fused(input, grad_output, grad_input, false, grads);
+    }
+}
+
+/// What a network's generated code calls around a `ReLU` between two `Linear` layers, so that
+/// the ReLU is applied in the kernels instead of in passes of its own (`network!` does this for
+/// every `Linear -> ReLU -> Linear`; the results are the same bits).
+impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
+    /// The batched forward followed by `ReLU`, applied as the kernel stores each output
+    /// ([`crate::kernel::linear_forward_relu`]).
+    #[doc(hidden)]
+    pub fn forward_batch_relu(&self, input: &[[f32; IN]], output: &mut [[f32; OUT]]) {
+        linear_forward_relu(input, &self.weight, &self.bias, output);
+    }
+
+    /// The batched backward, which needs no output. With `input_from_relu` the input is the
+    /// output of a `ReLU` whose backward is applied too: `grad_input` receives the gradient with
+    /// respect to the ReLU's input ([`crate::kernel::linear_backward_input_relu`]).
+    #[doc(hidden)]
+    pub fn backward_batch_fused(
+        &self,
+        input: &[[f32; IN]],
+        grad_output: &[[f32; OUT]],
+        grad_input: Option<&mut [[f32; IN]]>,
+        input_from_relu: bool,
+        grads: &mut Self,
+    ) {
         // A frozen layer computes no parameter gradient: optimizers skip it anyway.
         if !self.frozen {
             linear_backward_weight(grad_output, input, &mut grads.weight, &mut grads.bias);
         }
-        if let Some(grad_input) = grad_input {
-            linear_backward_input(grad_output, &self.weight, grad_input);
+        match (grad_input, input_from_relu) {
+            (Some(grad_input), true) => linear_backward_input_relu(grad_output, &self.weight, input, grad_input),
+            (Some(grad_input), false) => linear_backward_input(grad_output, &self.weight, grad_input),
+            (None, _) => {}
         }
     }
 }
