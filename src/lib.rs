@@ -38,7 +38,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use nn_runtime::io;
-    pub use nn_runtime::layer::{Follows, NetworkInput};
+    pub use nn_runtime::layer::{Follows, FusedRelu, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
         flatten_batch, prefix_mut, AvgPool2d, Conv2d, Dropout, Error, Flatten, Layer, Linear, MaxPool2d, Mode, Module,

@@ -147,8 +147,30 @@ fn shape_assertions(stages: &[Stage]) -> TokenStream {
 /// one where it is written: a chain that does not fit then makes these items unusable instead
 /// of producing an error in each of them, and the only error left is the one
 /// [`shape_assertions`] spans on the user's layer.
+/// For each stage, whether it is a built-in `ReLU` between two built-in `Linear`s: the Linear
+/// before it applies the ReLU as its forward kernel stores each value, and the Linear after it
+/// applies the ReLU's mask as its input-gradient kernel stores each value (`nn::FusedRelu`), so
+/// the ReLU's own passes are skipped. The bits are the same.
+fn fused_relus(stages: &[Stage]) -> Vec<bool> {
+    let built_in = |j: usize| stages.get(j).and_then(|stage| stage.built_in);
+    (0..stages.len())
+        .map(|j| {
+            j >= 1
+                && built_in(j) == Some("ReLU")
+                && built_in(j - 1) == Some("Linear")
+                && built_in(j + 1) == Some("Linear")
+        })
+        .collect()
+}
+
 fn chain_bounds(stages: &[Stage]) -> Vec<TokenStream> {
-    stages
+    let fused = fused_relus(stages);
+    // The Linears next to a fused ReLU are called through `FusedRelu`, bounded the same way.
+    let fused_bounds = stages.iter().enumerate().filter_map(|(i, Stage { ty, input_ty, .. })| {
+        let next_to_fused = fused.get(i + 1) == Some(&true) || (i >= 1 && fused[i - 1]);
+        next_to_fused.then(|| quote!(for<'__nn> #ty: __nn::FusedRelu<#input_ty>))
+    });
+    let mut bounds: Vec<TokenStream> = stages
         .iter()
         .map(
             |Stage {
@@ -165,7 +187,9 @@ fn chain_bounds(stages: &[Stage]) -> Vec<TokenStream> {
                 }
             },
         )
-        .collect()
+        .collect();
+    bounds.extend(fused_bounds);
+    bounds
 }
 
 /// `init`, `forward`, `summary`, `save`, `load` and `NUM_PARAMS` as inherent items, so they
@@ -358,17 +382,8 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
         }
     }
 
-    // Stage j is a built-in `ReLU` between two built-in `Linear`s: the Linear before it applies
-    // the ReLU as its forward kernel stores each value (`forward_batch_relu`), and the Linear
-    // after it applies the ReLU's mask as its input-gradient kernel stores each value
-    // (`backward_batch_fused`), so the ReLU's own passes are skipped. The bits are the same.
-    let fused_relu = |j: usize| {
-        j >= 1
-            && j + 1 < count
-            && stages[j].built_in == Some("ReLU")
-            && stages[j - 1].built_in == Some("Linear")
-            && stages[j + 1].built_in == Some("Linear")
-    };
+    let fused = fused_relus(stages);
+    let fused_relu = |j: usize| fused.get(j) == Some(&true);
 
     let mut cache_fields = Vec::new();
     for (i, stage) in stages.iter().enumerate().skip(1) {
@@ -432,7 +447,7 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                 let a = activation(i + 2);
                 return quote! {
                     let #a = __nn::prefix_mut(&mut __cache.#a, __batch);
-                    self.#field.forward_batch_relu(#input, &mut *#a);
+                    __nn::FusedRelu::<#input_ty>::forward_batch_relu(&self.#field, #input, &mut *#a);
                 };
             }
             let (setup, output) = if i + 1 == count {
@@ -478,7 +493,7 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
             if i == 0 && fused {
                 return quote! {
                     if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __wants_input_grad {
-                        self.#field.backward_batch_fused(#input, #grad_output, __grad_input, false, &mut __grads.#field);
+                        __nn::FusedRelu::<#input_ty>::backward_batch_fused(&self.#field, #input, #grad_output, __grad_input, false, &mut __grads.#field);
                     }
                 };
             }
@@ -506,7 +521,7 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                         } else {
                             __nn::Option::None
                         };
-                        self.#field.backward_batch_fused(#input, #grad_output, __grad_in, #after_relu, &mut __grads.#field);
+                        __nn::FusedRelu::<#input_ty>::backward_batch_fused(&self.#field, #input, #grad_output, __grad_in, #after_relu, &mut __grads.#field);
                     }
                 };
             }

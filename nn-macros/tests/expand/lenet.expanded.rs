@@ -166,6 +166,9 @@ const _: () = {
             84,
             10,
         >: __nn::Layer<[f32; 84], Output = [f32; 10]>,
+        for<'__nn> ::nn::__private::Linear<400, 120>: __nn::FusedRelu<[f32; 400]>,
+        for<'__nn> ::nn::__private::Linear<120, 84>: __nn::FusedRelu<[f32; 120]>,
+        for<'__nn> ::nn::__private::Linear<84, 10>: __nn::FusedRelu<[f32; 84]>,
     {
         /// Number of trainable parameters.
         pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
@@ -686,6 +689,9 @@ const _: () = {
             84,
             10,
         >: __nn::Layer<[f32; 84], Output = [f32; 10]>,
+        for<'__nn> ::nn::__private::Linear<400, 120>: __nn::FusedRelu<[f32; 400]>,
+        for<'__nn> ::nn::__private::Linear<120, 84>: __nn::FusedRelu<[f32; 120]>,
+        for<'__nn> ::nn::__private::Linear<84, 10>: __nn::FusedRelu<[f32; 84]>,
     {
         __act_1: __nn::Vec<[[[f32; 28]; 28]; 6]>,
         __grad_1: __nn::Vec<[[[f32; 28]; 28]; 6]>,
@@ -802,6 +808,9 @@ const _: () = {
             84,
             10,
         >: __nn::Layer<[f32; 84], Output = [f32; 10]>,
+        for<'__nn> ::nn::__private::Linear<400, 120>: __nn::FusedRelu<[f32; 400]>,
+        for<'__nn> ::nn::__private::Linear<120, 84>: __nn::FusedRelu<[f32; 120]>,
+        for<'__nn> ::nn::__private::Linear<84, 10>: __nn::FusedRelu<[f32; 84]>,
     {
         type Output = [f32; 10];
         type Cache = __LeNetCache;
@@ -902,9 +911,13 @@ const _: () = {
             );
             let __act_7: &[[f32; 400]] = __nn::flatten_batch(&*__act_6);
             let __act_9 = __nn::prefix_mut(&mut __cache.__act_9, __batch);
-            self.layer_7.forward_batch_relu(__act_7, &mut *__act_9);
+            __nn::FusedRelu::<
+                [f32; 400],
+            >::forward_batch_relu(&self.layer_7, __act_7, &mut *__act_9);
             let __act_11 = __nn::prefix_mut(&mut __cache.__act_11, __batch);
-            self.layer_9.forward_batch_relu(&*__act_9, &mut *__act_11);
+            __nn::FusedRelu::<
+                [f32; 120],
+            >::forward_batch_relu(&self.layer_9, &*__act_9, &mut *__act_11);
             __nn::Layer::<
                 [f32; 84],
             >::forward_batch(
@@ -964,14 +977,16 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                self.layer_11
-                    .backward_batch_fused(
-                        &__cache.__act_11[..__batch],
-                        __grad_output,
-                        __grad_in,
-                        true,
-                        &mut __grads.layer_11,
-                    );
+                __nn::FusedRelu::<
+                    [f32; 84],
+                >::backward_batch_fused(
+                    &self.layer_11,
+                    &__cache.__act_11[..__batch],
+                    __grad_output,
+                    __grad_in,
+                    true,
+                    &mut __grads.layer_11,
+                );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Conv2d<
@@ -1009,14 +1024,16 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                self.layer_9
-                    .backward_batch_fused(
-                        &__cache.__act_9[..__batch],
-                        &__cache.__grad_10[..__batch],
-                        __grad_in,
-                        true,
-                        &mut __grads.layer_9,
-                    );
+                __nn::FusedRelu::<
+                    [f32; 120],
+                >::backward_batch_fused(
+                    &self.layer_9,
+                    &__cache.__act_9[..__batch],
+                    &__cache.__grad_10[..__batch],
+                    __grad_in,
+                    true,
+                    &mut __grads.layer_9,
+                );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Conv2d<
@@ -1052,14 +1069,16 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                self.layer_7
-                    .backward_batch_fused(
-                        __nn::flatten_batch(&__cache.__act_6[..__batch]),
-                        &__cache.__grad_8[..__batch],
-                        __grad_in,
-                        false,
-                        &mut __grads.layer_7,
-                    );
+                __nn::FusedRelu::<
+                    [f32; 400],
+                >::backward_batch_fused(
+                    &self.layer_7,
+                    __nn::flatten_batch(&__cache.__act_6[..__batch]),
+                    &__cache.__grad_8[..__batch],
+                    __grad_in,
+                    false,
+                    &mut __grads.layer_7,
+                );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Conv2d<

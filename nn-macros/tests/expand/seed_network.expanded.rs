@@ -81,6 +81,9 @@ const _: () = {
             64,
             10,
         >: __nn::Layer<[f32; 64], Output = [f32; 10]>,
+        for<'__nn> ::nn::__private::Linear<784, 128>: __nn::FusedRelu<[f32; 784]>,
+        for<'__nn> ::nn::__private::Linear<128, 64>: __nn::FusedRelu<[f32; 128]>,
+        for<'__nn> ::nn::__private::Linear<64, 10>: __nn::FusedRelu<[f32; 64]>,
     {
         /// Number of trainable parameters.
         pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
@@ -359,6 +362,9 @@ const _: () = {
             64,
             10,
         >: __nn::Layer<[f32; 64], Output = [f32; 10]>,
+        for<'__nn> ::nn::__private::Linear<784, 128>: __nn::FusedRelu<[f32; 784]>,
+        for<'__nn> ::nn::__private::Linear<128, 64>: __nn::FusedRelu<[f32; 128]>,
+        for<'__nn> ::nn::__private::Linear<64, 10>: __nn::FusedRelu<[f32; 64]>,
     {
         __grad_1: __nn::Vec<[f32; 784]>,
         __grad_2: __nn::Vec<[f32; 128]>,
@@ -393,6 +399,9 @@ const _: () = {
             64,
             10,
         >: __nn::Layer<[f32; 64], Output = [f32; 10]>,
+        for<'__nn> ::nn::__private::Linear<784, 128>: __nn::FusedRelu<[f32; 784]>,
+        for<'__nn> ::nn::__private::Linear<128, 64>: __nn::FusedRelu<[f32; 128]>,
+        for<'__nn> ::nn::__private::Linear<64, 10>: __nn::FusedRelu<[f32; 64]>,
     {
         type Output = [f32; 10];
         type Cache = __MnistMlpCache;
@@ -415,9 +424,13 @@ const _: () = {
             let __batch = __input.len();
             let __act_1: &[[f32; 784]] = __nn::flatten_batch(__input);
             let __act_3 = __nn::prefix_mut(&mut __cache.__act_3, __batch);
-            self.layer_1.forward_batch_relu(__act_1, &mut *__act_3);
+            __nn::FusedRelu::<
+                [f32; 784],
+            >::forward_batch_relu(&self.layer_1, __act_1, &mut *__act_3);
             let __act_5 = __nn::prefix_mut(&mut __cache.__act_5, __batch);
-            self.layer_3.forward_batch_relu(&*__act_3, &mut *__act_5);
+            __nn::FusedRelu::<
+                [f32; 128],
+            >::forward_batch_relu(&self.layer_3, &*__act_3, &mut *__act_5);
             __nn::Layer::<
                 [f32; 64],
             >::forward_batch(
@@ -453,14 +466,16 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                self.layer_5
-                    .backward_batch_fused(
-                        &__cache.__act_5[..__batch],
-                        __grad_output,
-                        __grad_in,
-                        true,
-                        &mut __grads.layer_5,
-                    );
+                __nn::FusedRelu::<
+                    [f32; 64],
+                >::backward_batch_fused(
+                    &self.layer_5,
+                    &__cache.__act_5[..__batch],
+                    __grad_output,
+                    __grad_in,
+                    true,
+                    &mut __grads.layer_5,
+                );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
@@ -474,14 +489,16 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                self.layer_3
-                    .backward_batch_fused(
-                        &__cache.__act_3[..__batch],
-                        &__cache.__grad_4[..__batch],
-                        __grad_in,
-                        true,
-                        &mut __grads.layer_3,
-                    );
+                __nn::FusedRelu::<
+                    [f32; 128],
+                >::backward_batch_fused(
+                    &self.layer_3,
+                    &__cache.__act_3[..__batch],
+                    &__cache.__grad_4[..__batch],
+                    __grad_in,
+                    true,
+                    &mut __grads.layer_3,
+                );
             }
             let __needs_input_grad = __wants_input_grad
                 || <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0;
@@ -493,14 +510,16 @@ const _: () = {
                 } else {
                     __nn::Option::None
                 };
-                self.layer_1
-                    .backward_batch_fused(
-                        __nn::flatten_batch(__input),
-                        &__cache.__grad_2[..__batch],
-                        __grad_in,
-                        false,
-                        &mut __grads.layer_1,
-                    );
+                __nn::FusedRelu::<
+                    [f32; 784],
+                >::backward_batch_fused(
+                    &self.layer_1,
+                    __nn::flatten_batch(__input),
+                    &__cache.__grad_2[..__batch],
+                    __grad_in,
+                    false,
+                    &mut __grads.layer_1,
+                );
             }
             if <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS > 0
                 || __wants_input_grad

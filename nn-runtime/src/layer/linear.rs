@@ -6,6 +6,7 @@ use crate::kernel::{
 };
 use crate::tensor::boxed_zeros;
 use crate::Rng;
+use crate::Tensor;
 
 /// A fully connected layer from `IN` to `OUT` features, PyTorch's `nn.Linear(IN, OUT)`.
 ///
@@ -112,21 +113,34 @@ impl<const IN: usize, const OUT: usize> Layer<[f32; IN]> for Linear<IN, OUT> {
 }
 
 /// What a network's generated code calls around a `ReLU` between two `Linear` layers, so that
-/// the ReLU is applied in the kernels instead of in passes of its own (`network!` does this for
-/// every `Linear -> ReLU -> Linear`; the results are the same bits).
-impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
+/// the ReLU is applied in the Linear kernels instead of in passes of its own (`network!` does
+/// this for every `Linear -> ReLU -> Linear`; the results are the same bits). Implemented by
+/// [`Linear`] only. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub trait FusedRelu<I: Tensor>: Layer<I> {
     /// The batched forward followed by `ReLU`, applied as the kernel stores each output
     /// ([`crate::kernel::linear_forward_relu`]).
-    #[doc(hidden)]
-    pub fn forward_batch_relu(&self, input: &[[f32; IN]], output: &mut [[f32; OUT]]) {
-        linear_forward_relu(input, &self.weight, &self.bias, output);
-    }
+    fn forward_batch_relu(&self, input: &[I], output: &mut [Self::Output]);
 
     /// The batched backward, which needs no output. With `input_from_relu` the input is the
     /// output of a `ReLU` whose backward is applied too: `grad_input` receives the gradient with
     /// respect to the ReLU's input ([`crate::kernel::linear_backward_input_relu`]).
-    #[doc(hidden)]
-    pub fn backward_batch_fused(
+    fn backward_batch_fused(
+        &self,
+        input: &[I],
+        grad_output: &[Self::Output],
+        grad_input: Option<&mut [I]>,
+        input_from_relu: bool,
+        grads: &mut Self,
+    );
+}
+
+impl<const IN: usize, const OUT: usize> FusedRelu<[f32; IN]> for Linear<IN, OUT> {
+    fn forward_batch_relu(&self, input: &[[f32; IN]], output: &mut [[f32; OUT]]) {
+        linear_forward_relu(input, &self.weight, &self.bias, output);
+    }
+
+    fn backward_batch_fused(
         &self,
         input: &[[f32; IN]],
         grad_output: &[[f32; OUT]],

@@ -13,7 +13,7 @@ pub use chain::{Follows, NetworkInput};
 pub use conv2d::Conv2d;
 pub use dropout::{Dropout, DropoutCache};
 pub use flatten::Flatten;
-pub use linear::Linear;
+pub use linear::{FusedRelu, Linear};
 pub use pool::{AvgPool2d, MaxPool2d};
 
 use crate::{Rng, Tensor};
