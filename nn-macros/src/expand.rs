@@ -487,22 +487,25 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                 return quote!();
             }
             // A Linear next to a fused ReLU: its backward needs no output, and after one it
-            // writes the ReLU's input gradient, masked.
+            // writes the ReLU's input gradient (gradient `i - 1`), masked.
             let after_relu = i >= 1 && fused_relu(i - 1);
             let fused = after_relu || fused_relu(i + 1);
-            if i == 0 && fused {
-                return quote! {
-                    if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __wants_input_grad {
-                        __nn::FusedRelu::<#input_ty>::backward_batch_fused(&self.#field, #input, #grad_output, __grad_input, false, &mut __grads.#field);
-                    }
-                };
-            }
+            let call = |grad_in: TokenStream| {
+                if fused {
+                    quote!(__nn::FusedRelu::<#input_ty>::backward_batch_fused(
+                        &self.#field, #input, #grad_output, #grad_in, #after_relu, &mut __grads.#field,
+                    ))
+                } else {
+                    quote!(__nn::Layer::<#input_ty>::backward_batch(
+                        &self.#field, #input, #output, #grad_output, #grad_in, &mut __cache.#c, &mut __grads.#field,
+                    ))
+                }
+            };
             if i == 0 {
+                let call = call(quote!(__grad_input));
                 return quote! {
                     if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __wants_input_grad {
-                        __nn::Layer::<#input_ty>::backward_batch(
-                            &self.#field, #input, #output, #grad_output, __grad_input, &mut __cache.#c, &mut __grads.#field,
-                        );
+                        #call;
                     }
                 };
             }
@@ -510,22 +513,8 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
             // the caller asked for the network's input gradient: a network starting with
             // `Flatten -> Linear<784, ..>` skips the largest product of its backward pass.
             let earlier = stages[..i].iter().map(|stage| &stage.ty);
-            if fused {
-                // After a fused ReLU the input gradient is the ReLU's (gradient `i - 1`).
-                let g = if after_relu { gradient(i - 1) } else { gradient(i) };
-                return quote! {
-                    let __needs_input_grad = __wants_input_grad #(|| <#earlier as __nn::Module>::NUM_PARAMS > 0)*;
-                    if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __needs_input_grad {
-                        let __grad_in = if __needs_input_grad {
-                            __nn::Option::Some(__nn::prefix_mut(&mut __cache.#g, __batch))
-                        } else {
-                            __nn::Option::None
-                        };
-                        __nn::FusedRelu::<#input_ty>::backward_batch_fused(&self.#field, #input, #grad_output, __grad_in, #after_relu, &mut __grads.#field);
-                    }
-                };
-            }
-            let g = gradient(i);
+            let g = if after_relu { gradient(i - 1) } else { gradient(i) };
+            let call = call(quote!(__grad_in));
             quote! {
                 let __needs_input_grad = __wants_input_grad #(|| <#earlier as __nn::Module>::NUM_PARAMS > 0)*;
                 if <#own_params as __nn::Module>::NUM_PARAMS > 0 || __needs_input_grad {
@@ -534,9 +523,7 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                     } else {
                         __nn::Option::None
                     };
-                    __nn::Layer::<#input_ty>::backward_batch(
-                        &self.#field, #input, #output, #grad_output, __grad_in, &mut __cache.#c, &mut __grads.#field,
-                    );
+                    #call;
                 }
             }
         });

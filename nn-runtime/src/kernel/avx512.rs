@@ -302,32 +302,15 @@ pub(super) fn backward_input<const IN: usize, const OUT: usize>(
             // SAFETY: the rows of `relu_outputs` are those of `dx` (asserted), same columns.
             let relu = relu_outputs
                 .map(|y| array_from(|r| unsafe { y.as_ptr().add(b + r.min(valid - 1)).cast::<f32>().add(col) }));
+            let rows = Destination {
+                out,
+                valid,
+                relu_outputs: relu,
+            };
             if vectors == 4 {
-                broadcast_block::<4, 4>(
-                    OUT,
-                    scale,
-                    vec,
-                    mask,
-                    Destination {
-                        out,
-                        valid,
-                        relu_outputs: relu,
-                    },
-                    false,
-                );
+                broadcast_block::<4, 4>(OUT, scale, vec, mask, rows, false);
             } else {
-                broadcast_block::<4, 1>(
-                    OUT,
-                    scale,
-                    vec,
-                    mask,
-                    Destination {
-                        out,
-                        valid,
-                        relu_outputs: relu,
-                    },
-                    false,
-                );
+                broadcast_block::<4, 1>(OUT, scale, vec, mask, rows, false);
             }
         }
     }
@@ -359,32 +342,15 @@ pub(super) fn backward_weight_rows<const IN: usize, const OUT: usize>(
                 let scale = |r: usize, b: usize| g[b][outputs[r]];
                 // SAFETY: `x[b]` has `IN` values, `col..` in bounds as above.
                 let vec = |b: usize| unsafe { x.as_ptr().add(b).cast::<f32>().add(col) };
+                let rows = Destination {
+                    out,
+                    valid,
+                    relu_outputs: None,
+                };
                 if vectors == 4 {
-                    broadcast_block::<4, 4>(
-                        g.len(),
-                        scale,
-                        vec,
-                        mask,
-                        Destination {
-                            out,
-                            valid,
-                            relu_outputs: None,
-                        },
-                        chunk > 0,
-                    );
+                    broadcast_block::<4, 4>(g.len(), scale, vec, mask, rows, chunk > 0);
                 } else {
-                    broadcast_block::<4, 1>(
-                        g.len(),
-                        scale,
-                        vec,
-                        mask,
-                        Destination {
-                            out,
-                            valid,
-                            relu_outputs: None,
-                        },
-                        chunk > 0,
-                    );
+                    broadcast_block::<4, 1>(g.len(), scale, vec, mask, rows, chunk > 0);
                 }
             }
         }
