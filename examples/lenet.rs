@@ -7,7 +7,8 @@
 //! std 0.3081, on the digits bundled with the crate.
 //!
 //! The result depends on the seed of the initial weights and of the shuffling: seeds 0-9 and 42
-//! gave 97.03-97.97%, median 97.56% (the default, seed 2, gives 97.93% with the current kernels);
+//! gave 97.03-97.97%, median 97.56% on an AVX2 CPU (the default, seed 2, gives 97.93% there and
+//! 97.31% on an AVX-512 CPU, whose Linear kernels round differently);
 //! PyTorch's own runs of this recipe give 97.6-98.1%, and PyTorch's initial weights trained here
 //! (`--init`) give 97.5-98.0%.
 //!
