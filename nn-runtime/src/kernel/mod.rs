@@ -257,9 +257,9 @@ pub fn linear_forward<const IN: usize, const OUT: usize>(
 /// `Linear -> ReLU -> Linear`.
 ///
 /// ```
-/// // x = [1 2], w = [[3 4], [-5 -6]], bias = [10 20]: [21, -17] before the ReLU
+/// // x = [1 2], w = [[3 4], [-5 -6]], bias = [10 -20]: [21, -37] before the ReLU
 /// let mut y = [[0.0; 2]];
-/// nn::kernel::linear_forward_relu(&[[1.0, 2.0]], &[[3.0, 4.0], [-5.0, -6.0]], &[10.0, 20.0], &mut y);
+/// nn::kernel::linear_forward_relu(&[[1.0, 2.0]], &[[3.0, 4.0], [-5.0, -6.0]], &[10.0, -20.0], &mut y);
 /// assert_eq!(y, [[21.0, 0.0]]);
 /// ```
 pub fn linear_forward_relu<const IN: usize, const OUT: usize>(
