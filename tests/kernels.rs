@@ -22,64 +22,39 @@ enum Kernels {
 }
 
 impl Kernels {
+    /// The forward; with `relu`, with the ReLU epilogue.
     fn forward<const IN: usize, const OUT: usize>(
         self,
         x: &[[f32; IN]],
         w: &[[f32; IN]; OUT],
         bias: &[f32; OUT],
         y: &mut [[f32; OUT]],
+        relu: bool,
     ) {
         match self {
+            Kernels::Dispatched if relu => linear_forward_relu(x, w, bias, y),
             Kernels::Dispatched => linear_forward(x, w, bias, y),
-            Kernels::Avx2 => variants::linear_forward_avx2(x, w, bias, y),
-            Kernels::Avx2Transposed => variants::linear_forward_avx2_transposed(x, w, bias, y),
-            Kernels::Dense => variants::linear_forward_dense(x, w, bias, y),
+            Kernels::Avx2 => variants::linear_forward_avx2(x, w, bias, y, relu),
+            Kernels::Avx2Transposed => variants::linear_forward_avx2_transposed(x, w, bias, y, relu),
+            Kernels::Dense => variants::linear_forward_dense(x, w, bias, y, relu),
         }
     }
 
+    /// The input gradient; with `relu_outputs`, with the ReLU-mask epilogue.
     fn backward_input<const IN: usize, const OUT: usize>(
         self,
         g: &[[f32; OUT]],
         w: &[[f32; IN]; OUT],
         dx: &mut [[f32; IN]],
+        relu_outputs: Option<&[[f32; IN]]>,
     ) {
-        match self {
-            Kernels::Dispatched => linear_backward_input(g, w, dx),
-            Kernels::Avx2 | Kernels::Avx2Transposed => variants::linear_backward_input_avx2(g, w, dx),
-            Kernels::Dense => variants::linear_backward_input_dense(g, w, dx),
-        }
-    }
-
-    /// The forward with the ReLU epilogue.
-    fn forward_relu<const IN: usize, const OUT: usize>(
-        self,
-        x: &[[f32; IN]],
-        w: &[[f32; IN]; OUT],
-        bias: &[f32; OUT],
-        y: &mut [[f32; OUT]],
-    ) {
-        match self {
-            Kernels::Dispatched => linear_forward_relu(x, w, bias, y),
-            Kernels::Avx2 => variants::linear_forward_relu_avx2(x, w, bias, y),
-            Kernels::Avx2Transposed => variants::linear_forward_relu_avx2_transposed(x, w, bias, y),
-            Kernels::Dense => variants::linear_forward_relu_dense(x, w, bias, y),
-        }
-    }
-
-    /// The input gradient with the ReLU-mask epilogue.
-    fn backward_input_relu<const IN: usize, const OUT: usize>(
-        self,
-        g: &[[f32; OUT]],
-        w: &[[f32; IN]; OUT],
-        relu_outputs: &[[f32; IN]],
-        dx: &mut [[f32; IN]],
-    ) {
-        match self {
-            Kernels::Dispatched => linear_backward_input_relu(g, w, relu_outputs, dx),
-            Kernels::Avx2 | Kernels::Avx2Transposed => {
-                variants::linear_backward_input_relu_avx2(g, w, relu_outputs, dx)
+        match (self, relu_outputs) {
+            (Kernels::Dispatched, Some(y)) => linear_backward_input_relu(g, w, y, dx),
+            (Kernels::Dispatched, None) => linear_backward_input(g, w, dx),
+            (Kernels::Avx2 | Kernels::Avx2Transposed, _) => {
+                variants::linear_backward_input_avx2(g, w, dx, relu_outputs)
             }
-            Kernels::Dense => variants::linear_backward_input_relu_dense(g, w, relu_outputs, dx),
+            (Kernels::Dense, _) => variants::linear_backward_input_dense(g, w, dx, relu_outputs),
         }
     }
 
@@ -131,7 +106,7 @@ fn check_with<const IN: usize, const OUT: usize>(kernels: Kernels, batch: usize)
     let bias: [f32; OUT] = std::array::from_fn(|_| rng.uniform(-1.0, 1.0));
 
     let mut y = vec![[f32::NAN; OUT]; batch];
-    kernels.forward(&x, &w, &bias, &mut y);
+    kernels.forward(&x, &w, &bias, &mut y, false);
     for b in 0..batch {
         for o in 0..OUT {
             let want = f64::from(bias[o]) + (0..IN).map(|i| f64::from(x[b][i]) * f64::from(w[o][i])).sum::<f64>();
@@ -143,7 +118,7 @@ fn check_with<const IN: usize, const OUT: usize>(kernels: Kernels, batch: usize)
         }
         // One sample alone gives the same values (the same bits for batches the same kernel takes).
         let mut alone = [[0.0; OUT]];
-        kernels.forward(&x[b..b + 1], &w, &bias, &mut alone);
+        kernels.forward(&x[b..b + 1], &w, &bias, &mut alone, false);
         for o in 0..OUT {
             assert!(
                 (alone[0][o] - y[b][o]).abs() <= 1e-5 * (IN as f32),
@@ -153,7 +128,7 @@ fn check_with<const IN: usize, const OUT: usize>(kernels: Kernels, batch: usize)
     }
 
     let mut dx = vec![[f32::NAN; IN]; batch];
-    kernels.backward_input(&g, &w, &mut dx);
+    kernels.backward_input(&g, &w, &mut dx, None);
     for b in 0..batch {
         for i in 0..IN {
             let want = (0..OUT).map(|o| f64::from(g[b][o]) * f64::from(w[o][i])).sum::<f64>();
@@ -217,9 +192,9 @@ fn bits<const IN: usize, const OUT: usize>(threads: usize, batch: usize) -> Vec<
     let mut all = Vec::new();
     for kernels in all_kernels() {
         let mut y = vec![[0.0; OUT]; batch];
-        kernels.forward(&x, &w, &bias, &mut y);
+        kernels.forward(&x, &w, &bias, &mut y, false);
         let mut dx = vec![[0.0; IN]; batch];
-        kernels.backward_input(&g, &w, &mut dx);
+        kernels.backward_input(&g, &w, &mut dx, None);
         let mut dw: Box<[[f32; IN]; OUT]> = vec![[0.0; IN]; OUT].into_boxed_slice().try_into().unwrap();
         let mut db = [0.0; OUT];
         kernels.backward_weight(&g, &x, &mut dw, &mut db);
@@ -284,22 +259,22 @@ fn check_relu_epilogues<const IN: usize, const OUT: usize>(batch: usize) {
         nn::set_num_threads(threads);
         for kernels in all_kernels() {
             let mut separate = vec![[0.0; OUT]; batch];
-            kernels.forward(&x, &w, &bias, &mut separate);
+            kernels.forward(&x, &w, &bias, &mut separate, false);
             let mut activated = vec![[0.0; OUT]; batch];
             ReLU.forward_batch(&separate, &mut activated, &mut (), Mode::Train);
             let mut fused = vec![[0.0; OUT]; batch];
-            kernels.forward_relu(&x, &w, &bias, &mut fused);
+            kernels.forward(&x, &w, &bias, &mut fused, true);
             assert!(
                 bits(&fused) == bits(&activated),
                 "{kernels:?} forward with ReLU {IN}x{OUT} batch {batch}, {threads} threads"
             );
 
             let mut dx = vec![[0.0; IN]; batch];
-            kernels.backward_input(&g, &w, &mut dx);
+            kernels.backward_input(&g, &w, &mut dx, None);
             let mut masked = vec![[0.0; IN]; batch];
             ReLU.backward_batch(&relu_outputs, &relu_outputs, &dx, Some(&mut masked), &mut (), &mut ReLU);
             let mut fused = vec![[0.0; IN]; batch];
-            kernels.backward_input_relu(&g, &w, &relu_outputs, &mut fused);
+            kernels.backward_input(&g, &w, &mut fused, Some(&relu_outputs));
             assert!(
                 input_bits(&fused) == input_bits(&masked),
                 "{kernels:?} input gradient with the ReLU mask {IN}x{OUT} batch {batch}, {threads} threads"

@@ -80,16 +80,16 @@ fn avx2_vs_dense<const IN: usize, const OUT: usize>(c: &mut Criterion, batch: us
     let mut group = c.benchmark_group(format!("linear_{IN}x{OUT}_batch_{batch}_avx2_vs_dense"));
     group.throughput(Throughput::Elements((2 * IN * OUT * batch) as u64));
     group.bench_function("forward_avx2", |b| {
-        b.iter(|| linear_forward_avx2(black_box(&x), black_box(&w), black_box(&bias), black_box(&mut y)))
+        b.iter(|| linear_forward_avx2(black_box(&x), black_box(&w), black_box(&bias), black_box(&mut y), false))
     });
     group.bench_function("forward_dense", |b| {
-        b.iter(|| linear_forward_dense(black_box(&x), black_box(&w), black_box(&bias), black_box(&mut y)))
+        b.iter(|| linear_forward_dense(black_box(&x), black_box(&w), black_box(&bias), black_box(&mut y), false))
     });
     group.bench_function("input_gradient_avx2", |b| {
-        b.iter(|| linear_backward_input_avx2(black_box(&g), black_box(&w), black_box(&mut dx)))
+        b.iter(|| linear_backward_input_avx2(black_box(&g), black_box(&w), black_box(&mut dx), None))
     });
     group.bench_function("input_gradient_dense", |b| {
-        b.iter(|| linear_backward_input_dense(black_box(&g), black_box(&w), black_box(&mut dx)))
+        b.iter(|| linear_backward_input_dense(black_box(&g), black_box(&w), black_box(&mut dx), None))
     });
     group.bench_function("weight_gradient_avx2", |b| {
         b.iter(|| linear_backward_weight_avx2(black_box(&g), black_box(&x), black_box(&mut dw), black_box(&mut db)))

@@ -109,108 +109,72 @@ pub mod variants {
         Path::Avx2
     }
 
-    /// [`super::linear_forward`] by the portable kernels of `dense.rs`.
+    fn activation(relu: bool) -> Activation {
+        if relu {
+            Activation::Relu
+        } else {
+            Activation::Identity
+        }
+    }
+
+    /// [`super::linear_forward`] (with `relu`, [`super::linear_forward_relu`]) by the portable
+    /// kernels of `dense.rs`.
     pub fn linear_forward_dense<const IN: usize, const OUT: usize>(
         x: &[[f32; IN]],
         w: &[[f32; IN]; OUT],
         bias: &[f32; OUT],
         y: &mut [[f32; OUT]],
+        relu: bool,
     ) {
-        super::forward(Path::Dense, x, w, bias, y, Activation::Identity)
+        super::forward(Path::Dense, x, w, bias, y, activation(relu))
     }
 
-    /// [`super::linear_forward`] by the AVX2 micro-kernels.
+    /// [`super::linear_forward`] (with `relu`, [`super::linear_forward_relu`]) by the AVX2
+    /// micro-kernels.
     pub fn linear_forward_avx2<const IN: usize, const OUT: usize>(
         x: &[[f32; IN]],
         w: &[[f32; IN]; OUT],
         bias: &[f32; OUT],
         y: &mut [[f32; OUT]],
+        relu: bool,
     ) {
-        super::forward(avx2(), x, w, bias, y, Activation::Identity)
+        super::forward(avx2(), x, w, bias, y, activation(relu))
     }
 
-    /// [`super::linear_forward`] by the AVX2 broadcast micro-kernels against a transposed
-    /// weight, whatever the shape.
+    /// [`super::linear_forward`] (with `relu`, [`super::linear_forward_relu`]) by the AVX2
+    /// broadcast micro-kernels against a transposed weight, whatever the shape.
     pub fn linear_forward_avx2_transposed<const IN: usize, const OUT: usize>(
         x: &[[f32; IN]],
         w: &[[f32; IN]; OUT],
         bias: &[f32; OUT],
         y: &mut [[f32; OUT]],
+        relu: bool,
     ) {
         assert!(has_avx2(), "the CPU has no AVX2+FMA");
         #[cfg(target_arch = "x86_64")]
-        super::forward_avx2_with_transposed(x, w, bias, y, Activation::Identity)
+        super::forward_avx2_with_transposed(x, w, bias, y, activation(relu))
     }
 
-    /// [`super::linear_backward_input`] by the portable kernels of `dense.rs`.
+    /// [`super::linear_backward_input`] (with `relu_outputs`,
+    /// [`super::linear_backward_input_relu`]) by the portable kernels of `dense.rs`.
     pub fn linear_backward_input_dense<const IN: usize, const OUT: usize>(
         g: &[[f32; OUT]],
         w: &[[f32; IN]; OUT],
         dx: &mut [[f32; IN]],
+        relu_outputs: Option<&[[f32; IN]]>,
     ) {
-        super::backward_input(Path::Dense, g, w, dx, None)
+        super::backward_input(Path::Dense, g, w, dx, relu_outputs)
     }
 
-    /// [`super::linear_backward_input`] by the AVX2 micro-kernels.
+    /// [`super::linear_backward_input`] (with `relu_outputs`,
+    /// [`super::linear_backward_input_relu`]) by the AVX2 micro-kernels.
     pub fn linear_backward_input_avx2<const IN: usize, const OUT: usize>(
         g: &[[f32; OUT]],
         w: &[[f32; IN]; OUT],
         dx: &mut [[f32; IN]],
+        relu_outputs: Option<&[[f32; IN]]>,
     ) {
-        super::backward_input(avx2(), g, w, dx, None)
-    }
-
-    /// [`super::linear_forward_relu`] by the portable kernels of `dense.rs`.
-    pub fn linear_forward_relu_dense<const IN: usize, const OUT: usize>(
-        x: &[[f32; IN]],
-        w: &[[f32; IN]; OUT],
-        bias: &[f32; OUT],
-        y: &mut [[f32; OUT]],
-    ) {
-        super::forward(Path::Dense, x, w, bias, y, Activation::Relu)
-    }
-
-    /// [`super::linear_forward_relu`] by the AVX2 micro-kernels.
-    pub fn linear_forward_relu_avx2<const IN: usize, const OUT: usize>(
-        x: &[[f32; IN]],
-        w: &[[f32; IN]; OUT],
-        bias: &[f32; OUT],
-        y: &mut [[f32; OUT]],
-    ) {
-        super::forward(avx2(), x, w, bias, y, Activation::Relu)
-    }
-
-    /// [`super::linear_forward_relu`] by the AVX2 broadcast micro-kernels against a transposed
-    /// weight, whatever the shape.
-    pub fn linear_forward_relu_avx2_transposed<const IN: usize, const OUT: usize>(
-        x: &[[f32; IN]],
-        w: &[[f32; IN]; OUT],
-        bias: &[f32; OUT],
-        y: &mut [[f32; OUT]],
-    ) {
-        assert!(has_avx2(), "the CPU has no AVX2+FMA");
-        #[cfg(target_arch = "x86_64")]
-        super::forward_avx2_with_transposed(x, w, bias, y, Activation::Relu)
-    }
-
-    /// [`super::linear_backward_input_relu`] by the portable kernels of `dense.rs`.
-    pub fn linear_backward_input_relu_dense<const IN: usize, const OUT: usize>(
-        g: &[[f32; OUT]],
-        w: &[[f32; IN]; OUT],
-        relu_outputs: &[[f32; IN]],
-        dx: &mut [[f32; IN]],
-    ) {
-        super::backward_input(Path::Dense, g, w, dx, Some(relu_outputs))
-    }
-
-    /// [`super::linear_backward_input_relu`] by the AVX2 micro-kernels.
-    pub fn linear_backward_input_relu_avx2<const IN: usize, const OUT: usize>(
-        g: &[[f32; OUT]],
-        w: &[[f32; IN]; OUT],
-        relu_outputs: &[[f32; IN]],
-        dx: &mut [[f32; IN]],
-    ) {
-        super::backward_input(avx2(), g, w, dx, Some(relu_outputs))
+        super::backward_input(avx2(), g, w, dx, relu_outputs)
     }
 
     /// [`super::linear_backward_weight`] by the portable kernels of `dense.rs`.
