@@ -13,7 +13,63 @@ pub struct Network {
     pub input: Vec<Expr>,
     /// Span of the input shape's brackets.
     pub input_span: Span,
-    pub layers: Vec<LayerDecl>,
+    pub layers: Vec<Node>,
+}
+
+/// One link of a chain: a layer, or a block of chains.
+pub enum Node {
+    Layer(LayerDecl),
+    Block(BlockDecl),
+}
+
+impl Node {
+    /// The name given with `name:`, if any.
+    pub fn name(&self) -> Option<&Ident> {
+        match self {
+            Node::Layer(layer) => layer.name.as_ref(),
+            Node::Block(block) => block.name.as_ref(),
+        }
+    }
+
+    /// The node as a user wrote it, shortened for messages: `Linear<784, 128>`, `Residual {..}`.
+    pub fn display(&self) -> String {
+        match self {
+            Node::Layer(layer) => layer.display(),
+            Node::Block(block) => format!("{} {{..}}", block.keyword),
+        }
+    }
+}
+
+/// Which block a `Keyword { .. }` node is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// `Residual { body [, shortcut: chain] }`: the body's output added to the input (or to
+    /// the shortcut's output).
+    Residual,
+    /// `Concat { chain, chain, .. }`: every branch applied to the input, outputs concatenated.
+    Concat,
+}
+
+impl BlockKind {
+    fn from_ident(ident: &Ident) -> Option<BlockKind> {
+        match ident.to_string().as_str() {
+            "Residual" => Some(BlockKind::Residual),
+            "Concat" => Some(BlockKind::Concat),
+            _ => None,
+        }
+    }
+}
+
+/// `name: Residual { .. }` or `Concat { .. }`.
+pub struct BlockDecl {
+    pub name: Option<Ident>,
+    pub kind: BlockKind,
+    /// `Residual` or `Concat` as written, for spans and messages.
+    pub keyword: Ident,
+    /// Span of the braces.
+    pub brace_span: Span,
+    /// `Residual`: the body, then the shortcut if there is one. `Concat`: the branches.
+    pub chains: Vec<Vec<Node>>,
 }
 
 /// One link of the chain: `fc1: Linear<784, 128>` or `ReLU`.
@@ -122,7 +178,7 @@ fn parse_header(input: ParseStream<'_>) -> syn::Result<Header> {
 }
 
 /// `: [dims] => layer -> layer ...`, with messages that say what to write.
-fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, Span, Vec<LayerDecl>)> {
+fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, Span, Vec<Node>)> {
     const SHAPES: &str = "`[N]`, `[H, W]` or `[C, H, W]`";
     if !input.peek(Token![:]) {
         return Err(input.error(format!(
@@ -155,18 +211,29 @@ fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, S
             "the network has no layers: write at least one layer after `=>`, such as `Linear<784, 10>`",
         ));
     }
-    let mut layers = vec![parse_layer(input, "`=>`")?];
-    while !input.is_empty() {
+    let layers = parse_chain(input, "`=>`", false)?;
+    Ok((dims.into_iter().collect(), bracket.span.join(), layers))
+}
+
+/// `node -> node -> ...` up to the end of `input`, or, inside a block, up to a `,`.
+fn parse_chain(input: ParseStream<'_>, after: &str, in_block: bool) -> syn::Result<Vec<Node>> {
+    let ends = |input: ParseStream<'_>| input.is_empty() || (in_block && input.peek(Token![,]));
+    let mut nodes = vec![parse_node(input, after)?];
+    while !ends(input) {
         if !input.peek(Token![->]) {
-            let previous = layers.last().map(LayerDecl::display).unwrap_or_default();
+            let previous = nodes.last().map(Node::display).unwrap_or_default();
+            let help = if in_block {
+                format!("layers are chained with `->`: `{previous} -> {}`; paths of a block are separated by `,`", next_token(input))
+            } else {
+                format!("layers are chained with `->`: `{previous} -> {}`", next_token(input))
+            };
             return Err(input.error(format!(
-                "expected `->` between `{previous}` and `{}`\n= help: layers are chained with `->`: `{previous} -> {}`",
+                "expected `->` between `{previous}` and `{}`\n= help: {help}",
                 next_token(input),
-                next_token(input)
             )));
         }
         let arrow = input.parse::<Token![->]>()?;
-        if input.is_empty() {
+        if ends(input) {
             return Err(syn::Error::new_spanned(
                 arrow,
                 "a `->` at the end of the chain must be followed by a layer\n= help: remove the trailing `->`",
@@ -178,9 +245,91 @@ fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, S
                 "`->` written twice\n= help: remove one `->`",
             ));
         }
-        layers.push(parse_layer(input, "`->`")?);
+        nodes.push(parse_node(input, "`->`")?);
     }
-    Ok((dims.into_iter().collect(), bracket.span.join(), layers))
+    Ok(nodes)
+}
+
+/// A layer or a block.
+fn parse_node(input: ParseStream<'_>, after: &str) -> syn::Result<Node> {
+    let named = input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]);
+    let fork = input.fork();
+    if named {
+        fork.parse::<Ident>()?;
+        fork.parse::<Token![:]>()?;
+    }
+    let block = fork.peek(Ident) && fork.peek2(syn::token::Brace);
+    if !block {
+        return parse_layer(input, after).map(Node::Layer);
+    }
+    let name = if named {
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        Some(name)
+    } else {
+        None
+    };
+    let keyword: Ident = input.parse()?;
+    let Some(kind) = BlockKind::from_ident(&keyword) else {
+        return Err(syn::Error::new_spanned(
+            &keyword,
+            format!("`{keyword} {{ .. }}` is not a block; the blocks are `Residual {{ .. }}` and `Concat {{ .. }}`"),
+        ));
+    };
+    let content;
+    let brace = syn::braced!(content in input);
+    let brace_span = brace.span.join();
+    if content.is_empty() {
+        let example = match kind {
+            BlockKind::Residual => "Residual { Linear<64, 64> -> ReLU }",
+            BlockKind::Concat => "Concat { Linear<64, 32>, Linear<64, 16> }",
+        };
+        return Err(syn::Error::new(
+            brace_span,
+            format!("`{keyword} {{ }}` holds no layers\n= help: write a chain inside the braces: `{example}`"),
+        ));
+    }
+    let mut chains = vec![parse_chain(&content, "`{`", true)?];
+    while content.peek(Token![,]) {
+        let comma = content.parse::<Token![,]>()?;
+        if content.is_empty() {
+            break;
+        }
+        if kind == BlockKind::Residual {
+            if chains.len() == 2 {
+                return Err(syn::Error::new_spanned(
+                    comma,
+                    "a `Residual` block has at most two paths: its body and its shortcut\n= help: remove this `,` and what follows, or use `Concat { .. }` for parallel branches",
+                ));
+            }
+            let label = content.fork().parse::<Ident>().ok();
+            if label.as_ref().is_some_and(|label| label == "shortcut") && content.peek2(Token![:]) {
+                content.parse::<Ident>()?;
+                content.parse::<Token![:]>()?;
+            } else {
+                return Err(content.error(format!(
+                    "the second path of a `Residual` block is its shortcut and is labelled `shortcut:`, found `{}`\n= help: write `Residual {{ <body>, shortcut: <chain> }}`, or `Concat {{ .. }}` for parallel branches",
+                    next_token(&content)
+                )));
+            }
+            chains.push(parse_chain(&content, "`shortcut:`", true)?);
+        } else {
+            chains.push(parse_chain(&content, "`,`", true)?);
+        }
+    }
+    if kind == BlockKind::Concat && chains.len() < 2 {
+        return Err(syn::Error::new(
+            brace_span,
+            format!("`{keyword}` joins two or more branches, but has one\n= help: separate the branches with `,`: `Concat {{ Linear<64, 32>, Linear<64, 16> }}`"),
+        ));
+    }
+    Ok(Node::Block(BlockDecl {
+        name,
+        kind,
+        keyword,
+        brace_span,
+        chains,
+    }))
 }
 
 /// One layer, or an error saying a layer was expected after `after`.

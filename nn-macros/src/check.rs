@@ -11,40 +11,53 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, Ident, Lit, PathArguments, Type};
 
-use crate::ast::{display_tokens, LayerDecl, Network};
+use crate::ast::{display_tokens, BlockKind, LayerDecl, Network, Node};
 use crate::ctxt::Ctxt;
 
-// An explicit path, so the expansion benchmark can include this file with `#[path]` too.
+// Explicit paths, so the expansion benchmark can include this file with `#[path]` too.
+#[path = "check/block.rs"]
+mod block;
+#[path = "check/built_in.rs"]
+mod built_in;
+#[path = "check/norm.rs"]
+mod norm;
 #[path = "check/spatial.rs"]
 mod spatial;
 
-/// The layers whose shapes the macro knows.
-const BUILT_IN: [&str; 9] = [
-    "Linear",
-    "ReLU",
-    "Sigmoid",
-    "Tanh",
-    "Flatten",
-    "Dropout",
-    "Conv2d",
-    "MaxPool2d",
-    "AvgPool2d",
-];
-/// Built-in layers whose parentheses hold named options (`stride = 2`), not constructor arguments.
-const WITH_OPTIONS: [&str; 3] = ["Conv2d", "MaxPool2d", "AvgPool2d"];
-/// Built-in layers whose output has the shape of their input.
-const SHAPE_KEEPING: [&str; 4] = ["ReLU", "Sigmoid", "Tanh", "Dropout"];
+pub use built_in::BuiltIn;
+
 /// The largest size accepted, so a typo such as `Linear<7840000000, 10>` is a clear error rather
 /// than a stack overflow or an arithmetic overflow in rustc.
 const MAX_SIZE: u64 = 1 << 24;
 
-/// A checked declaration: everything code generation needs.
-pub struct Checked {
+/// A checked chain, the network itself or one path of a block: everything code generation
+/// needs to emit its struct.
+pub struct Chain {
+    /// The struct generated for it: the network's name, or a name derived from it for a path
+    /// inside a block (`ResNetLayer3Body`).
+    pub name: Ident,
     pub input_ty: TokenStream,
     pub output_ty: TokenStream,
     pub stages: Vec<Stage>,
     /// The input shape as written, `[28, 28]`.
     pub input_text: String,
+}
+
+/// A block's paths, each emitted as a struct of its own.
+pub struct Block {
+    pub kind: BlockKind,
+    /// `Residual`: the body, then the shortcut if written. `Concat`: the branches.
+    pub chains: Vec<Chain>,
+}
+
+/// How generated code builds a layer in `init` and `zeros`.
+pub enum Construct {
+    /// `Module::init(rng)` and `Module::zeros()`.
+    Module,
+    /// `Dropout(p)`: `init_with(rng, p)`, which seeds its masks, and `new(p)`.
+    Seeded(TokenStream),
+    /// A constructor call after `<Type>::`, the same for both: `new(0.2)`, `tanh()`.
+    Call(TokenStream),
 }
 
 /// One layer with its place in the chain.
@@ -69,13 +82,17 @@ pub struct Stage {
     pub output_text: String,
     /// The parameter count, when the macro can compute it from literals.
     pub params: Option<u64>,
-    /// Constructor arguments (`0.5` of `Dropout(0.5)`), for layers built by `init_with`/`new`.
-    pub constructor_args: Option<TokenStream>,
+    /// How `init` and `zeros` build it.
+    pub construct: Construct,
     /// The built-in `Flatten`: a batch's output is its input's memory viewed flat, so batched
     /// passes view it instead of copying (`nn::__private::flatten_batch`).
     pub reshape: bool,
-    /// The name of the built-in layer this stage is (`"Linear"`, `"ReLU"`, ...), if it is one.
-    pub built_in: Option<&'static str>,
+    /// The built-in layer this stage is, if it is one.
+    pub built_in: Option<BuiltIn>,
+    /// The paths of a `Residual { .. }` or `Concat { .. }` stage.
+    pub block: Option<Block>,
+    /// The shape it gives, for the checks of the block around it.
+    shape: Shape,
 }
 
 /// One dimension: its value if it is a literal, and the tokens that compute it.
@@ -151,7 +168,7 @@ impl Flow {
 }
 
 /// Checks a declaration; `Err` holds every mistake found.
-pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
+pub fn check(network: &Network) -> Result<Chain, Vec<syn::Error>> {
     let mut cx = Ctxt::default();
     let krate = &network.header.krate;
     let input_dims: Vec<Dim> = network
@@ -169,129 +186,182 @@ pub fn check(network: &Network) -> Result<Checked, Vec<syn::Error>> {
         );
     }
     let input_shape = Shape::Known(input_dims);
-    let mut flow = Flow {
+    let flow = Flow {
         ty: shape_ty(&input_shape),
         origin: Origin::Input(shape_text(&input_shape)),
         shape: input_shape,
     };
+    let (chain, _) = check_chain(&mut cx, krate, network.header.name.clone(), &network.layers, flow);
+    cx.finish(chain)
+}
+
+/// Checks a chain of nodes starting from `flow`; returns it and the tensor it gives.
+fn check_chain(cx: &mut Ctxt, krate: &syn::Path, name: Ident, nodes: &[Node], mut flow: Flow) -> (Chain, Flow) {
     let input_ty = flow.ty.clone();
     let input_text = shape_text(&flow.shape);
-    check_names(&mut cx, &network.layers);
-    let mut stages = Vec::with_capacity(network.layers.len());
-    for (position, layer) in network.layers.iter().enumerate() {
-        let (ty, next) = check_layer(&mut cx, krate, layer, &flow);
-        let (field, key) = match &layer.name {
+    check_names(cx, nodes);
+    let mut stages = Vec::with_capacity(nodes.len());
+    for (position, node) in nodes.iter().enumerate() {
+        let (field, key) = match node.name() {
             Some(name) => (name.clone(), name.to_string()),
             None => (format_ident!("layer_{}", position), position.to_string()),
         };
-        stages.push(Stage {
-            field,
-            key,
-            ty,
-            input_ty: flow.ty.clone(),
-            output_ty: next.ty.clone(),
-            display: layer.display(),
-            span: layer.path.span(),
-            opaque_output: matches!(next.shape, Shape::Opaque),
-            output_text: shape_text(&next.shape),
-            params: literal_params(layer, &flow),
-            constructor_args: check_constructor_args(&mut cx, layer, built_in_name(layer)),
-            reshape: built_in_name(layer) == Some("Flatten"),
-            built_in: built_in_name(layer),
-        });
+        let (stage, next) = match node {
+            Node::Layer(layer) => check_layer_stage(cx, krate, layer, &flow, field, key),
+            Node::Block(decl) => block::check(cx, krate, &name, decl, &flow, field, key),
+        };
+        stages.push(stage);
         flow = next;
     }
-    cx.finish(Checked {
+    let chain = Chain {
+        name,
         input_ty,
-        output_ty: flow.ty,
+        output_ty: flow.ty.clone(),
         stages,
         input_text,
-    })
+    };
+    (chain, flow)
 }
 
-/// The name of a built-in layer, if `layer` is one.
-fn built_in_name(layer: &LayerDecl) -> Option<&'static str> {
-    let name = layer.ident().to_string();
-    BUILT_IN
-        .into_iter()
-        .find(|known| layer.path.segments.len() == 1 && *known == name)
+/// A layer's stage and the tensor it gives.
+fn check_layer_stage(
+    cx: &mut Ctxt,
+    krate: &syn::Path,
+    layer: &LayerDecl,
+    flow: &Flow,
+    field: Ident,
+    key: String,
+) -> (Stage, Flow) {
+    let built_in = BuiltIn::of(layer);
+    let (ty, next) = check_layer(cx, krate, layer, flow);
+    let stage = Stage {
+        field,
+        key,
+        ty,
+        input_ty: flow.ty.clone(),
+        output_ty: next.ty.clone(),
+        display: layer.display(),
+        span: layer.path.span(),
+        opaque_output: matches!(next.shape, Shape::Opaque),
+        output_text: shape_text(&next.shape),
+        params: literal_params(layer, flow),
+        construct: check_constructor_args(cx, layer, built_in),
+        reshape: built_in == Some(BuiltIn::Flatten),
+        built_in,
+        block: None,
+        shape: next.shape.clone(),
+    };
+    (stage, next)
 }
 
-/// Checks `Dropout(p)`'s argument (the only built-in that takes one) and rejects arguments
-/// anywhere else; returns the arguments to construct the layer with.
-fn check_constructor_args(cx: &mut Ctxt, layer: &LayerDecl, built_in: Option<&str>) -> Option<TokenStream> {
+/// Checks the arguments in parentheses of the built-ins that take some (`Dropout(p)`,
+/// `LeakyReLU(slope)`, `GELU(approximate = "tanh")`) and rejects them anywhere else; returns
+/// how to construct the layer.
+fn check_constructor_args(cx: &mut Ctxt, layer: &LayerDecl, built_in: Option<BuiltIn>) -> Construct {
     let display = layer.display();
-    match (built_in, &layer.args) {
-        (Some("Dropout"), None) => {
+    let Some(args) = &layer.args else {
+        if built_in == Some(BuiltIn::Dropout) {
             cx.error_spanned_by(
                 &layer.path,
                 "`Dropout` needs the probability of dropping a value\n= help: write `Dropout(0.5)`",
             );
-            None
         }
-        (Some("Dropout"), Some(args)) => {
-            let probability = match args.iter().collect::<Vec<_>>().as_slice() {
-                [Expr::Lit(syn::ExprLit {
-                    lit: Lit::Float(float), ..
-                })] => float.base10_parse::<f64>().ok(),
-                [Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. })] => int.base10_parse::<f64>().ok(),
-                _ => None,
-            };
-            match probability {
-                Some(p) if (0.0..1.0).contains(&p) => Some(args.to_token_stream()),
-                Some(p) => {
-                    cx.error_spanned_by(
-                        args,
-                        format!("`{display}`: a dropout probability must be at least 0 and below 1, not {p}"),
-                    );
-                    None
-                }
-                None => {
-                    cx.error_spanned_by(
-                        args,
-                        format!("`{display}` takes one probability written as a number\n= help: write `Dropout(0.5)`"),
-                    );
-                    None
-                }
+        return Construct::Module;
+    };
+    let number = || match args.iter().collect::<Vec<_>>().as_slice() {
+        [Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(float), ..
+        })] => float.base10_parse::<f64>().ok(),
+        [Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. })] => int.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match built_in {
+        Some(BuiltIn::Dropout) => match number() {
+            Some(p) if (0.0..1.0).contains(&p) => Construct::Seeded(args.to_token_stream()),
+            Some(p) => {
+                cx.error_spanned_by(
+                    args,
+                    format!("`{display}`: a dropout probability must be at least 0 and below 1, not {p}"),
+                );
+                Construct::Module
             }
-        }
+            None => {
+                cx.error_spanned_by(
+                    args,
+                    format!("`{display}` takes one probability written as a number\n= help: write `Dropout(0.5)`"),
+                );
+                Construct::Module
+            }
+        },
+        Some(BuiltIn::LeakyReLU) => match number() {
+            Some(slope) if slope.is_finite() => Construct::Call(quote!(new(#args))),
+            _ => {
+                cx.error_spanned_by(
+                    args,
+                    format!("`{display}` takes one negative slope written as a number\n= help: write `LeakyReLU(0.01)`"),
+                );
+                Construct::Module
+            }
+        },
+        Some(BuiltIn::GELU) => gelu_options(cx, args, &display),
         // Read by the shape check.
-        (Some(name), Some(_)) if WITH_OPTIONS.contains(&name) => None,
-        (_, Some(args)) => {
+        Some(built_in) if built_in.has_options() => Construct::Module,
+        _ => {
             cx.error_spanned_by(
                 args,
                 format!(
-                    "`{display}` takes no arguments in parentheses; only `Dropout(p)` and the options of `Conv2d` and pooling do"
+                    "`{display}` takes no arguments in parentheses; only `Dropout(p)`, `LeakyReLU(slope)`, `GELU(approximate = \"tanh\")` and the options of `Conv2d` and pooling do"
                 ),
             );
-            None
+            Construct::Module
         }
-        (_, None) => None,
+    }
+}
+
+/// `GELU(approximate = "tanh")` or `GELU(approximate = "none")`, PyTorch's spelling.
+fn gelu_options(cx: &mut Ctxt, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>, display: &str) -> Construct {
+    let value = match args.iter().collect::<Vec<_>>().as_slice() {
+        [Expr::Assign(assign)] if matches!(&*assign.left, Expr::Path(path) if path.path.is_ident("approximate")) => {
+            match &*assign.right {
+                Expr::Lit(syn::ExprLit { lit: Lit::Str(text), .. }) => Some(text.value()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match value.as_deref() {
+        Some("tanh") => Construct::Call(quote!(tanh())),
+        Some("none") => Construct::Call(quote!(exact())),
+        _ => {
+            cx.error_spanned_by(
+                args,
+                format!("`{display}`: the only option of `GELU` is `approximate = \"tanh\"` (or `\"none\"`, the default exact form)"),
+            );
+            Construct::Module
+        }
     }
 }
 
 /// A built-in layer's parameter count from literal sizes: `IN * OUT + OUT` for `Linear`, 0 for
 /// layers without parameters; `None` for custom layers and named constants.
 fn literal_params(layer: &LayerDecl, input: &Flow) -> Option<u64> {
-    let name = layer.ident().to_string();
-    if layer.path.segments.len() != 1 || !BUILT_IN.contains(&name.as_str()) {
-        return None;
-    }
+    let built_in = BuiltIn::of(layer)?;
     let literal = |arg: &GenericArgument| match arg {
         GenericArgument::Const(Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. })) => int.base10_parse::<u64>().ok(),
         _ => None,
     };
     let args = generic_args(&layer.path.segments[0].arguments);
-    match (name.as_str(), args.as_slice()) {
-        ("Conv2d", [in_channels, out_channels, kernel]) => {
+    match (built_in, args.as_slice()) {
+        (BuiltIn::Conv2d, [in_channels, out_channels, kernel]) => {
             let (in_channels, out_channels, kernel) = (literal(in_channels)?, literal(out_channels)?, literal(kernel)?);
             Some(out_channels * in_channels * kernel * kernel + out_channels)
         }
-        ("Linear", [_, outputs]) => {
+        (BuiltIn::Linear, [_, outputs]) => {
             let outputs = literal(outputs)?;
             Some(input.flat_size()? * outputs + outputs)
         }
-        ("Linear" | "Conv2d", _) => None,
+        (BuiltIn::Linear | BuiltIn::Conv2d, _) => None,
+        (BuiltIn::BatchNorm1d | BuiltIn::BatchNorm2d | BuiltIn::LayerNorm, args) => norm::params(args, literal),
         _ => Some(0),
     }
 }
@@ -300,7 +370,7 @@ fn literal_params(layer: &LayerDecl, input: &Flow) -> Option<u64> {
 fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow) -> (TokenStream, Flow) {
     let ident = layer.ident();
     let name = ident.to_string();
-    if built_in_name(layer).is_none() {
+    let Some(built_in) = BuiltIn::of(layer) else {
         if layer.path.segments.len() == 1 {
             if let Some(suggestion) = similar_built_in(&name) {
                 cx.error_spanned_by(
@@ -310,14 +380,17 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
             }
         }
         return custom_layer(krate, layer, flow);
-    }
+    };
     let args = generic_args(&layer.path.segments[0].arguments);
-    match name.as_str() {
-        "Linear" => linear(cx, krate, layer, &args, flow),
-        "Flatten" => flatten(cx, krate, layer, &args, flow),
-        "Conv2d" => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::Conv),
-        "MaxPool2d" => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::MaxPool),
-        "AvgPool2d" => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::AvgPool),
+    match built_in {
+        BuiltIn::Linear => linear(cx, krate, layer, &args, flow),
+        BuiltIn::Flatten => flatten(cx, krate, layer, &args, flow),
+        BuiltIn::Conv2d => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::Conv),
+        BuiltIn::MaxPool2d => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::MaxPool),
+        BuiltIn::AvgPool2d => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::AvgPool),
+        BuiltIn::BatchNorm1d | BuiltIn::BatchNorm2d | BuiltIn::LayerNorm => {
+            norm::check(cx, krate, layer, &args, flow, built_in)
+        }
         _ => {
             if !args.is_empty() {
                 cx.error_spanned_by(
@@ -325,7 +398,7 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
                     format!("`{name}` takes no sizes: it keeps the shape it is given\n= help: write `{name}`"),
                 );
             }
-            debug_assert!(SHAPE_KEEPING.contains(&name.as_str()));
+            debug_assert!(built_in.keeps_shape());
             let krate = respan(krate, ident.span());
             let ty = quote_spanned!(ident.span()=> #krate::__private::#ident);
             (
@@ -539,10 +612,10 @@ fn respan(tokens: &impl ToTokens, span: Span) -> TokenStream {
 }
 
 /// Reports duplicate layer names and names that clash with an unnamed layer's field.
-fn check_names(cx: &mut Ctxt, layers: &[LayerDecl]) {
+fn check_names(cx: &mut Ctxt, layers: &[Node]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (position, layer) in layers.iter().enumerate() {
-        let Some(name) = &layer.name else { continue };
+        let Some(name) = layer.name() else { continue };
         let text = name.to_string();
         if let Some(first) = seen.insert(text.clone(), position) {
             cx.error_spanned_by(
@@ -553,7 +626,7 @@ fn check_names(cx: &mut Ctxt, layers: &[LayerDecl]) {
             );
         }
         if let Some(index) = text.strip_prefix("layer_").and_then(|n| n.parse::<usize>().ok()) {
-            if layers.get(index).is_some_and(|other| other.name.is_none()) {
+            if layers.get(index).is_some_and(|other| other.name().is_none()) {
                 cx.error_spanned_by(
                     name,
                     format!("`{text}` is the field name of the unnamed layer at position {index}; choose another name"),
@@ -694,8 +767,9 @@ fn shape_text(shape: &Shape) -> String {
 
 /// A built-in layer whose name differs from `name` only by case or by at most two edits.
 fn similar_built_in(name: &str) -> Option<&'static str> {
-    BUILT_IN
+    BuiltIn::ALL
         .into_iter()
+        .map(BuiltIn::name)
         .find(|known| known.eq_ignore_ascii_case(name) || edit_distance(known, name) <= 2.min(known.len() / 3))
 }
 

@@ -4,18 +4,32 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::ast::{Header, Network};
-use crate::check::{Checked, Stage};
+use crate::ast::{BlockKind, Header, Network};
+use crate::check::{BuiltIn, Chain, Construct, Stage};
 
 /// The generated items for a declaration that passed [`crate::check::check`].
-pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
-    let Header {
-        attrs,
-        krate,
-        vis,
-        name,
-    } = &network.header;
+pub fn expand(network: &Network, checked: &Chain) -> TokenStream {
+    let Header { attrs, krate, vis, .. } = &network.header;
+    let inherent = inherent_impl(checked);
+    chain_items(krate, vis, quote!(#(#attrs)*), checked, inherent)
+}
+
+/// The struct of a chain and its impls, preceded by the structs of the paths of its blocks.
+fn chain_items(krate: &syn::Path, vis: &syn::Visibility, attrs: TokenStream, checked: &Chain, inherent: TokenStream) -> TokenStream {
+    let name = &checked.name;
     let stages = &checked.stages;
+    let blocks = stages.iter().filter_map(|stage| stage.block.as_ref().map(|block| (stage, block)));
+    let paths = blocks.flat_map(|(stage, block)| {
+        block.chains.iter().enumerate().map(move |(i, chain)| {
+            let part = match (block.kind, i) {
+                (BlockKind::Residual, 0) => "body".to_string(),
+                (BlockKind::Residual, _) => "shortcut".to_string(),
+                (BlockKind::Concat, i) => format!("branch {i}"),
+            };
+            let doc = format!(" The {part} of `{name}`'s block `{}` (`{}`).", stage.field, stage.display);
+            chain_items(krate, vis, quote!(#[doc = #doc]), chain, TokenStream::new())
+        })
+    });
     let fields = stages.iter().map(
         |Stage {
              field,
@@ -31,10 +45,11 @@ pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
     let shape_assertions = shape_assertions(stages);
     let module_impl = module_impl(name, stages);
     let layer_impl = layer_impl(name, checked);
-    let inherent = inherent_impl(network, checked);
     let shapes_doc = shapes_doc(checked);
     quote! {
-        #(#attrs)*
+        #(#paths)*
+
+        #attrs
         #(#[doc = #shapes_doc])*
         #vis struct #name {
             #(#fields,)*
@@ -52,7 +67,7 @@ pub fn expand(network: &Network, checked: &Checked) -> TokenStream {
 
 /// Doc lines showing every layer's output shape and parameters, so an editor's hover explains
 /// the network.
-fn shapes_doc(checked: &Checked) -> Vec<String> {
+fn shapes_doc(checked: &Chain) -> Vec<String> {
     let mut rows = vec![[
         "".to_string(),
         "input".to_string(),
@@ -156,9 +171,9 @@ fn fused_relus(stages: &[Stage]) -> Vec<bool> {
     (0..stages.len())
         .map(|j| {
             j >= 1
-                && built_in(j) == Some("ReLU")
-                && built_in(j - 1) == Some("Linear")
-                && built_in(j + 1) == Some("Linear")
+                && built_in(j) == Some(BuiltIn::ReLU)
+                && built_in(j - 1) == Some(BuiltIn::Linear)
+                && built_in(j + 1) == Some(BuiltIn::Linear)
         })
         .collect()
 }
@@ -194,9 +209,9 @@ fn chain_bounds(stages: &[Stage]) -> Vec<TokenStream> {
 
 /// `init`, `forward`, `summary`, `save`, `load` and `NUM_PARAMS` as inherent items, so they
 /// work without importing a trait.
-fn inherent_impl(network: &Network, checked: &Checked) -> TokenStream {
-    let name = &network.header.name;
-    let Checked {
+fn inherent_impl(checked: &Chain) -> TokenStream {
+    let Chain {
+        name,
         input_ty,
         output_ty,
         stages,
@@ -274,22 +289,16 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
     let name_text = name.to_string();
     let displays = stages.iter().map(|stage| &stage.display);
     // Layers with constructor arguments (`Dropout(0.5)`) are built by their own constructors.
-    let inits = stages.iter().map(
-        |Stage {
-             ty, constructor_args, ..
-         }| match constructor_args {
-            Some(args) => quote!(<#ty>::init_with(__rng, #args)),
-            None => quote!(__nn::Module::init(__rng)),
-        },
-    );
-    let zeros = stages.iter().map(
-        |Stage {
-             ty, constructor_args, ..
-         }| match constructor_args {
-            Some(args) => quote!(<#ty>::new(#args)),
-            None => quote!(__nn::Module::zeros()),
-        },
-    );
+    let inits = stages.iter().map(|Stage { ty, construct, .. }| match construct {
+        Construct::Seeded(args) => quote!(<#ty>::init_with(__rng, #args)),
+        Construct::Call(call) => quote!(<#ty>::#call),
+        Construct::Module => quote!(__nn::Module::init(__rng)),
+    });
+    let zeros = stages.iter().map(|Stage { ty, construct, .. }| match construct {
+        Construct::Seeded(args) => quote!(<#ty>::new(#args)),
+        Construct::Call(call) => quote!(<#ty>::#call),
+        Construct::Module => quote!(__nn::Module::zeros()),
+    });
     let prefixes = stages.iter().map(|stage| format!("{}.", stage.key));
     let visits = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
         quote! {
@@ -300,6 +309,18 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
     let visits_mut = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
         quote! {
             __nn::Module::visit_params_mut(&mut self.#field, &__nn::String::from_iter([__prefix, #prefix]), __visit);
+        }
+    });
+    let prefixes = stages.iter().map(|stage| format!("{}.", stage.key));
+    let counters = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
+        quote! {
+            __nn::Module::visit_counters(&self.#field, &__nn::String::from_iter([__prefix, #prefix]), __visit);
+        }
+    });
+    let prefixes = stages.iter().map(|stage| format!("{}.", stage.key));
+    let counters_mut = stages.iter().zip(prefixes).map(|(Stage { field, .. }, prefix)| {
+        quote! {
+            __nn::Module::visit_counters_mut(&mut self.#field, &__nn::String::from_iter([__prefix, #prefix]), __visit);
         }
     });
     quote! {
@@ -337,6 +358,14 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
                 #(#visits_mut)*
             }
 
+            fn visit_counters(&self, __prefix: &str, __visit: &mut dyn FnMut(&str, i64)) {
+                #(#counters)*
+            }
+
+            fn visit_counters_mut(&mut self, __prefix: &str, __visit: &mut dyn FnMut(&str, &mut i64)) {
+                #(#counters_mut)*
+            }
+
             fn zip_params(&mut self, __grads: &Self, __update: &mut dyn FnMut(&mut [f32], &[f32])) {
                 #(__nn::Module::zip_params(&mut self.#fields, &__grads.#fields, __update);)*
             }
@@ -350,8 +379,8 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
 
 /// The `Layer` impl: single-sample forward, batched forward keeping every activation in the
 /// cache, and the backward pass through the chain in reverse.
-fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
-    let Checked {
+fn layer_impl(name: &syn::Ident, checked: &Chain) -> TokenStream {
+    let Chain {
         input_ty,
         output_ty,
         stages,
@@ -528,6 +557,10 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
             }
         });
 
+    let statistics = stages.iter().enumerate().map(|(i, Stage { field, input_ty, .. })| {
+        let c = cache(i);
+        quote!(__nn::Layer::<#input_ty>::update_statistics(&mut self.#field, &__cache.#c);)
+    });
     let cache_name = format_ident!("__{}Cache", name);
     let bounds = chain_bounds(stages);
     quote! {
@@ -569,6 +602,10 @@ fn layer_impl(name: &syn::Ident, checked: &Checked) -> TokenStream {
                 let __batch = __input.len();
                 let __wants_input_grad = __grad_input.is_some();
                 #(#backward)*
+            }
+
+            fn update_statistics(&mut self, __cache: &Self::Cache) {
+                #(#statistics)*
             }
         }
     }

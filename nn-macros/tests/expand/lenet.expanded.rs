@@ -597,6 +597,134 @@ const _: () = {
                 __visit,
             );
         }
+        fn visit_counters(&self, __prefix: &str, __visit: &mut dyn FnMut(&str, i64)) {
+            __nn::Module::visit_counters(
+                &self.layer_0,
+                &__nn::String::from_iter([__prefix, "0."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_1,
+                &__nn::String::from_iter([__prefix, "1."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_2,
+                &__nn::String::from_iter([__prefix, "2."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_3,
+                &__nn::String::from_iter([__prefix, "3."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_4,
+                &__nn::String::from_iter([__prefix, "4."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_5,
+                &__nn::String::from_iter([__prefix, "5."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_6,
+                &__nn::String::from_iter([__prefix, "6."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_7,
+                &__nn::String::from_iter([__prefix, "7."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_8,
+                &__nn::String::from_iter([__prefix, "8."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_9,
+                &__nn::String::from_iter([__prefix, "9."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_10,
+                &__nn::String::from_iter([__prefix, "10."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_11,
+                &__nn::String::from_iter([__prefix, "11."]),
+                __visit,
+            );
+        }
+        fn visit_counters_mut(
+            &mut self,
+            __prefix: &str,
+            __visit: &mut dyn FnMut(&str, &mut i64),
+        ) {
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_0,
+                &__nn::String::from_iter([__prefix, "0."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_1,
+                &__nn::String::from_iter([__prefix, "1."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_2,
+                &__nn::String::from_iter([__prefix, "2."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_3,
+                &__nn::String::from_iter([__prefix, "3."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_4,
+                &__nn::String::from_iter([__prefix, "4."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_5,
+                &__nn::String::from_iter([__prefix, "5."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_6,
+                &__nn::String::from_iter([__prefix, "6."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_7,
+                &__nn::String::from_iter([__prefix, "7."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_8,
+                &__nn::String::from_iter([__prefix, "8."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_9,
+                &__nn::String::from_iter([__prefix, "9."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_10,
+                &__nn::String::from_iter([__prefix, "10."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_11,
+                &__nn::String::from_iter([__prefix, "11."]),
+                __visit,
+            );
+        }
         fn zip_params(
             &mut self,
             __grads: &Self,
@@ -1333,6 +1461,44 @@ const _: () = {
                     &mut __grads.layer_0,
                 );
             }
+        }
+        fn update_statistics(&mut self, __cache: &Self::Cache) {
+            __nn::Layer::<
+                [[[f32; 28]; 28]; 1],
+            >::update_statistics(&mut self.layer_0, &__cache.__cache_0);
+            __nn::Layer::<
+                [[[f32; 28]; 28]; 6],
+            >::update_statistics(&mut self.layer_1, &__cache.__cache_1);
+            __nn::Layer::<
+                [[[f32; 28]; 28]; 6],
+            >::update_statistics(&mut self.layer_2, &__cache.__cache_2);
+            __nn::Layer::<
+                [[[f32; 14]; 14]; 6],
+            >::update_statistics(&mut self.layer_3, &__cache.__cache_3);
+            __nn::Layer::<
+                [[[f32; 10]; 10]; 16],
+            >::update_statistics(&mut self.layer_4, &__cache.__cache_4);
+            __nn::Layer::<
+                [[[f32; 10]; 10]; 16],
+            >::update_statistics(&mut self.layer_5, &__cache.__cache_5);
+            __nn::Layer::<
+                [[[f32; 5]; 5]; 16],
+            >::update_statistics(&mut self.layer_6, &__cache.__cache_6);
+            __nn::Layer::<
+                [f32; 400],
+            >::update_statistics(&mut self.layer_7, &__cache.__cache_7);
+            __nn::Layer::<
+                [f32; 120],
+            >::update_statistics(&mut self.layer_8, &__cache.__cache_8);
+            __nn::Layer::<
+                [f32; 120],
+            >::update_statistics(&mut self.layer_9, &__cache.__cache_9);
+            __nn::Layer::<
+                [f32; 84],
+            >::update_statistics(&mut self.layer_10, &__cache.__cache_10);
+            __nn::Layer::<
+                [f32; 84],
+            >::update_statistics(&mut self.layer_11, &__cache.__cache_11);
         }
     }
 };

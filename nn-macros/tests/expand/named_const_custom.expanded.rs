@@ -299,6 +299,64 @@ const _: () = {
                 __visit,
             );
         }
+        fn visit_counters(&self, __prefix: &str, __visit: &mut dyn FnMut(&str, i64)) {
+            __nn::Module::visit_counters(
+                &self.layer_0,
+                &__nn::String::from_iter([__prefix, "0."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.fc1,
+                &__nn::String::from_iter([__prefix, "fc1."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_2,
+                &__nn::String::from_iter([__prefix, "2."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.encoder,
+                &__nn::String::from_iter([__prefix, "encoder."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.head,
+                &__nn::String::from_iter([__prefix, "head."]),
+                __visit,
+            );
+        }
+        fn visit_counters_mut(
+            &mut self,
+            __prefix: &str,
+            __visit: &mut dyn FnMut(&str, &mut i64),
+        ) {
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_0,
+                &__nn::String::from_iter([__prefix, "0."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.fc1,
+                &__nn::String::from_iter([__prefix, "fc1."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_2,
+                &__nn::String::from_iter([__prefix, "2."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.encoder,
+                &__nn::String::from_iter([__prefix, "encoder."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.head,
+                &__nn::String::from_iter([__prefix, "head."]),
+                __visit,
+            );
+        }
         fn zip_params(
             &mut self,
             __grads: &Self,
@@ -594,6 +652,23 @@ const _: () = {
                     &mut __grads.layer_0,
                 );
             }
+        }
+        fn update_statistics(&mut self, __cache: &Self::Cache) {
+            __nn::Layer::<
+                [[f32; 8]; { HEIGHT }],
+            >::update_statistics(&mut self.layer_0, &__cache.__cache_0);
+            __nn::Layer::<
+                [f32; { 1 * { HEIGHT } * 8 }],
+            >::update_statistics(&mut self.fc1, &__cache.__cache_1);
+            __nn::Layer::<
+                [f32; { HIDDEN }],
+            >::update_statistics(&mut self.layer_2, &__cache.__cache_2);
+            __nn::Layer::<
+                [f32; { HIDDEN }],
+            >::update_statistics(&mut self.encoder, &__cache.__cache_3);
+            __nn::Layer::<
+                <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
+            >::update_statistics(&mut self.head, &__cache.__cache_4);
         }
     }
 };

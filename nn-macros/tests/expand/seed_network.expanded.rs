@@ -320,6 +320,74 @@ const _: () = {
                 __visit,
             );
         }
+        fn visit_counters(&self, __prefix: &str, __visit: &mut dyn FnMut(&str, i64)) {
+            __nn::Module::visit_counters(
+                &self.layer_0,
+                &__nn::String::from_iter([__prefix, "0."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_1,
+                &__nn::String::from_iter([__prefix, "1."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_2,
+                &__nn::String::from_iter([__prefix, "2."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_3,
+                &__nn::String::from_iter([__prefix, "3."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_4,
+                &__nn::String::from_iter([__prefix, "4."]),
+                __visit,
+            );
+            __nn::Module::visit_counters(
+                &self.layer_5,
+                &__nn::String::from_iter([__prefix, "5."]),
+                __visit,
+            );
+        }
+        fn visit_counters_mut(
+            &mut self,
+            __prefix: &str,
+            __visit: &mut dyn FnMut(&str, &mut i64),
+        ) {
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_0,
+                &__nn::String::from_iter([__prefix, "0."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_1,
+                &__nn::String::from_iter([__prefix, "1."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_2,
+                &__nn::String::from_iter([__prefix, "2."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_3,
+                &__nn::String::from_iter([__prefix, "3."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_4,
+                &__nn::String::from_iter([__prefix, "4."]),
+                __visit,
+            );
+            __nn::Module::visit_counters_mut(
+                &mut self.layer_5,
+                &__nn::String::from_iter([__prefix, "5."]),
+                __visit,
+            );
+        }
         fn zip_params(
             &mut self,
             __grads: &Self,
@@ -536,6 +604,26 @@ const _: () = {
                     &mut __grads.layer_0,
                 );
             }
+        }
+        fn update_statistics(&mut self, __cache: &Self::Cache) {
+            __nn::Layer::<
+                [[f32; 28]; 28],
+            >::update_statistics(&mut self.layer_0, &__cache.__cache_0);
+            __nn::Layer::<
+                [f32; 784],
+            >::update_statistics(&mut self.layer_1, &__cache.__cache_1);
+            __nn::Layer::<
+                [f32; 128],
+            >::update_statistics(&mut self.layer_2, &__cache.__cache_2);
+            __nn::Layer::<
+                [f32; 128],
+            >::update_statistics(&mut self.layer_3, &__cache.__cache_3);
+            __nn::Layer::<
+                [f32; 64],
+            >::update_statistics(&mut self.layer_4, &__cache.__cache_4);
+            __nn::Layer::<
+                [f32; 64],
+            >::update_statistics(&mut self.layer_5, &__cache.__cache_5);
         }
     }
 };

@@ -2,14 +2,20 @@
 
 mod activation;
 mod chain;
+mod concat;
 mod conv2d;
 mod dropout;
 mod flatten;
+mod identity;
 mod linear;
 mod pool;
+mod residual;
 
 pub use activation::{ReLU, Sigmoid, Tanh};
 pub use chain::{Follows, NetworkInput};
+pub use concat::Concat;
+pub use identity::Identity;
+pub use residual::Residual;
 pub use conv2d::Conv2d;
 pub use dropout::{Dropout, DropoutCache};
 pub use flatten::Flatten;
@@ -66,6 +72,13 @@ pub trait Module: Clone + Send + Sync + 'static {
     /// strings (optimizer steps). Tensors of frozen layers are skipped.
     fn zip_params(&mut self, grads: &Self, update: &mut dyn FnMut(&mut [f32], &[f32]));
 
+    /// Calls `visit(key, value)` for every integer counter of the state dict (PyTorch's I64
+    /// `num_batches_tracked` of a batch norm), keys prefixed with `prefix`. Most layers have none.
+    fn visit_counters(&self, _prefix: &str, _visit: &mut dyn FnMut(&str, i64)) {}
+
+    /// As [`Module::visit_counters`], with mutable values (loading).
+    fn visit_counters_mut(&mut self, _prefix: &str, _visit: &mut dyn FnMut(&str, &mut i64)) {}
+
     /// Freezes (`true`) or unfreezes every parameter of this module: a frozen layer computes no
     /// parameter gradient and optimizers do not update it (fine-tuning a new head on a trained
     /// body). Layers without parameters ignore it; networks pass it to every layer.
@@ -116,6 +129,11 @@ pub trait Layer<I: Tensor>: Module {
         cache: &mut Self::Cache,
         grads: &mut Self,
     );
+
+    /// Applies what the last [`Layer::forward_batch`] in [`Mode::Train`] measured to the
+    /// layer's state (a batch norm's running statistics); called once after each training
+    /// forward pass. A no-op for most layers, and after an evaluation pass.
+    fn update_statistics(&mut self, _cache: &Self::Cache) {}
 }
 
 /// Implements [`Module`] for a layer without parameters.
