@@ -30,8 +30,8 @@ pub mod prelude {
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
     pub use nn_runtime::{
-        AvgPool2d, Concat, Conv2d, Dropout, Flatten, Identity, Layer, Linear, MaxPool2d, Module, ReLU, Residual, Sigmoid,
-        Tanh, Tensor,
+        AvgPool2d, Concat, Conv2d, Dropout, Flatten, Identity, Layer, Linear, MaxPool2d, Module, ReLU, Residual,
+        Sigmoid, Tanh, Tensor,
     };
 }
 
@@ -42,8 +42,8 @@ pub mod __private {
     pub use nn_runtime::layer::{Follows, FusedRelu, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
-        flatten_batch, prefix_mut, AvgPool2d, Concat, Conv2d, Dropout, Error, Flatten, Identity, Layer, Linear, MaxPool2d,
-        Mode, Module, ReLU, Residual, Result, Rng, Sigmoid, Tanh, Tensor,
+        flatten_batch, prefix_mut, AvgPool2d, Concat, Conv2d, Dropout, Error, Flatten, Identity, Layer, Linear,
+        MaxPool2d, Mode, Module, ReLU, Residual, Result, Rng, Sigmoid, Tanh, Tensor,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

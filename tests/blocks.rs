@@ -53,14 +53,16 @@ fn keys_follow_pytorch_modules() {
         ]
     );
     // Each `Linear<IN, OUT>` has IN * OUT + OUT parameters.
-    let counted = (6 * 5 + 5) + 2 * (5 * 5 + 5) + 2 * (5 * 4 + 4) + (4 * 3 + 3) + (4 * 2 + 2) + (4 * 4 + 4) + (9 * 3 + 3);
+    let counted =
+        (6 * 5 + 5) + 2 * (5 * 5 + 5) + 2 * (5 * 4 + 4) + (4 * 3 + 3) + (4 * 2 + 2) + (4 * 4 + 4) + (9 * 3 + 3);
     assert_eq!(Blocks::NUM_PARAMS, counted);
 }
 
 /// The network in f64, from the parameters `p` laid out as `layout` says.
 fn blocks64(layout: &Layout, p: &[f64], x: &[f64]) -> Vec<f64> {
     let get = |key: &str| layout.get(p, key);
-    let linear = |prefix: &str, x: &[f64]| linear64(get(&format!("{prefix}.weight")), get(&format!("{prefix}.bias")), x);
+    let linear =
+        |prefix: &str, x: &[f64]| linear64(get(&format!("{prefix}.weight")), get(&format!("{prefix}.bias")), x);
     let tanh = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(f64::tanh).collect() };
     let add = |a: Vec<f64>, b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(a, b)| a + b).collect() };
     let h = linear("0", x);

@@ -11,5 +11,7 @@ fn ui() {
     t.compile_fail("tests/ui/types/*.rs");
     t.compile_fail("tests/ui/use/*.rs");
     t.compile_fail("tests/ui/conv/*.rs");
+    t.compile_fail("tests/ui/blocks/*.rs");
+    t.compile_fail("tests/ui/norm/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

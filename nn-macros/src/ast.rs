@@ -223,7 +223,10 @@ fn parse_chain(input: ParseStream<'_>, after: &str, in_block: bool) -> syn::Resu
         if !input.peek(Token![->]) {
             let previous = nodes.last().map(Node::display).unwrap_or_default();
             let help = if in_block {
-                format!("layers are chained with `->`: `{previous} -> {}`; paths of a block are separated by `,`", next_token(input))
+                format!(
+                    "layers are chained with `->`: `{previous} -> {}`; paths of a block are separated by `,`",
+                    next_token(input)
+                )
             } else {
                 format!("layers are chained with `->`: `{previous} -> {}`", next_token(input))
             };
@@ -289,7 +292,33 @@ fn parse_node(input: ParseStream<'_>, after: &str) -> syn::Result<Node> {
             format!("`{keyword} {{ }}` holds no layers\n= help: write a chain inside the braces: `{example}`"),
         ));
     }
-    let mut chains = vec![parse_chain(&content, "`{`", true)?];
+    // An error inside the braces must leave them consumed: syn reports a group with tokens left
+    // over as "unexpected token" in place of the error that stopped the parse.
+    let chains = match parse_block_paths(&content, kind) {
+        Ok(chains) => chains,
+        Err(error) => {
+            content.parse::<proc_macro2::TokenStream>()?;
+            return Err(error);
+        }
+    };
+    if kind == BlockKind::Concat && chains.len() < 2 {
+        return Err(syn::Error::new(
+            brace_span,
+            format!("`{keyword}` joins two or more branches, but has one\n= help: separate the branches with `,`: `Concat {{ Linear<64, 32>, Linear<64, 16> }}`"),
+        ));
+    }
+    Ok(Node::Block(BlockDecl {
+        name,
+        kind,
+        keyword,
+        brace_span,
+        chains,
+    }))
+}
+
+/// The paths inside a block's braces: `chain [, shortcut: chain]` or `chain, chain, ..`.
+fn parse_block_paths(content: ParseStream<'_>, kind: BlockKind) -> syn::Result<Vec<Vec<Node>>> {
+    let mut chains = vec![parse_chain(content, "`{`", true)?];
     while content.peek(Token![,]) {
         let comma = content.parse::<Token![,]>()?;
         if content.is_empty() {
@@ -309,27 +338,15 @@ fn parse_node(input: ParseStream<'_>, after: &str) -> syn::Result<Node> {
             } else {
                 return Err(content.error(format!(
                     "the second path of a `Residual` block is its shortcut and is labelled `shortcut:`, found `{}`\n= help: write `Residual {{ <body>, shortcut: <chain> }}`, or `Concat {{ .. }}` for parallel branches",
-                    next_token(&content)
+                    next_token(content)
                 )));
             }
-            chains.push(parse_chain(&content, "`shortcut:`", true)?);
+            chains.push(parse_chain(content, "`shortcut:`", true)?);
         } else {
-            chains.push(parse_chain(&content, "`,`", true)?);
+            chains.push(parse_chain(content, "`,`", true)?);
         }
     }
-    if kind == BlockKind::Concat && chains.len() < 2 {
-        return Err(syn::Error::new(
-            brace_span,
-            format!("`{keyword}` joins two or more branches, but has one\n= help: separate the branches with `,`: `Concat {{ Linear<64, 32>, Linear<64, 16> }}`"),
-        ));
-    }
-    Ok(Node::Block(BlockDecl {
-        name,
-        kind,
-        keyword,
-        brace_span,
-        chains,
-    }))
+    Ok(chains)
 }
 
 /// One layer, or an error saying a layer was expected after `after`.

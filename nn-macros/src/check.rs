@@ -75,6 +75,8 @@ pub struct Stage {
     pub display: String,
     /// Where it was written, for errors the type system reports.
     pub span: Span,
+    /// The size that sets its output (`128` of `Linear<784, 128>`), or `span`.
+    size_span: Span,
     /// Whether `output_ty` is the layer's own `Layer::Output` projection (a custom layer),
     /// not a shape the macro computed.
     pub opaque_output: bool,
@@ -242,6 +244,7 @@ fn check_layer_stage(
         output_ty: next.ty.clone(),
         display: layer.display(),
         span: layer.path.span(),
+        size_span: output_size_span(layer, built_in),
         opaque_output: matches!(next.shape, Shape::Opaque),
         output_text: shape_text(&next.shape),
         params: literal_params(layer, flow),
@@ -252,6 +255,15 @@ fn check_layer_stage(
         shape: next.shape.clone(),
     };
     (stage, next)
+}
+
+/// The output size of a `Linear` or `Conv2d` (its second size), else the layer's path.
+fn output_size_span(layer: &LayerDecl, built_in: Option<BuiltIn>) -> Span {
+    let args = generic_args(&layer.path.segments[0].arguments);
+    match (built_in, args.get(1)) {
+        (Some(BuiltIn::Linear | BuiltIn::Conv2d), Some(size)) => size.span(),
+        _ => layer.path.span(),
+    }
 }
 
 /// Checks the arguments in parentheses of the built-ins that take some (`Dropout(p)`,
@@ -298,7 +310,9 @@ fn check_constructor_args(cx: &mut Ctxt, layer: &LayerDecl, built_in: Option<Bui
             _ => {
                 cx.error_spanned_by(
                     args,
-                    format!("`{display}` takes one negative slope written as a number\n= help: write `LeakyReLU(0.01)`"),
+                    format!(
+                        "`{display}` takes one negative slope written as a number\n= help: write `LeakyReLU(0.01)`"
+                    ),
                 );
                 Construct::Module
             }
@@ -323,7 +337,9 @@ fn gelu_options(cx: &mut Ctxt, args: &syn::punctuated::Punctuated<Expr, syn::Tok
     let value = match args.iter().collect::<Vec<_>>().as_slice() {
         [Expr::Assign(assign)] if matches!(&*assign.left, Expr::Path(path) if path.path.is_ident("approximate")) => {
             match &*assign.right {
-                Expr::Lit(syn::ExprLit { lit: Lit::Str(text), .. }) => Some(text.value()),
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(text), ..
+                }) => Some(text.value()),
                 _ => None,
             }
         }

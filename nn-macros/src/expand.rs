@@ -15,10 +15,18 @@ pub fn expand(network: &Network, checked: &Chain) -> TokenStream {
 }
 
 /// The struct of a chain and its impls, preceded by the structs of the paths of its blocks.
-fn chain_items(krate: &syn::Path, vis: &syn::Visibility, attrs: TokenStream, checked: &Chain, inherent: TokenStream) -> TokenStream {
+fn chain_items(
+    krate: &syn::Path,
+    vis: &syn::Visibility,
+    attrs: TokenStream,
+    checked: &Chain,
+    inherent: TokenStream,
+) -> TokenStream {
     let name = &checked.name;
     let stages = &checked.stages;
-    let blocks = stages.iter().filter_map(|stage| stage.block.as_ref().map(|block| (stage, block)));
+    let blocks = stages
+        .iter()
+        .filter_map(|stage| stage.block.as_ref().map(|block| (stage, block)));
     let paths = blocks.flat_map(|(stage, block)| {
         block.chains.iter().enumerate().map(move |(i, chain)| {
             let part = match (block.kind, i) {
@@ -26,7 +34,10 @@ fn chain_items(krate: &syn::Path, vis: &syn::Visibility, attrs: TokenStream, che
                 (BlockKind::Residual, _) => "shortcut".to_string(),
                 (BlockKind::Concat, i) => format!("branch {i}"),
             };
-            let doc = format!(" The {part} of `{name}`'s block `{}` (`{}`).", stage.field, stage.display);
+            let doc = format!(
+                " The {part} of `{name}`'s block `{}` (`{}`).",
+                stage.field, stage.display
+            );
             chain_items(krate, vis, quote!(#[doc = #doc]), chain, TokenStream::new())
         })
     });

@@ -19,8 +19,8 @@ pub mod train;
 
 pub use error::{Error, Result};
 pub use layer::{
-    AvgPool2d, Concat, Conv2d, Dropout, Flatten, Identity, Layer, Linear, MaxPool2d, Mode, Module, ReLU, Residual, Sigmoid,
-    Tanh,
+    AvgPool2d, Concat, Conv2d, Dropout, Flatten, Identity, Layer, Linear, MaxPool2d, Mode, Module, ReLU, Residual,
+    Sigmoid, Tanh,
 };
 pub use rng::Rng;
 pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Tensor};

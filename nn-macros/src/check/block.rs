@@ -60,6 +60,7 @@ pub(super) fn check(
         output_ty: next.ty.clone(),
         display: format!("{} {{..}}", decl.keyword),
         span: decl.keyword.span(),
+        size_span: decl.keyword.span(),
         opaque_output: matches!(next.shape, Shape::Opaque),
         output_text: shape_text(&next.shape),
         params,
@@ -150,7 +151,7 @@ fn report_changed_shape(cx: &mut Ctxt, flow: &Flow, body: &Chain) {
     let changed = shape_text(&culprit.shape);
     let output = shape_text(&body.stages.last().map_or(Shape::Opaque, |stage| stage.shape.clone()));
     cx.error_at(
-        culprit.span,
+        culprit.size_span,
         format!(
             "shape mismatch: a `Residual` body must give the shape it takes, `{input}`, but `{}` changes it to `{changed}`{}\n= help: keep the shape `{input}` in the body, or add a shortcut that gives `{output}` too: `Residual {{ <body>, shortcut: <chain> }}`",
             culprit.display,
@@ -190,7 +191,11 @@ fn concat(
             }])
         }
     };
-    let output_ty = shape_ty(&shape);
+    // After an error nothing is generated: the type only has to exist.
+    let output_ty = match &shape {
+        Shape::Known(_) => shape_ty(&shape),
+        Shape::Opaque => quote!(()),
+    };
     let names = chains.iter().map(|chain| &chain.name);
     let ty = quote_spanned!(decl.keyword.span()=> #krate::__private::Concat<(#(#names,)*), #output_ty>);
     let next = Flow {
@@ -201,11 +206,25 @@ fn concat(
     (ty, next)
 }
 
-/// The joined shape of branches whose shapes are all known, or `Opaque` after an error.
+/// The joined shape of branches whose shapes are all known; `Opaque` after an error, so that
+/// later layers add no errors of their own.
 fn concat_shape(cx: &mut Ctxt, decl: &BlockDecl, chains: &[Chain], dims: &[&Vec<Dim>]) -> Shape {
     let span = |i: usize| chains[i].stages.last().map_or(decl.brace_span, |stage| stage.span);
     let text = |i: usize| shape_text(&Shape::Known(dims[i].clone()));
     let rank = dims[0].len();
+    // After an error: the rank of branch 0 with unknown sizes, so later layers add no errors.
+    let unknown = || {
+        Shape::Known(
+            dims[0]
+                .iter()
+                .map(|_| Dim {
+                    value: None,
+                    tokens: quote!(1),
+                    text: "?".into(),
+                })
+                .collect(),
+        )
+    };
     if rank == 2 {
         cx.error_at(
             span(0),
@@ -230,21 +249,18 @@ fn concat_shape(cx: &mut Ctxt, decl: &BlockDecl, chains: &[Chain], dims: &[&Vec<
             ok = false;
             continue;
         }
-        for axis in 1..rank {
-            if same_dim(&dims[0][axis], &dims[i][axis]) == Some(false) {
-                let what = if axis == 1 { "height" } else { "width" };
-                cx.error_at(
+        if (1..rank).any(|axis| same_dim(&dims[0][axis], &dims[i][axis]) == Some(false)) {
+            cx.error_at(
                     span(i),
                     format!(
-                        "the branches of `Concat` join channels and must agree in {what}, but branch 0 gives `{}` and branch {i} gives `{}`\n= help: make every branch give images of `{}` by `{}`",
+                        "the branches of `Concat` join channels and must agree in height and width, but branch 0 gives `{}` and branch {i} gives `{}`\n= help: make every branch give images of `{}` by `{}`",
                         text(0),
                         text(i),
                         dims[0][1].text,
                         dims[0][2].text
                     ),
                 );
-                ok = false;
-            }
+            ok = false;
         }
     }
     if !ok {
@@ -280,7 +296,9 @@ fn sum_dim<'a>(dims: impl Iterator<Item = &'a Dim> + Clone) -> Dim {
 /// Whether two shapes are the same: `None` when the macro cannot tell (a custom layer, or a
 /// named constant against another expression).
 pub(super) fn same_shape(a: &Shape, b: &Shape) -> Option<bool> {
-    let (Shape::Known(a), Shape::Known(b)) = (a, b) else { return None };
+    let (Shape::Known(a), Shape::Known(b)) = (a, b) else {
+        return None;
+    };
     if a.len() != b.len() {
         return Some(false);
     }
@@ -316,4 +334,3 @@ fn camel_case(field: &str) -> String {
         })
         .collect()
 }
-

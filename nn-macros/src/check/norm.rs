@@ -41,7 +41,10 @@ pub(super) fn check(
             };
             cx.error_spanned_by(
                 &layer.path,
-                format!("`{name}` takes one size, {what}, but `{display}` has {}{help}", args.len()),
+                format!(
+                    "`{name}` takes one size, {what}, but `{display}` has {}{help}",
+                    args.len()
+                ),
             );
             None
         }

@@ -14,13 +14,13 @@ mod residual;
 pub use activation::{ReLU, Sigmoid, Tanh};
 pub use chain::{Follows, NetworkInput};
 pub use concat::Concat;
-pub use identity::Identity;
-pub use residual::Residual;
 pub use conv2d::Conv2d;
 pub use dropout::{Dropout, DropoutCache};
 pub use flatten::Flatten;
+pub use identity::Identity;
 pub use linear::{FusedRelu, Linear};
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use residual::Residual;
 
 use crate::{Rng, Tensor};
 
