@@ -212,19 +212,6 @@ fn concat_shape(cx: &mut Ctxt, decl: &BlockDecl, chains: &[Chain], dims: &[&Vec<
     let span = |i: usize| chains[i].stages.last().map_or(decl.brace_span, |stage| stage.span);
     let text = |i: usize| shape_text(&Shape::Known(dims[i].clone()));
     let rank = dims[0].len();
-    // After an error: the rank of branch 0 with unknown sizes, so later layers add no errors.
-    let unknown = || {
-        Shape::Known(
-            dims[0]
-                .iter()
-                .map(|_| Dim {
-                    value: None,
-                    tokens: quote!(1),
-                    text: "?".into(),
-                })
-                .collect(),
-        )
-    };
     if rank == 2 {
         cx.error_at(
             span(0),
