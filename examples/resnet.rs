@@ -1,0 +1,148 @@
+//! Trains a small residual CNN with batch normalisation on MNIST and reports test accuracy.
+//!
+//! The model and recipe are `shared/refs/torch_resnet_mnist.py`'s: two residual blocks of
+//! 3x3 convolutions with `BatchNorm2d`, `CrossEntropyLoss`, `SGD(lr=0.01, momentum=0.9)`,
+//! batch 64, 10 epochs, pixels standardised with mean 0.1307 and std 0.3081, on the digits
+//! bundled with the crate. PyTorch reaches 98.34-98.83% (seeds 0-3).
+//!
+//! The declaration produces PyTorch's `state_dict` keys (`0.weight`, `1.running_mean`,
+//! `3.body.0.weight`, ...), so `--init` takes a checkpoint written by
+//! `safetensors.torch.save_file(model.state_dict(), path)` as it is.
+//!
+//! ```text
+//! cargo run --release --example resnet
+//! cargo run --release --example resnet -- --epochs 2 --threads 2 --save resnet.safetensors
+//! ```
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use lexopt::prelude::*;
+use nn::data::Mnist;
+use nn::prelude::*;
+
+network! {
+    /// The residual CNN of the reference recipe: 43,914 parameters.
+    pub struct ResNet: [1, 28, 28] =>
+        Conv2d<1, 16, 3>(padding = 1) -> BatchNorm2d<16> -> ReLU ->
+        Residual { Conv2d<16, 16, 3>(padding = 1) -> BatchNorm2d<16> -> ReLU -> Conv2d<16, 16, 3>(padding = 1) -> BatchNorm2d<16> } ->
+        ReLU -> MaxPool2d<2> ->
+        Conv2d<16, 32, 3>(padding = 1) -> BatchNorm2d<32> -> ReLU ->
+        Residual { Conv2d<32, 32, 3>(padding = 1) -> BatchNorm2d<32> -> ReLU -> Conv2d<32, 32, 3>(padding = 1) -> BatchNorm2d<32> } ->
+        ReLU -> MaxPool2d<2> ->
+        Flatten -> Linear<1568, 10>
+}
+
+/// `--help`: every flag has the recipe's value as its default.
+const HELP: &str = "\
+Trains a residual CNN with batch normalisation on MNIST and reports test accuracy
+
+Usage: resnet [OPTIONS]
+
+Options:
+      --epochs <epochs>          Passes over the training set [default: 10]
+      --batch-size <batch-size>  Samples per step [default: 64]
+      --lr <lr>                  Learning rate of SGD (momentum 0.9) [default: 0.01]
+      --data <data>              A directory with the MNIST IDX files (default: the bundled 10k/10k digits)
+      --threads <threads>        Threads for the kernels (default: NN_NUM_THREADS or all cores)
+      --init <init>              Start from these weights (a PyTorch state_dict in safetensors) instead of --seed's
+      --save <save>              Save the trained weights (safetensors) here
+      --seed <seed>              Seed of the initial weights and of the shuffling [default: 0]
+  -h, --help                     Print help
+";
+
+/// The command line, with the recipe's values where a flag is not given.
+struct Args {
+    epochs: usize,
+    batch_size: usize,
+    lr: f32,
+    data: Option<PathBuf>,
+    threads: Option<usize>,
+    init: Option<PathBuf>,
+    save: Option<PathBuf>,
+    seed: u64,
+}
+
+/// The flags of the command line, or `None` for `--help`.
+fn parse_args() -> Result<Option<Args>, lexopt::Error> {
+    let mut args = Args {
+        epochs: 10,
+        batch_size: 64,
+        lr: 0.01,
+        data: None,
+        threads: None,
+        init: None,
+        save: None,
+        seed: 0,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("epochs") => args.epochs = cli::value(&mut parser, "epochs")?,
+            Long("batch-size") => args.batch_size = cli::value(&mut parser, "batch-size")?,
+            Long("lr") => args.lr = cli::value(&mut parser, "lr")?,
+            Long("data") => args.data = Some(parser.value()?.into()),
+            Long("threads") => args.threads = Some(cli::value(&mut parser, "threads")?),
+            Long("init") => args.init = Some(parser.value()?.into()),
+            Long("save") => args.save = Some(parser.value()?.into()),
+            Long("seed") => args.seed = cli::value(&mut parser, "seed")?,
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn main() -> ExitCode {
+    match cli::arguments("resnet", HELP, parse_args) {
+        Ok(args) => cli::report(train(&args)),
+        Err(code) => code,
+    }
+}
+
+fn train(args: &Args) -> nn::Result<()> {
+    if let Some(threads) = args.threads {
+        nn::set_num_threads(threads);
+    }
+    let mut data = match &args.data {
+        Some(dir) => Mnist::from_dir(dir)?,
+        None => Mnist::bundled()?,
+    };
+    data.normalize(Mnist::MEAN, Mnist::STD);
+    // A convolution takes `[channels, height, width]`: one channel of 28x28 pixels.
+    let train_images = data.train.map_inputs(|digit| [digit]);
+    let test_images = data.test.map_inputs(|digit| [digit]);
+
+    let mut net = match &args.init {
+        Some(path) => ResNet::load(path)?,
+        None => ResNet::init(args.seed),
+    };
+    println!("{}", net.summary());
+    let mut optimizer = Sgd::new(args.lr).momentum(0.9);
+    nn::Trainer::new(CrossEntropy)
+        .epochs(args.epochs)
+        .batch_size(args.batch_size)
+        .seed(args.seed)
+        .quiet()
+        .on_epoch(|epoch| {
+            println!(
+                "epoch {:>2}  train loss {:.4}  test accuracy {:.2}%  {:.1} s",
+                epoch.epoch,
+                epoch.train_loss,
+                epoch.valid_accuracy.unwrap_or(0.0) * 100.0,
+                epoch.seconds
+            )
+        })
+        .fit(&mut net, &mut optimizer, &train_images, Some(&test_images))?;
+
+    if let Some(path) = &args.save {
+        net.save(path)?;
+        println!("saved the weights to {}", path.display());
+    }
+    // Evaluation uses the running statistics of every batch norm (eval mode).
+    let test = nn::evaluate(&net, &CrossEntropy, &test_images, 1000);
+    println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
+    Ok(())
+}
