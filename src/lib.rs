@@ -30,7 +30,8 @@ pub mod prelude {
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
     pub use nn_runtime::{
-        AvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d, Module, ReLU, Sigmoid, Tanh, Tensor,
+        AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Elementwise, Flatten, Identity, Layer, LayerNorm,
+        LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, ReLU, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
     };
 }
 
@@ -41,8 +42,9 @@ pub mod __private {
     pub use nn_runtime::layer::{Follows, FusedRelu, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
-        flatten_batch, prefix_mut, AvgPool2d, Conv2d, Dropout, Error, Flatten, Layer, Linear, MaxPool2d, Mode, Module,
-        ReLU, Result, Rng, Sigmoid, Tanh, Tensor,
+        flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Error, Flatten, Identity, Layer,
+        LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, Result, Rng, SiLU, Sigmoid, Softmax,
+        Tanh, Tensor, GELU,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

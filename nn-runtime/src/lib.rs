@@ -12,13 +12,17 @@ pub mod loss;
 pub mod metrics;
 pub mod optim;
 mod rng;
+mod special;
 pub mod summary;
 mod tensor;
 mod threads;
 pub mod train;
 
 pub use error::{Error, Result};
-pub use layer::{AvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d, Mode, Module, ReLU, Sigmoid, Tanh};
+pub use layer::{
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Elementwise, Flatten, Identity, Layer, LayerNorm, LeakyReLU,
+    Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU,
+};
 pub use rng::Rng;
 pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Tensor};
 pub use threads::{num_threads, set_num_threads};

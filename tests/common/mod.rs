@@ -144,7 +144,8 @@ where
     L::Target: Copy,
 {
     let mut workspace = Workspace::<N, I, L::Target>::new();
-    let value = workspace.compute_grads(net, loss, &fixture.batch("input"), targets);
+    // A copy: the training-mode pass may update running statistics, the caller's net stays as it is.
+    let value = workspace.compute_grads(&mut net.clone(), loss, &fixture.batch("input"), targets);
     let name = format!("{prefix}loss");
     let loss_difference = assert_close(&[value], &fixture.values(&name), tolerance, &name);
     let grads_difference = fixture.assert_params(workspace.grads(), &format!("{prefix}grad."), tolerance);
