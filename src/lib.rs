@@ -26,6 +26,7 @@ pub use nn_runtime::*;
 /// `use nn::prelude::*;` brings the macro, the layers, the losses and the traits into scope.
 pub mod prelude {
     pub use nn_macros::network;
+    pub use nn_runtime::elementwise_layer;
     pub use nn_runtime::data::Dataset;
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};

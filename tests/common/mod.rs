@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod gradcheck;
+pub mod seq;
 
 use std::path::PathBuf;
 
@@ -192,10 +193,19 @@ where
     L: Layer<I>,
     I: Tensor,
 {
+    backward_in(layer, inputs, upstream, Mode::Train)
+}
+
+/// [`backward`] after a forward pass in `mode`.
+pub fn backward_in<L, I>(layer: &L, inputs: &[I], upstream: &[L::Output], mode: Mode) -> (Vec<L::Output>, L, Vec<I>)
+where
+    L: Layer<I>,
+    I: Tensor,
+{
     let batch = inputs.len();
     let mut outputs = vec![L::Output::zeros(); batch];
     let mut cache = L::Cache::default();
-    layer.forward_batch(inputs, &mut outputs, &mut cache, Mode::Train);
+    layer.forward_batch(inputs, &mut outputs, &mut cache, mode);
     let mut grad_input = vec![I::zeros(); batch];
     I::flat_batch_mut(&mut grad_input).fill(f32::NAN);
     let mut grads = L::zeros();

@@ -1,13 +1,18 @@
-//! [`Elementwise`]: a parameter-free layer defined by a function of one value and its derivative.
+//! [`Elementwise`]: a parameter-free layer defined by a function of one value and its derivative,
+//! made a [`Module`] and a [`Layer`] of every tensor shape by [`elementwise_layer!`].
 //!
-//! A blanket implementation makes every `Elementwise` type a [`Module`] and a [`Layer`] of any
-//! tensor, so a custom activation is a function and its derivative, nothing more.
+//! Why a macro line rather than blanket `impl<E: Elementwise> Layer<T> for E`: coherence accepts
+//! the blanket impls, but with them every shape mismatch in a network (`Linear<100, 10>` after a
+//! layer giving 128 values) is reported by rustc as "the trait `Elementwise` is not implemented
+//! for `Linear<100, 10>`", listing GELU, SiLU, ..., instead of the sentence naming the two layers
+//! (the trybuild snapshots of `tests/ui/types/` show it). Impls for each named type, as the macro
+//! writes them, leave those diagnostics as they are.
 
-use super::{Layer, Mode, Module};
-use crate::{Rng, Tensor};
+use crate::Tensor;
 
-/// A parameter-free layer applying one function to every value: implement it, and the type is a
-/// [`Layer`] for tensors of every shape (and a [`Module`] with no parameters).
+/// A parameter-free layer applying one function to every value. Implement it, then invoke
+/// [`elementwise_layer!`] on the type: it becomes a [`crate::Layer`] for tensors of every shape and
+/// a [`crate::Module`] without parameters.
 ///
 /// The backward pass multiplies each output gradient by `derivative(x, y)`, given the input `x`
 /// the forward pass saw and the output `y = apply(x)`: the network hands the layer its input
@@ -24,6 +29,7 @@ use crate::{Rng, Tensor};
 ///     fn apply(&self, x: f32) -> f32 { x * x }
 ///     fn derivative(&self, x: f32, _y: f32) -> f32 { 2.0 * x }
 /// }
+/// nn::elementwise_layer!(Square);
 ///
 /// assert_eq!(Square.forward(&[1.0, -3.0]), [1.0, 9.0]);
 /// network! { struct Net: [2] => Linear<2, 2> -> Square -> Linear<2, 1> }
@@ -37,55 +43,108 @@ pub trait Elementwise: Clone + Default + Send + Sync + 'static {
     fn derivative(&self, x: f32, y: f32) -> f32;
 }
 
-impl<E: Elementwise> Module for E {
-    const NUM_PARAMS: usize = 0;
+/// Implements [`crate::Module`] (no parameters; `init` and `zeros` give the `Default`) and
+/// [`crate::Layer<T>`] for every tensor `T` for types implementing [`Elementwise`]:
+/// `nn::elementwise_layer!(Square);` or several at once, `nn::elementwise_layer!(A, B);`.
+/// Types with generic parameters implement the two traits by hand, calling
+/// `nn::layer::elementwise_forward` and its siblings as this macro does.
+///
+/// ```
+/// use nn::prelude::*;
+/// #[derive(Debug, Clone, Copy, Default)]
+/// struct Negate;
+/// impl Elementwise for Negate {
+///     fn apply(&self, x: f32) -> f32 { -x }
+///     fn derivative(&self, _x: f32, _y: f32) -> f32 { -1.0 }
+/// }
+/// nn::elementwise_layer!(Negate);
+/// assert_eq!(Negate.forward(&[[1.0, -2.0]]), [[-1.0, 2.0]]);
+/// assert_eq!(Negate::NUM_PARAMS, 0);
+/// ```
+#[macro_export]
+macro_rules! elementwise_layer {
+    ($($layer:ty),+ $(,)?) => {$(
+        impl $crate::Module for $layer {
+            const NUM_PARAMS: usize = 0;
+            fn init(_rng: &mut $crate::Rng) -> Self {
+                <Self as ::core::default::Default>::default()
+            }
+            fn zeros() -> Self {
+                <Self as ::core::default::Default>::default()
+            }
+            fn visit_params(&self, _prefix: &str, _visit: &mut dyn FnMut(&str, &[usize], &[f32])) {}
+            fn visit_params_mut(&mut self, _prefix: &str, _visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {}
+            fn zip_params(&mut self, _grads: &Self, _update: &mut dyn FnMut(&mut [f32], &[f32])) {}
+        }
 
-    /// The layer's `Default`: an element-wise layer has no parameters to draw.
-    fn init(_rng: &mut Rng) -> Self {
-        E::default()
-    }
-
-    fn zeros() -> Self {
-        E::default()
-    }
-
-    fn visit_params(&self, _prefix: &str, _visit: &mut dyn FnMut(&str, &[usize], &[f32])) {}
-
-    fn visit_params_mut(&mut self, _prefix: &str, _visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {}
-
-    fn zip_params(&mut self, _grads: &Self, _update: &mut dyn FnMut(&mut [f32], &[f32])) {}
+        impl<T: $crate::Tensor> $crate::Layer<T> for $layer {
+            type Output = T;
+            type Cache = ();
+            fn forward(&self, input: &T) -> T {
+                $crate::layer::elementwise_forward(self, input)
+            }
+            fn forward_batch(&self, input: &[T], output: &mut [T], _cache: &mut (), _mode: $crate::Mode) {
+                $crate::layer::elementwise_forward_batch(self, input, output)
+            }
+            fn backward_batch(
+                &self,
+                input: &[T],
+                output: &[T],
+                grad_output: &[T],
+                grad_input: ::core::option::Option<&mut [T]>,
+                _cache: &mut (),
+                _grads: &mut Self,
+            ) {
+                $crate::layer::elementwise_backward_batch(self, input, output, grad_output, grad_input)
+            }
+        }
+    )+};
 }
 
-impl<E: Elementwise, T: Tensor> Layer<T> for E {
-    type Output = T;
-    type Cache = ();
+/// [`crate::Layer::forward`] of an [`Elementwise`] layer (what [`elementwise_layer!`] calls).
+///
+/// ```
+/// assert_eq!(nn::layer::elementwise_forward(&nn::Identity, &[1.0, 2.0]), [1.0, 2.0]);
+/// ```
+pub fn elementwise_forward<E: Elementwise, T: Tensor>(layer: &E, input: &T) -> T {
+    let mut output = *input;
+    output.flat_mut().iter_mut().for_each(|value| *value = layer.apply(*value));
+    output
+}
 
-    fn forward(&self, input: &T) -> T {
-        let mut output = *input;
-        output.flat_mut().iter_mut().for_each(|value| *value = self.apply(*value));
-        output
+/// [`crate::Layer::forward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`] calls).
+///
+/// ```
+/// let mut output = [[0.0; 2]];
+/// nn::layer::elementwise_forward_batch(&nn::LeakyReLU::new(0.5), &[[-2.0, 2.0]], &mut output);
+/// assert_eq!(output, [[-1.0, 2.0]]);
+/// ```
+pub fn elementwise_forward_batch<E: Elementwise, T: Tensor>(layer: &E, input: &[T], output: &mut [T]) {
+    for (out, &x) in T::flat_batch_mut(output).iter_mut().zip(T::flat_batch(input)) {
+        *out = layer.apply(x);
     }
+}
 
-    fn forward_batch(&self, input: &[T], output: &mut [T], _cache: &mut (), _mode: Mode) {
-        for (out, &x) in T::flat_batch_mut(output).iter_mut().zip(T::flat_batch(input)) {
-            *out = self.apply(x);
-        }
-    }
-
-    fn backward_batch(
-        &self,
-        input: &[T],
-        output: &[T],
-        grad_output: &[T],
-        grad_input: Option<&mut [T]>,
-        _cache: &mut (),
-        _grads: &mut Self,
-    ) {
-        let Some(grad_input) = grad_input else { return };
-        let values = T::flat_batch(input).iter().zip(T::flat_batch(output));
-        let grads = T::flat_batch_mut(grad_input).iter_mut().zip(T::flat_batch(grad_output));
-        for ((grad_in, &grad_out), (&x, &y)) in grads.zip(values) {
-            *grad_in = grad_out * self.derivative(x, y);
-        }
+/// [`crate::Layer::backward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`]
+/// calls): `grad_input = grad_output * derivative(input, output)`.
+///
+/// ```
+/// let mut grad_input = [[0.0; 2]];
+/// let relu = nn::LeakyReLU::new(0.5);
+/// nn::layer::elementwise_backward_batch(&relu, &[[-2.0, 2.0]], &[[-1.0, 2.0]], &[[1.0, 1.0]], Some(&mut grad_input));
+/// assert_eq!(grad_input, [[0.5, 1.0]]);
+/// ```
+pub fn elementwise_backward_batch<E: Elementwise, T: Tensor>(
+    layer: &E,
+    input: &[T],
+    output: &[T],
+    grad_output: &[T],
+    grad_input: Option<&mut [T]>,
+) {
+    let Some(grad_input) = grad_input else { return };
+    let values = T::flat_batch(input).iter().zip(T::flat_batch(output));
+    let grads = T::flat_batch_mut(grad_input).iter_mut().zip(T::flat_batch(grad_output));
+    for ((grad_in, &grad_out), (&x, &y)) in grads.zip(values) {
+        *grad_in = grad_out * layer.derivative(x, y);
     }
 }

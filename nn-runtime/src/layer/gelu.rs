@@ -79,3 +79,5 @@ impl Elementwise for GELU {
         }
     }
 }
+
+crate::elementwise_layer!(GELU);

@@ -21,3 +21,5 @@ impl Elementwise for Identity {
         1.0
     }
 }
+
+crate::elementwise_layer!(Identity);

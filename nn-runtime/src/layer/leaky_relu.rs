@@ -55,3 +55,5 @@ impl Elementwise for LeakyReLU {
         }
     }
 }
+
+crate::elementwise_layer!(LeakyReLU);

@@ -25,7 +25,7 @@ pub use batch_norm2d::BatchNorm2d;
 pub use chain::{Follows, NetworkInput};
 pub use conv2d::Conv2d;
 pub use dropout::{Dropout, DropoutCache};
-pub use elementwise::Elementwise;
+pub use elementwise::{elementwise_backward_batch, elementwise_forward, elementwise_forward_batch, Elementwise};
 pub use flatten::Flatten;
 pub use gelu::GELU;
 pub use identity::Identity;

@@ -25,3 +25,5 @@ impl Elementwise for SiLU {
         sigmoid * (1.0 + x * (1.0 - sigmoid))
     }
 }
+
+crate::elementwise_layer!(SiLU);
