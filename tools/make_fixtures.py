@@ -132,7 +132,7 @@ tests/fixtures/lenet.safetensors
 tests/fixtures/norm_act.safetensors
     Normalization layers and activations (make_norm_act below; every constructor and call is
     written next to the code that records it). CPU float32. For each <case>:
-      <case>.input               torch.randn(shape) * 3 (activations), see NORM_ACT_CASES
+      <case>.input               torch.randn(shape) * 3 (activations; shapes in ACTIVATION_CASES, NORM_CASES)
       <case>.output              layer(input)
       <case>.upstream            torch.randn_like(output)
       <case>.grad.input          input.grad after (output * upstream).sum().backward()
