@@ -27,11 +27,12 @@ pub use nn_runtime::*;
 pub mod prelude {
     pub use nn_macros::network;
     pub use nn_runtime::data::Dataset;
+    pub use nn_runtime::elementwise_layer;
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
     pub use nn_runtime::{
-        AvgPool2d, Concat, Conv2d, Dropout, Flatten, Identity, Layer, Linear, MaxPool2d, Module, ReLU, Residual,
-        Sigmoid, Tanh, Tensor,
+        AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Elementwise, Flatten, Identity, Layer, LayerNorm,
+        LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
     };
 }
 
@@ -42,8 +43,9 @@ pub mod __private {
     pub use nn_runtime::layer::{Follows, FusedRelu, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
-        flatten_batch, prefix_mut, AvgPool2d, Concat, Conv2d, Dropout, Error, Flatten, Identity, Layer, Linear,
-        MaxPool2d, Mode, Module, ReLU, Residual, Result, Rng, Sigmoid, Tanh, Tensor,
+        flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Error, Flatten,
+        Identity, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, Residual, Result,
+        Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

@@ -78,13 +78,13 @@ fn blocks64(layout: &Layout, p: &[f64], x: &[f64]) -> Vec<f64> {
 #[test]
 fn block_gradients_match_finite_differences() {
     type Input = [f32; 6];
-    let net = Blocks::init(3);
+    let mut net = Blocks::init(3);
     let mut rng = Rng::seed(40);
     let batch = 5;
     let inputs: Vec<Input> = random_batch(&mut rng, batch, -1.0, 1.0);
     let labels: Vec<usize> = (0..batch).map(|_| rng.below(3)).collect();
     let mut workspace = Workspace::<Blocks, Input, usize>::new();
-    let value = workspace.compute_grads(&net, &CrossEntropy, &inputs, &labels);
+    let value = workspace.compute_grads(&mut net, &CrossEntropy, &inputs, &labels);
 
     let (layout, params) = Layout::of(&net);
     let x = flat64(&inputs);

@@ -23,7 +23,7 @@ fn values(module: &impl Module) -> Vec<f32> {
 #[test]
 fn batch_gradient_is_the_mean_of_sample_gradients() {
     let mut rng = Rng::seed(11);
-    let net = LeNet::init(5);
+    let mut net = LeNet::init(5);
     let batch = 64;
     let inputs: Vec<Image> = (0..batch)
         .map(|_| {
@@ -35,13 +35,13 @@ fn batch_gradient_is_the_mean_of_sample_gradients() {
     let labels: Vec<usize> = (0..batch).map(|i| (i * 7) % 10).collect();
 
     let mut workspace = Workspace::<LeNet, Image, usize>::new();
-    workspace.compute_grads(&net, &CrossEntropy, &inputs, &labels);
+    workspace.compute_grads(&mut net, &CrossEntropy, &inputs, &labels);
     let batched = values(workspace.grads());
 
     let mut mean = vec![0.0f64; batched.len()];
     for (input, label) in inputs.iter().zip(&labels) {
         workspace.compute_grads(
-            &net,
+            &mut net,
             &CrossEntropy,
             std::slice::from_ref(input),
             std::slice::from_ref(label),

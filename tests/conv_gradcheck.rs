@@ -372,7 +372,7 @@ fn small_cnn64(layout: &Layout, p: &[f64], x: &[f64]) -> (Vec<f64>, f64, f64) {
 
 #[test]
 fn small_cnn_parameter_and_input_gradients() {
-    let net = SmallCnn::init(7);
+    let mut net = SmallCnn::init(7);
     let mut rng = Rng::seed(30);
     let batch = 4;
     let inputs: Vec<CnnInput> = random_batch(&mut rng, batch, -1.0, 1.0);
@@ -381,8 +381,8 @@ fn small_cnn_parameter_and_input_gradients() {
     let mut workspace = Workspace::<SmallCnn, CnnInput, usize>::new();
     // A larger batch first: the gradients of the second call must not depend on the first.
     let warm_up: Vec<CnnInput> = random_batch(&mut rng, 6, -1.0, 1.0);
-    workspace.compute_grads(&net, &CrossEntropy, &warm_up, &[0, 1, 2, 0, 1, 2]);
-    let value = workspace.compute_grads(&net, &CrossEntropy, &inputs, &labels);
+    workspace.compute_grads(&mut net, &CrossEntropy, &warm_up, &[0, 1, 2, 0, 1, 2]);
+    let value = workspace.compute_grads(&mut net, &CrossEntropy, &inputs, &labels);
 
     let (layout, params) = Layout::of(&net);
     let keys: Vec<&str> = layout.tensors.iter().map(|(k, _, _)| k.as_str()).collect();

@@ -272,7 +272,7 @@ fn classifier64(layout: &Layout, p: &[f64], inputs: &[f64]) -> (Vec<Vec<f64>>, f
 #[test]
 fn classifier_network_parameter_and_input_gradients() {
     type Input = [[f32; 5]; 4];
-    let net = Classifier::init(7);
+    let mut net = Classifier::init(7);
     let mut rng = Rng::seed(30);
     let batch = 5;
     let inputs: Vec<Input> = random_batch(&mut rng, batch, -1.0, 1.0);
@@ -282,8 +282,8 @@ fn classifier_network_parameter_and_input_gradients() {
     // A larger batch first: the gradients of the second call must not depend on the first
     // (no accumulation, no stale cache rows).
     let warm_up: Vec<Input> = random_batch(&mut rng, 8, -1.0, 1.0);
-    workspace.compute_grads(&net, &CrossEntropy, &warm_up, &[0, 1, 2, 0, 1, 2, 0, 1]);
-    let value = workspace.compute_grads(&net, &CrossEntropy, &inputs, &labels);
+    workspace.compute_grads(&mut net, &CrossEntropy, &warm_up, &[0, 1, 2, 0, 1, 2, 0, 1]);
+    let value = workspace.compute_grads(&mut net, &CrossEntropy, &inputs, &labels);
 
     let (layout, params) = Layout::of(&net);
     let x = flat64(&inputs);
@@ -327,14 +327,14 @@ network! {
 #[test]
 fn sigmoid_mse_network_parameter_gradients() {
     type Input = [[[f32; 2]; 3]; 2];
-    let net = Regressor::init(8);
+    let mut net = Regressor::init(8);
     let mut rng = Rng::seed(31);
     let batch = 5;
     let inputs: Vec<Input> = random_batch(&mut rng, batch, -2.0, 2.0);
     let targets: Vec<[f32; 4]> = random_batch(&mut rng, batch, 0.0, 1.0);
 
     let mut workspace = Workspace::<Regressor, Input, [f32; 4]>::new();
-    let value = workspace.compute_grads(&net, &Mse, &inputs, &targets);
+    let value = workspace.compute_grads(&mut net, &Mse, &inputs, &targets);
 
     let (layout, params) = Layout::of(&net);
     let (x, t) = (flat64(&inputs), flat64(&targets));

@@ -30,7 +30,7 @@ fn assert_no_allocation_after_first_step<O: Optimizer, S: Schedule>(name: &str, 
     let (inputs, labels) = batch(32);
     let loss = CrossEntropy::with_label_smoothing(0.1);
     // The workspace's buffers are sized by a first pass that does not touch the optimizer.
-    workspace.compute_grads(&net, &loss, &inputs, &labels);
+    workspace.compute_grads(&mut net, &loss, &inputs, &labels);
     let first = allocations_during(|| {
         schedule.apply(&mut opt, 0);
         workspace.train_step(&mut net, &loss, &mut opt, &inputs, &labels);

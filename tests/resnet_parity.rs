@@ -34,6 +34,22 @@ fn checkpoint() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/resnet_torch.safetensors")
 }
 
+/// [`assert_close`] with the scale at least 1e-2: a convolution's bias right before a batch norm
+/// has no gradient (the norm subtracts it again), and both libraries give rounding noise of
+/// up to about 1e-6 for it, which a scale of its own size would call a 100% error.
+fn assert_close_floored(actual: &[f32], expected: &[f32], what: &str) -> f32 {
+    let scale = expected.iter().fold(1e-2f32, |m, e| m.max(e.abs()));
+    let worst = actual
+        .iter()
+        .zip(expected)
+        .fold(0.0f32, |m, (a, e)| m.max((a - e).abs()));
+    assert!(
+        worst <= TOLERANCE * scale,
+        "{what}: max difference {worst:e} exceeds {TOLERANCE:e} x {scale:e}"
+    );
+    worst / scale
+}
+
 #[test]
 fn parameter_count_is_pytorchs() {
     // `sum(p.numel() for p in model().parameters())` in the reference script.
@@ -65,7 +81,12 @@ fn one_training_step_matches_pytorch() {
     let mut logits = vec![[0.0; 10]; inputs.len()];
     net.clone()
         .forward_batch(&inputs, &mut logits, &mut Default::default(), Mode::Train);
-    let mut worst = assert_close(logits.as_flattened(), &io.values("train.logits"), TOLERANCE, "train logits");
+    let mut worst = assert_close(
+        logits.as_flattened(),
+        &io.values("train.logits"),
+        TOLERANCE,
+        "train logits",
+    );
 
     let mut workspace = Workspace::<ResNet, Image, usize>::new();
     let loss = workspace.compute_grads(&mut net, &CrossEntropy, &inputs, &labels);
@@ -76,17 +97,23 @@ fn one_training_step_matches_pytorch() {
         if key.ends_with("running_mean") || key.ends_with("running_var") {
             return;
         }
-        worst = worst.max(assert_close(grad, &io.values(&format!("grad.{key}")), TOLERANCE, key));
+        let expected = io.values(&format!("grad.{key}"));
+        worst = worst.max(assert_close_floored(grad, &expected, key));
         compared += 1;
     });
-    // Every parameter tensor: 7 convolutions and 1 linear with a bias, 6 batch norms with a
+    // Every parameter tensor: 6 convolutions and 1 linear with a bias, 6 batch norms with a
     // weight and a bias.
-    assert_eq!(compared, 2 * 8 + 2 * 6);
+    assert_eq!(compared, 2 * 7 + 2 * 6);
 
     let mut sgd = Sgd::new(0.01).momentum(0.9);
     sgd.step(&mut net, workspace.grads());
     net.visit_params("", &mut |key, _, values| {
-        worst = worst.max(assert_close(values, &io.values(&format!("after.{key}")), TOLERANCE, key));
+        worst = worst.max(assert_close(
+            values,
+            &io.values(&format!("after.{key}")),
+            TOLERANCE,
+            key,
+        ));
     });
     let mut counters = 0;
     net.visit_counters("", &mut |key, value| {

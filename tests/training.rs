@@ -194,10 +194,10 @@ fn the_checkpoint_holds_the_best_epoch_and_survives_a_nan() {
 #[test]
 fn gradient_clipping_scales_to_the_max_norm() {
     let data = constant_labels(32);
-    let net = MnistMlp::init(0);
+    let mut net = MnistMlp::init(0);
     let mut workspace = nn::train::Workspace::<MnistMlp, MnistImage, usize>::new();
     let inputs: Vec<MnistImage> = data.inputs().to_vec();
-    workspace.compute_grads(&net, &CrossEntropy, &inputs, data.targets());
+    workspace.compute_grads(&mut net, &CrossEntropy, &inputs, data.targets());
     let norm_of = |grads: &MnistMlp| {
         let mut sum = 0.0f64;
         grads.visit_params("", &mut |_, _, values| {

@@ -4,6 +4,10 @@ Regenerate with (from the repository root):
 
     bash tools/setup_venv.sh && ~/.venvs/nn-tools/bin/python tools/make_fixtures.py
 
+or only some files, named without `.safetensors`:
+
+    ~/.venvs/nn-tools/bin/python tools/make_fixtures.py norm_act batch_norm_torch
+
 Everything runs on the CPU, single-threaded, with fixed seeds and
 torch.use_deterministic_algorithms(True), so re-running it with the same
 torch version produces byte-identical files (after save_file the metadata keys
@@ -125,6 +129,41 @@ tests/fixtures/lenet.safetensors
       grad.<LENET_KEY>     parameter .grad after loss.backward()
       step1.<LENET_KEY>    parameters after one torch.optim.SGD(lr=0.01, momentum=0.9) step
     Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
+tests/fixtures/norm_act.safetensors
+    Normalization layers and activations (make_norm_act below; every constructor and call is
+    written next to the code that records it). CPU float32. For each <case>:
+      <case>.input               torch.randn(shape) * 3 (activations; shapes in ACTIVATION_CASES, NORM_CASES)
+      <case>.output              layer(input)
+      <case>.upstream            torch.randn_like(output)
+      <case>.grad.input          input.grad after (output * upstream).sum().backward()
+      <case>.grad.weight, <case>.grad.bias   (LayerNorm, BatchNorm) layer.weight.grad, .bias.grad
+      <case>.weight, <case>.bias (LayerNorm, BatchNorm) the parameters used: torch.randn(N) and
+                                 torch.randn(N) * 0.5 (not the init 1/0, so the affine part counts)
+    Activation cases: gelu nn.GELU(), gelu_tanh nn.GELU(approximate='tanh'), silu nn.SiLU(),
+      leaky_relu nn.LeakyReLU(), leaky_relu_0.2 nn.LeakyReLU(0.2), identity nn.Identity(),
+      all on [4, 7] (torch.randn * 3, plus exact 0 and +-8 entries); softmax / log_softmax
+      nn.Softmax(dim=-1) / nn.LogSoftmax(dim=-1) on [4, 7] and on [3, 4, 7] (softmax_seq,
+      log_softmax_seq; one row shifted by +50 for stability).
+    layer_norm nn.LayerNorm(6) on [4, 6]; layer_norm_seq nn.LayerNorm(6) on [3, 5, 6]
+      (inputs torch.randn * 2 + 1).
+    batch_norm1d nn.BatchNorm1d(5) on [8, 5]; batch_norm2d nn.BatchNorm2d(3) on [4, 3, 5, 6]
+      (inputs torch.randn * 2 + 1). Their state before training is <case>.weight, .bias,
+      .running_mean (0), .running_var (1), .num_batches_tracked (0, int64 []). In train():
+      <case>.output etc. as above (first training forward, on <case>.input), then
+      <case>.step1.{running_mean,running_var,num_batches_tracked} after it;
+      <case>.input2 (torch.randn * 3 - 2), <case>.output2 = layer(input2) (second training
+      forward), <case>.step2.{running_mean,running_var,num_batches_tracked};
+      then layer.eval(): <case>.eval.output = layer(input), and
+      <case>.eval.grad.{input,weight,bias} of (eval.output * upstream).sum().
+    Metadata: {"generator": "tools/make_fixtures.py", "torch": <version>}
+
+tests/fixtures/batch_norm_torch.safetensors
+    torch.manual_seed(30); model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)), trained
+    (forward only) in train() on three batches torch.randn(6, 4), then saved exactly as
+    save_file(model.state_dict(), path), NO metadata: keys 0.weight [3,4], 0.bias [3],
+    1.weight [3], 1.bias [3], 1.running_mean [3], 1.running_var [3],
+    1.num_batches_tracked [] int64 (= 3). norm_act.safetensors holds its test data:
+    torch_file.input [2, 4] torch.randn, torch_file.output [2, 3] = model.eval()(input).
 """
 
 from __future__ import annotations
@@ -714,6 +753,108 @@ def make_lenet() -> dict[str, torch.Tensor]:
     return out
 
 
+# (case, constructor, input shape) of the parameter-free layers in norm_act.safetensors.
+ACTIVATION_CASES = [
+    ("gelu", lambda: nn.GELU(), (4, 7)),
+    ("gelu_tanh", lambda: nn.GELU(approximate="tanh"), (4, 7)),
+    ("silu", lambda: nn.SiLU(), (4, 7)),
+    ("leaky_relu", lambda: nn.LeakyReLU(), (4, 7)),
+    ("leaky_relu_0.2", lambda: nn.LeakyReLU(0.2), (4, 7)),
+    ("identity", lambda: nn.Identity(), (4, 7)),
+    ("softmax", lambda: nn.Softmax(dim=-1), (4, 7)),
+    ("softmax_seq", lambda: nn.Softmax(dim=-1), (3, 4, 7)),
+    ("log_softmax", lambda: nn.LogSoftmax(dim=-1), (4, 7)),
+    ("log_softmax_seq", lambda: nn.LogSoftmax(dim=-1), (3, 4, 7)),
+]
+
+# (case, constructor, number of features, input shape) of the layers with parameters.
+NORM_CASES = [
+    ("layer_norm", lambda: nn.LayerNorm(6), 6, (4, 6)),
+    ("layer_norm_seq", lambda: nn.LayerNorm(6), 6, (3, 5, 6)),
+    ("batch_norm1d", lambda: nn.BatchNorm1d(5), 5, (8, 5)),
+    ("batch_norm2d", lambda: nn.BatchNorm2d(3), 3, (4, 3, 5, 6)),
+]
+
+
+def record_backward(out: dict[str, torch.Tensor], prefix: str, layer: nn.Module, x: torch.Tensor,
+                    upstream: torch.Tensor | None = None) -> torch.Tensor:
+    """<prefix>output = layer(x); <prefix>grad.* after (output * upstream).sum().backward()."""
+    x = x.detach().clone().requires_grad_(True)
+    layer.zero_grad(set_to_none=True)
+    y = layer(x)
+    if upstream is None:
+        upstream = torch.randn_like(y)  # <case>.upstream = torch.randn_like(output)
+    (y * upstream).sum().backward()
+    out[f"{prefix}output"] = t(y)
+    out[f"{prefix}grad.input"] = t(x.grad)
+    out.update(grads(layer, f"{prefix}grad."))
+    return upstream
+
+
+def make_norm_act() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    out: dict[str, torch.Tensor] = {}
+    for seed, (name, make_layer, shape) in enumerate(ACTIVATION_CASES, start=20):
+        torch.manual_seed(seed)
+        layer = make_layer()  # the constructor in ACTIVATION_CASES
+        # <case>.input = torch.randn(shape) * 3, with exact 0 and +-8 in the first row
+        x = torch.randn(*shape) * 3
+        x.view(-1, shape[-1])[0, :3] = torch.tensor([0.0, 8.0, -8.0])
+        if name.startswith(("softmax", "log_softmax")):
+            x.view(-1, shape[-1])[1] += 50.0  # a shifted row: the max must be subtracted
+        out[f"{name}.input"] = t(x)
+        out[f"{name}.upstream"] = t(record_backward(out, f"{name}.", layer, x))
+
+    for seed, (name, make_layer, features, shape) in enumerate(NORM_CASES, start=40):
+        torch.manual_seed(seed)
+        layer = make_layer()  # the constructor in NORM_CASES, then:
+        with torch.no_grad():
+            layer.weight.copy_(torch.randn(features))  # <case>.weight = torch.randn(N)
+            layer.bias.copy_(torch.randn(features) * 0.5)  # <case>.bias = torch.randn(N) * 0.5
+        # <case>.<key> = layer.state_dict() before any forward (BatchNorm: running stats 0 / 1, count 0)
+        out.update(params(layer, f"{name}."))
+        # <case>.input = torch.randn(shape) * 2 + 1
+        x = torch.randn(*shape) * 2 + 1
+        out[f"{name}.input"] = t(x)
+        layer.train()
+        upstream = record_backward(out, f"{name}.", layer, x)
+        out[f"{name}.upstream"] = t(upstream)
+        if isinstance(layer, nn.LayerNorm):
+            continue
+        # <case>.step1.<buffer> = layer.state_dict()[<buffer>] after the first training forward
+        state = layer.state_dict()
+        for key in ("running_mean", "running_var", "num_batches_tracked"):
+            out[f"{name}.step1.{key}"] = t(state[key])
+        # <case>.input2 = torch.randn(shape) * 3 - 2; <case>.output2 = layer(input2) in train()
+        x2 = torch.randn(*shape) * 3 - 2
+        out[f"{name}.input2"] = t(x2)
+        with torch.no_grad():
+            out[f"{name}.output2"] = t(layer(x2))
+        state = layer.state_dict()
+        for key in ("running_mean", "running_var", "num_batches_tracked"):
+            out[f"{name}.step2.{key}"] = t(state[key])
+        # layer.eval(); <case>.eval.output = layer(input); eval.grad.* of (output * upstream).sum()
+        layer.eval()
+        record_backward(out, f"{name}.eval.", layer, x, upstream)
+        assert torch.equal(layer.state_dict()["num_batches_tracked"], torch.tensor(2)), name
+
+    # The PyTorch checkpoint of batch_norm_torch.safetensors and its test data.
+    torch.manual_seed(30)
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(6, 4))  # three training forwards: running stats, count 3
+    model.eval()
+    # torch_file.input = torch.randn(2, 4); torch_file.output = model.eval()(input)
+    x = torch.randn(2, 4)
+    out["torch_file.input"] = t(x)
+    with torch.no_grad():
+        out["torch_file.output"] = t(model(x))
+    state = {k: t(v) for k, v in model.state_dict().items()}
+    assert state["1.num_batches_tracked"].dtype == torch.int64 and state["1.num_batches_tracked"].shape == ()
+    return out, state
+
+
 def save_fixture(
     tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None
 ) -> None:
@@ -784,6 +925,31 @@ def summarize(path: Path) -> None:
 def main() -> int:
     setup_determinism()
     FIXTURES.mkdir(parents=True, exist_ok=True)
+    # Files named on the command line (without .safetensors), or all of them.
+    only = set(sys.argv[1:])
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
+    if wanted("norm_act") or wanted("batch_norm_torch"):
+        norm_act, batch_norm_state = make_norm_act()
+        norm_act_path = FIXTURES / "norm_act.safetensors"
+        batch_norm_path = FIXTURES / "batch_norm_torch.safetensors"
+        if wanted("norm_act"):
+            save_fixture(norm_act, norm_act_path, METADATA)
+            check_file(norm_act_path, norm_act, METADATA)
+            summarize(norm_act_path)
+            assert norm_act_path.stat().st_size < 200 * 1024, norm_act_path
+        if wanted("batch_norm_torch"):
+            # Exactly what a PyTorch user writes; no metadata, state_dict keys only.
+            save_file(batch_norm_state, str(batch_norm_path))
+            batch_norm_path.chmod(0o644)
+            check_file(batch_norm_path, batch_norm_state, None)
+            summarize(batch_norm_path)
+    if only:
+        unknown = only - {"norm_act", "batch_norm_torch"}
+        assert not unknown, f"only norm_act and batch_norm_torch can be written alone, not {unknown}"
+        return 0
 
     small = make_small_mlp()
     small_path = FIXTURES / "small_mlp.safetensors"

@@ -13,7 +13,10 @@ resnet_torch.safetensors
     1.num_batches_tracked (I64), 3.body.0.weight, ...), no metadata.
 
 resnet_torch_io.safetensors
-    input [8,1,28,28]        torch.randn after torch.manual_seed(1)
+    input [8,1,28,28]        torch.randn after torch.manual_seed(seed), seed the first from 1
+                             whose training pass puts every ReLU input at least 3e-6 from 0
+                             (a value within rounding of the kink would switch its gradient
+                             on or off between two correct implementations)
     labels [8] i64           torch.randint(0, 10, (8,)) after input
     eval.logits [8,10]       model.eval(); model(input)
     train.logits [8,10]      model.train(); model(input) (batch statistics)
@@ -23,6 +26,7 @@ resnet_torch_io.safetensors
                              SGD(lr=0.01, momentum=0.9).step(): weights after one step,
                              running statistics after one training forward
 """
+import copy
 import os
 
 import torch
@@ -56,6 +60,20 @@ def contiguous(tensors):
     return {k: v.detach().clone().contiguous() for k, v in tensors.items()}
 
 
+def closest_to_relu_kink(net, x):
+    """The smallest |input| of any ReLU in a training pass of `net` on `x`."""
+    closest = [float("inf")]
+    def hook(module, inputs):
+        closest[0] = min(closest[0], inputs[0].abs().min().item())
+    for module in net.modules():
+        if isinstance(module, nn.ReLU):
+            module.register_forward_pre_hook(hook)
+    net.train()
+    with torch.no_grad():
+        net(x)
+    return closest[0]
+
+
 def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -68,9 +86,15 @@ def main():
         net.train(); net(torch.randn(16, 1, 28, 28) * 0.5 + 0.2)
     save_file(contiguous(net.state_dict()), os.path.join(OUT, "resnet_torch.safetensors"))
 
-    torch.manual_seed(1)
-    x = torch.randn(8, 1, 28, 28)
-    labels = torch.randint(0, 10, (8,))
+    seed = 1
+    while True:
+        torch.manual_seed(seed)
+        x = torch.randn(8, 1, 28, 28)
+        labels = torch.randint(0, 10, (8,))
+        if closest_to_relu_kink(copy.deepcopy(net), x) > 3e-6:
+            break
+        seed += 1
+    print(f"input seed {seed}")
     out = {"input": x, "labels": labels}
     net.eval()
     with torch.no_grad():

@@ -12,6 +12,7 @@ pub mod loss;
 pub mod metrics;
 pub mod optim;
 mod rng;
+mod special;
 pub mod summary;
 mod tensor;
 mod threads;
@@ -19,8 +20,8 @@ pub mod train;
 
 pub use error::{Error, Result};
 pub use layer::{
-    AvgPool2d, Concat, Conv2d, Dropout, Flatten, Identity, Layer, Linear, MaxPool2d, Mode, Module, ReLU, Residual,
-    Sigmoid, Tanh,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Elementwise, Flatten, Identity, Layer, LayerNorm,
+    LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
 pub use rng::Rng;
 pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Tensor};

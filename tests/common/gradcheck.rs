@@ -6,7 +6,7 @@
 use nn::loss::{CrossEntropy, Loss};
 use nn::{Layer, Mode, Module, Rng, Tensor};
 
-use super::backward;
+use super::backward_in;
 
 /// Step of the central differences, in f64.
 ///
@@ -221,6 +221,22 @@ impl Layout {
         (layout, values)
     }
 
+    /// The keys of the trainable tensors of `module` (those [`Module::zip_params`] walks; not the
+    /// running statistics of a batch norm), found by the address of each tensor.
+    pub fn trainable<M: Module>(module: &M) -> Vec<String> {
+        let mut addresses = Vec::new();
+        module
+            .clone()
+            .zip_params(module, &mut |_, grad| addresses.push(grad.as_ptr()));
+        let mut keys = Vec::new();
+        module.visit_params("", &mut |key, _, values| {
+            if addresses.contains(&values.as_ptr()) {
+                keys.push(key.to_string());
+            }
+        });
+        keys
+    }
+
     /// The values of tensor `key` within `values`.
     pub fn get<'a>(&self, values: &'a [f64], key: &str) -> &'a [f64] {
         let (_, _, range) = self
@@ -253,22 +269,44 @@ where
     L: Layer<I>,
     I: Tensor,
 {
+    check_layer_in(name, layer, inputs, rng, Mode::Train, true, reference)
+}
+
+/// [`check_layer`] after a forward pass in `mode`, for the trainable tensors only (see
+/// [`Layout::trainable`]); `forward` (one sample) is compared with `reference` only when
+/// `single_sample_too` (a batch norm's `forward` is its evaluation mode).
+pub fn check_layer_in<L, I>(
+    name: &str,
+    layer: &L,
+    inputs: &[I],
+    rng: &mut Rng,
+    mode: Mode,
+    single_sample_too: bool,
+    reference: impl Fn(&Layout, &[f64], &[f64]) -> Vec<f64>,
+) -> f64
+where
+    L: Layer<I>,
+    I: Tensor,
+{
     let coeffs: Vec<L::Output> = random_batch(rng, inputs.len(), -1.0, 1.0);
-    let (outputs, grads, grad_input) = backward(layer, inputs, &coeffs);
+    let (outputs, grads, grad_input) = backward_in(layer, inputs, &coeffs, mode);
 
     let (layout, params) = Layout::of(layer);
     let (_, analytic) = Layout::of(&grads);
     let (x, c) = (flat64(inputs), flat64(&coeffs));
     check_forward(name, L::Output::flat_batch(&outputs), &reference(&layout, &params, &x));
-    let single: Vec<f32> = inputs.iter().flat_map(|x| layer.forward(x).flat().to_vec()).collect();
-    check_forward(
-        &format!("{name} (one sample)"),
-        &single,
-        &reference(&layout, &params, &x),
-    );
+    if single_sample_too {
+        let single: Vec<f32> = inputs.iter().flat_map(|x| layer.forward(x).flat().to_vec()).collect();
+        check_forward(
+            &format!("{name} (one sample)"),
+            &single,
+            &reference(&layout, &params, &x),
+        );
+    }
 
+    let trainable = Layout::trainable(layer);
     let mut worst: f64 = 0.0;
-    for (key, _, range) in &layout.tensors {
+    for (key, _, range) in layout.tensors.iter().filter(|(key, ..)| trainable.contains(key)) {
         // Expected values: central differences of L = sum c * y(params, x) in f64.
         let numeric = numeric_grad(&params, &range.clone().collect::<Vec<_>>(), |p| {
             dot(&c, &reference(&layout, p, &x))
@@ -297,8 +335,9 @@ pub fn check_network_params<N: Module>(
         grad_layout.tensors.iter().map(|t| (&t.0, &t.1)).collect::<Vec<_>>(),
         "the gradients are not shaped like the network"
     );
+    let trainable = Layout::trainable(net);
     let mut worst: f64 = 0.0;
-    for (key, shape, range) in &layout.tensors {
+    for (key, shape, range) in layout.tensors.iter().filter(|(key, ..)| trainable.contains(key)) {
         let indices: Vec<usize> = if shape.len() == 1 {
             all(range.len())
         } else {

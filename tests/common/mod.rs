@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod gradcheck;
+pub mod seq;
 
 use std::path::PathBuf;
 
@@ -144,7 +145,8 @@ where
     L::Target: Copy,
 {
     let mut workspace = Workspace::<N, I, L::Target>::new();
-    let value = workspace.compute_grads(net, loss, &fixture.batch("input"), targets);
+    // A copy: the training-mode pass may update running statistics, the caller's net stays as it is.
+    let value = workspace.compute_grads(&mut net.clone(), loss, &fixture.batch("input"), targets);
     let name = format!("{prefix}loss");
     let loss_difference = assert_close(&[value], &fixture.values(&name), tolerance, &name);
     let grads_difference = fixture.assert_params(workspace.grads(), &format!("{prefix}grad."), tolerance);
@@ -191,10 +193,19 @@ where
     L: Layer<I>,
     I: Tensor,
 {
+    backward_in(layer, inputs, upstream, Mode::Train)
+}
+
+/// [`backward`] after a forward pass in `mode`.
+pub fn backward_in<L, I>(layer: &L, inputs: &[I], upstream: &[L::Output], mode: Mode) -> (Vec<L::Output>, L, Vec<I>)
+where
+    L: Layer<I>,
+    I: Tensor,
+{
     let batch = inputs.len();
     let mut outputs = vec![L::Output::zeros(); batch];
     let mut cache = L::Cache::default();
-    layer.forward_batch(inputs, &mut outputs, &mut cache, Mode::Train);
+    layer.forward_batch(inputs, &mut outputs, &mut cache, mode);
     let mut grad_input = vec![I::zeros(); batch];
     I::flat_batch_mut(&mut grad_input).fill(f32::NAN);
     let mut grads = L::zeros();

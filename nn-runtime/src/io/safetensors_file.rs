@@ -12,7 +12,9 @@ use safetensors::{Dtype, SafeTensors};
 use super::write_atomically;
 use crate::{Error, Module, Result};
 
-/// Writes every parameter of `module` to `path` as f32 tensors in safetensors format.
+/// Writes every tensor of `module`'s `state_dict` to `path` in safetensors format: parameters
+/// and buffers as f32 tensors, counters (`num_batches_tracked`) as 0-dimensional I64 tensors,
+/// as PyTorch stores them.
 ///
 /// The file is written under a temporary name beside `path` and renamed, so an interrupted
 /// save never leaves a half-written file in place of a good one.
@@ -27,6 +29,8 @@ pub fn save<M: Module>(module: &M, path: &Path) -> Result<()> {
 trait Params {
     fn visit(&self, visit: &mut dyn FnMut(&str, &[usize], &[f32]));
     fn visit_mut(&mut self, visit: &mut dyn FnMut(&str, &[usize], &mut [f32]));
+    fn visit_counters(&self, visit: &mut dyn FnMut(&str, i64));
+    fn visit_counters_mut(&mut self, visit: &mut dyn FnMut(&str, &mut i64));
 }
 
 impl<M: Module> Params for M {
@@ -36,18 +40,35 @@ impl<M: Module> Params for M {
     fn visit_mut(&mut self, visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {
         self.visit_params_mut("", visit);
     }
+    fn visit_counters(&self, visit: &mut dyn FnMut(&str, i64)) {
+        Module::visit_counters(self, "", visit);
+    }
+    fn visit_counters_mut(&mut self, visit: &mut dyn FnMut(&str, &mut i64)) {
+        Module::visit_counters_mut(self, "", visit);
+    }
 }
 
+/// The shape of a counter's tensor: a 0-dimensional scalar, as PyTorch saves `num_batches_tracked`.
+const SCALAR: [usize; 0] = [];
+
 fn save_params(module: &dyn Params, path: &Path) -> Result<()> {
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     module.visit(&mut |key, shape, values| {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        tensors.push((key.to_string(), shape.to_vec(), bytes));
+        tensors.push((key.to_string(), Dtype::F32, shape.to_vec(), bytes));
+    });
+    module.visit_counters(&mut |key, value| {
+        tensors.push((
+            key.to_string(),
+            Dtype::I64,
+            SCALAR.to_vec(),
+            value.to_le_bytes().to_vec(),
+        ));
     });
     let views = tensors
         .iter()
-        .map(|(key, shape, bytes)| {
-            let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
+        .map(|(key, dtype, shape, bytes)| {
+            let view = TensorView::new(*dtype, shape.clone(), bytes)
                 .map_err(|error| Error::format(path, format!("tensor `{key}`: {error}")))?;
             Ok((key.as_str(), view))
         })
@@ -160,14 +181,15 @@ impl LoadReport {
         self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
     }
 
-    /// One line per problem, sorted by key; `shapes` gives the network's shape of each key.
-    fn details(&self, shapes: &BTreeMap<String, Vec<usize>>) -> String {
+    /// One line per problem, sorted by key; `expected` gives the network's dtype and shape of
+    /// each key.
+    fn details(&self, expected: &BTreeMap<String, (Dtype, Vec<usize>)>) -> String {
         let mut lines: Vec<(String, String)> = Vec::new();
-        lines.extend(
-            self.missing
-                .iter()
-                .map(|key| (key.clone(), format!("`{key}` missing (expected f32 {:?})", shapes[key]))),
-        );
+        lines.extend(self.missing.iter().map(|key| {
+            let (dtype, shape) = &expected[key];
+            let dtype = format!("{dtype:?}").to_lowercase();
+            (key.clone(), format!("`{key}` missing (expected {dtype} {shape:?})"))
+        }));
         lines.extend(self.unexpected.iter().map(|key| {
             (
                 key.clone(),
@@ -187,7 +209,8 @@ impl LoadReport {
 
 /// Loads `module`'s parameters from `path` as `options` say. Strict loading fails (leaving
 /// `module` unchanged) unless the file fits exactly; partial loading loads what fits and
-/// reports the rest. Files must hold f32 tensors.
+/// reports the rest. Parameters and buffers must be f32 tensors, counters 0-dimensional I64
+/// ones (`num_batches_tracked`); a key of the other dtype is an error naming it.
 pub fn load_with<M: Module>(module: &mut M, path: &Path, options: &LoadOptions) -> Result<LoadReport> {
     load_params(module, path, options)
 }
@@ -209,14 +232,15 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
     }
     let mut report = LoadReport::default();
     let mut wrong_types = Vec::new();
-    let mut shapes = BTreeMap::new();
-    // First pass: decide, without writing, so a failed strict load changes nothing.
-    module.visit(&mut |key, shape, _| {
-        shapes.insert(key.to_string(), shape.to_vec());
+    let mut expected = BTreeMap::new();
+    // First pass: decide, without writing, so a failed strict load changes nothing. A key of the
+    // wrong dtype is an error of its own, neither loaded nor unexpected.
+    let mut classify = |key: &str, dtype: Dtype, shape: &[usize]| {
+        expected.insert(key.to_string(), (dtype, shape.to_vec()));
         match by_network_key.get(key).map(|name| file.tensor(name)) {
             None | Some(Err(_)) => report.missing.push(key.to_string()),
-            Some(Ok(view)) if view.dtype() != Dtype::F32 => {
-                wrong_types.push(format!("`{key}` is {:?}, expected F32", view.dtype()))
+            Some(Ok(view)) if view.dtype() != dtype => {
+                wrong_types.push(format!("`{key}` is {:?}, expected {dtype:?}", view.dtype()))
             }
             Some(Ok(view)) if view.shape() != shape => {
                 report
@@ -225,14 +249,10 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
             }
             Some(Ok(_)) => report.loaded.push(key.to_string()),
         }
-    });
-    let known: BTreeSet<&str> = report
-        .loaded
-        .iter()
-        .chain(&report.missing)
-        .chain(report.mismatched.iter().map(|(key, ..)| key))
-        .map(String::as_str)
-        .collect();
+    };
+    module.visit(&mut |key, shape, _| classify(key, Dtype::F32, shape));
+    module.visit_counters(&mut |key, _| classify(key, Dtype::I64, &SCALAR));
+    let known: BTreeSet<&str> = expected.keys().map(String::as_str).collect();
     report.unexpected = by_network_key
         .keys()
         .filter(|key| !known.contains(key.as_str()))
@@ -240,21 +260,27 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
         .collect();
     if !wrong_types.is_empty() || (options.strict && !report.is_complete()) {
         let details =
-            report.details(&shapes) + &wrong_types.iter().map(|line| format!("\n  {line}")).collect::<String>();
+            report.details(&expected) + &wrong_types.iter().map(|line| format!("\n  {line}")).collect::<String>();
         return Err(Error::WeightsMismatch {
             path: path.to_path_buf(),
             details,
         });
     }
     let loaded: BTreeSet<&str> = report.loaded.iter().map(String::as_str).collect();
+    let view_of = |key: &str| match by_network_key.get(key).map(|name| file.tensor(name)) {
+        Some(Ok(view)) if loaded.contains(key) => Some(view),
+        _ => None,
+    };
     module.visit_mut(&mut |key, _, values| {
-        if !loaded.contains(key) {
-            return;
-        }
-        if let Some(Ok(view)) = by_network_key.get(key).map(|name| file.tensor(name)) {
+        if let Some(view) = view_of(key) {
             for (value, le) in values.iter_mut().zip(view.data().chunks_exact(4)) {
                 *value = f32::from_le_bytes([le[0], le[1], le[2], le[3]]);
             }
+        }
+    });
+    module.visit_counters_mut(&mut |key, value| {
+        if let Some(le) = view_of(key).and_then(|view| <[u8; 8]>::try_from(view.data()).ok()) {
+            *value = i64::from_le_bytes(le);
         }
     });
     Ok(report)

@@ -1,33 +1,52 @@
 //! The [`Layer`] and [`Module`] traits, and the built-in layers, one file each.
 
 mod activation;
+mod batch_norm;
+mod batch_norm1d;
+mod batch_norm2d;
 mod chain;
 mod concat;
 mod conv2d;
 mod dropout;
+mod elementwise;
 mod flatten;
+mod gelu;
 mod identity;
+mod layer_norm;
+mod leaky_relu;
 mod linear;
 mod pool;
 mod residual;
+mod silu;
+mod softmax;
 
 pub use activation::{ReLU, Sigmoid, Tanh};
+pub use batch_norm::BatchNormCache;
+pub use batch_norm1d::BatchNorm1d;
+pub use batch_norm2d::BatchNorm2d;
 pub use chain::{Follows, NetworkInput};
 pub use concat::Concat;
 pub use conv2d::Conv2d;
 pub use dropout::{Dropout, DropoutCache};
+pub use elementwise::{elementwise_backward_batch, elementwise_forward, elementwise_forward_batch, Elementwise};
 pub use flatten::Flatten;
+pub use gelu::GELU;
 pub use identity::Identity;
+pub use layer_norm::LayerNorm;
+pub use leaky_relu::LeakyReLU;
 pub use linear::{FusedRelu, Linear};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use residual::Residual;
+pub use silu::SiLU;
+pub use softmax::{LogSoftmax, Softmax};
 
 use crate::{Rng, Tensor};
 
 /// Whether a batched forward pass is part of training or of evaluation.
 ///
-/// [`Dropout`] zeroes values while training and passes them through in evaluation; the other
-/// built-in layers behave the same in both.
+/// [`Dropout`] zeroes values while training and passes them through in evaluation;
+/// [`BatchNorm1d`] and [`BatchNorm2d`] normalise with the batch's statistics while training and
+/// with their running statistics in evaluation; the other built-in layers behave the same in both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Training: the pass will be followed by a backward pass.
@@ -62,21 +81,40 @@ pub trait Module: Clone + Send + Sync + 'static {
     fn init(rng: &mut Rng) -> Self;
     /// Every parameter zero: the starting point of a gradient.
     fn zeros() -> Self;
-    /// Calls `visit(key, shape, values)` for every parameter tensor, keys prefixed with `prefix`,
-    /// in PyTorch's `state_dict` order.
+    /// Calls `visit(key, shape, values)` for every f32 tensor of the `state_dict`, keys prefixed
+    /// with `prefix`, in PyTorch's `state_dict` order: the trainable parameters and the f32
+    /// buffers (a batch norm's `running_mean` and `running_var`), which are saved and loaded alike.
     fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &[f32]));
     /// As [`Module::visit_params`], with mutable values (loading weights).
     fn visit_params_mut(&mut self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &mut [f32]));
     /// Calls `update(parameter, gradient)` for every trainable parameter tensor with the
     /// matching tensor of `grads`, in [`Module::visit_params`] order, without building key
-    /// strings (optimizer steps). Tensors of frozen layers are skipped.
+    /// strings (optimizer steps). Buffers (running statistics) and tensors of frozen layers are
+    /// skipped: this is PyTorch's `parameters()`, not its `state_dict()`.
     fn zip_params(&mut self, grads: &Self, update: &mut dyn FnMut(&mut [f32], &[f32]));
 
-    /// Calls `visit(key, value)` for every integer counter of the state dict (PyTorch's I64
-    /// `num_batches_tracked` of a batch norm), keys prefixed with `prefix`. Most layers have none.
+    /// Calls `visit(key, value)` for every integer scalar of the `state_dict` (a batch norm's
+    /// `num_batches_tracked`), which safetensors files store as 0-dimensional I64 tensors, as
+    /// PyTorch does. Modules without counters keep this default; a network passes it to each
+    /// layer with the layer's key prefix, as [`Module::visit_params`].
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    /// let norm = BatchNorm1d::<3>::init(&mut nn::Rng::seed(0));
+    /// let mut counters = Vec::new();
+    /// norm.visit_counters("bn.", &mut |key, value| counters.push(format!("{key} = {value}")));
+    /// assert_eq!(counters, ["bn.num_batches_tracked = 0"]);
+    /// ```
     fn visit_counters(&self, _prefix: &str, _visit: &mut dyn FnMut(&str, i64)) {}
 
-    /// As [`Module::visit_counters`], with mutable values (loading).
+    /// As [`Module::visit_counters`], with mutable values (loading a checkpoint).
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    /// let mut norm = BatchNorm1d::<3>::init(&mut nn::Rng::seed(0));
+    /// norm.visit_counters_mut("", &mut |_key, value| *value = 7);
+    /// assert_eq!(norm.num_batches_tracked, 7);
+    /// ```
     fn visit_counters_mut(&mut self, _prefix: &str, _visit: &mut dyn FnMut(&str, &mut i64)) {}
 
     /// Freezes (`true`) or unfreezes every parameter of this module: a frozen layer computes no
@@ -115,7 +153,35 @@ pub trait Layer<I: Tensor>: Module {
     fn forward(&self, input: &I) -> Self::Output;
 
     /// A batch: `output[b]` is the output for `input[b]`. Both slices have the same length.
-    fn forward_batch(&self, input: &[I], output: &mut [Self::Output], cache: &mut Self::Cache, mode: Mode);
+    ///
+    /// The default calls [`Layer::forward`] on each sample, which suits a layer that behaves the
+    /// same in training and evaluation and keeps nothing for its backward pass.
+    fn forward_batch(&self, input: &[I], output: &mut [Self::Output], _cache: &mut Self::Cache, _mode: Mode) {
+        for (out, x) in output.iter_mut().zip(input) {
+            *out = self.forward(x);
+        }
+    }
+
+    /// Applies what the last [`Layer::forward_batch`] learned about the data to the layer's
+    /// state: a batch norm's running mean and variance. The trainer calls it once after each
+    /// training-mode forward pass (before the backward pass), with the same cache; after an
+    /// evaluation-mode pass it must do nothing. Layers without running statistics keep this
+    /// default; a network passes it to each layer with the layer's cache.
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    /// use nn::Mode;
+    /// let mut norm = BatchNorm1d::<1>::init(&mut nn::Rng::seed(0));
+    /// let mut cache = Default::default();
+    /// let mut output = [[0.0]; 2];
+    /// norm.forward_batch(&[[1.0], [3.0]], &mut output, &mut cache, Mode::Train);
+    /// norm.update_statistics(&cache);
+    /// // PyTorch's momentum 0.1: 0.9 * 0 + 0.1 * 2, and the unbiased variance 2 of [1, 3].
+    /// assert!((norm.running_mean[0] - 0.2).abs() < 1e-6);
+    /// assert!((norm.running_var[0] - (0.9 + 0.1 * 2.0)).abs() < 1e-6);
+    /// assert_eq!(norm.num_batches_tracked, 1);
+    /// ```
+    fn update_statistics(&mut self, _cache: &Self::Cache) {}
 
     /// The backward pass of the last [`Layer::forward_batch`] (same `input`, `output`, `cache`):
     /// writes `dLoss/dParameters` into `grads` (overwriting) and, when asked, `dLoss/dInput`
@@ -129,11 +195,6 @@ pub trait Layer<I: Tensor>: Module {
         cache: &mut Self::Cache,
         grads: &mut Self,
     );
-
-    /// Applies what the last [`Layer::forward_batch`] in [`Mode::Train`] measured to the
-    /// layer's state (a batch norm's running statistics); called once after each training
-    /// forward pass. A no-op for most layers, and after an evaluation pass.
-    fn update_statistics(&mut self, _cache: &Self::Cache) {}
 }
 
 /// Implements [`Module`] for a layer without parameters.

@@ -73,14 +73,19 @@ impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
     }
 
     /// Forward, loss and backward on a batch, leaving the gradients in [`Workspace::grads`]
-    /// without updating the network. Returns the batch's mean loss.
-    pub fn compute_grads<L>(&mut self, net: &N, loss: &L, inputs: &[I], targets: &[T]) -> f32
+    /// without updating the parameters. Returns the batch's mean loss.
+    ///
+    /// The network is `&mut` because the training-mode forward pass updates its running
+    /// statistics ([`Layer::update_statistics`]: a batch norm's running mean and variance), as
+    /// a forward pass of a PyTorch module in `train()` mode does.
+    pub fn compute_grads<L>(&mut self, net: &mut N, loss: &L, inputs: &[I], targets: &[T]) -> f32
     where
         L: Loss<N::Output, Target = T>,
     {
         let batch = inputs.len();
         let outputs = prefix_mut(&mut self.outputs, batch);
         net.forward_batch(inputs, outputs, &mut self.cache, Mode::Train);
+        net.update_statistics(&self.cache);
         let grad_outputs = prefix_mut(&mut self.grad_outputs, batch);
         let value = loss.loss_and_grad(outputs, targets, grad_outputs);
         net.backward_batch(inputs, outputs, grad_outputs, None, &mut self.cache, &mut self.grads);
@@ -108,7 +113,7 @@ impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
 
     /// Copies the samples `indices` of `data` into the workspace's batch and computes the
     /// gradients on them; returns the batch's mean loss.
-    pub(crate) fn compute_grads_on<D, L>(&mut self, net: &N, loss: &L, data: &D, indices: &[usize]) -> f32
+    pub(crate) fn compute_grads_on<D, L>(&mut self, net: &mut N, loss: &L, data: &D, indices: &[usize]) -> f32
     where
         D: Dataset<Input = I, Target = T>,
         L: Loss<N::Output, Target = T>,

@@ -42,11 +42,7 @@ impl Layer<[f32; 4]> for Double {
     fn forward(&self, input: &[f32; 4]) -> [f32; 4] {
         input.map(|x| 2.0 * x)
     }
-    fn forward_batch(&self, input: &[[f32; 4]], output: &mut [[f32; 4]], _cache: &mut (), _mode: nn::Mode) {
-        for (out, x) in output.iter_mut().zip(input) {
-            *out = self.forward(x);
-        }
-    }
+    // `forward_batch` defaults to `forward` on each sample.
     fn backward_batch(
         &self,
         _input: &[[f32; 4]],

@@ -1,0 +1,83 @@
+//! `GELU`: `x * Phi(x)`, exact or in its tanh approximation, as `torch.nn.GELU(approximate=..)`.
+
+use super::Elementwise;
+use crate::special::{normal_cdf, normal_pdf};
+
+/// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
+/// normal CDF, computed in f64 through an `erfc` accurate to f32 precision (PyTorch evaluates
+/// `erf` in f32). [`GELU::tanh`] is `nn.GELU(approximate='tanh')`,
+/// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, computed in f32 as PyTorch does.
+///
+/// ```
+/// use nn::prelude::*;
+/// let y = GELU::exact().forward(&[0.0, 1.0]);
+/// assert_eq!(y[0], 0.0);
+/// assert!((y[1] - 0.841_344_7).abs() < 1e-7); // Phi(1) = 0.8413447...
+/// assert!((GELU::tanh().forward(&[1.0])[0] - 0.841_192).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GELU {
+    tanh: bool,
+}
+
+/// `sqrt(2 / pi)`, PyTorch's `kBeta` (`M_SQRT2 * M_2_SQRTPI * 0.5`).
+const SQRT_2_OVER_PI: f32 = std::f32::consts::SQRT_2 * std::f32::consts::FRAC_2_SQRT_PI * 0.5;
+/// The cubic coefficient of the tanh approximation, PyTorch's `kKappa`.
+const KAPPA: f32 = 0.044715;
+
+impl GELU {
+    /// `x * Phi(x)`, PyTorch's `nn.GELU()` (also [`GELU::default`]).
+    ///
+    /// ```
+    /// assert_eq!(nn::GELU::exact(), nn::GELU::default());
+    /// ```
+    pub fn exact() -> Self {
+        GELU { tanh: false }
+    }
+
+    /// The tanh approximation, PyTorch's `nn.GELU(approximate='tanh')`.
+    ///
+    /// ```
+    /// assert!(nn::GELU::tanh().is_tanh());
+    /// ```
+    pub fn tanh() -> Self {
+        GELU { tanh: true }
+    }
+
+    /// Whether this is the tanh approximation.
+    ///
+    /// ```
+    /// assert!(!nn::GELU::exact().is_tanh());
+    /// ```
+    pub fn is_tanh(&self) -> bool {
+        self.tanh
+    }
+}
+
+impl Elementwise for GELU {
+    fn apply(&self, x: f32) -> f32 {
+        if self.tanh {
+            let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
+            0.5 * x * (1.0 + inner.tanh())
+        } else {
+            let x = f64::from(x);
+            (x * normal_cdf(x)) as f32
+        }
+    }
+
+    /// Exact: `Phi(x) + x phi(x)`. Tanh: PyTorch's `gelu_backward` with `approximate='tanh'`.
+    fn derivative(&self, x: f32, _y: f32) -> f32 {
+        if self.tanh {
+            let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
+            let tanh = inner.tanh();
+            let left = 0.5 * (1.0 + tanh);
+            let right = 0.5 * x * (1.0 - tanh * tanh) * SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x);
+            left + right
+        } else {
+            let x = f64::from(x);
+            (normal_cdf(x) + x * normal_pdf(x)) as f32
+        }
+    }
+}
+
+crate::elementwise_layer!(GELU);
