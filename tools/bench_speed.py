@@ -31,6 +31,14 @@ FLOP_INFER = 218_368  # per inference sample
 FLOP_LENET_TRAIN = 2 * (2 * (6 * 25 * 784 + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10)
                         + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10)
 assert FLOP_LENET_TRAIN == 2_263_920
+# The residual CNN of examples/resnet.rs, counted the same way: forward multiply-adds
+#   convolutions 16*9*784 + 2 * 16*144*784 + 32*144*196 + 2 * 32*288*196 = 8,241,408 (the four
+#   3x3 16->16 and 32->32 convolutions of the blocks dominate), linear 1568*10 = 15,680;
+#   total 8,257,088 (issue 14: "8.26M multiply-adds")
+# backward: weight gradients of all, input gradients of all but the first convolution.
+RESNET_FORWARD_MACS = 16 * 9 * 784 + 2 * 16 * 144 * 784 + 32 * 144 * 196 + 2 * 32 * 288 * 196 + 1568 * 10
+assert RESNET_FORWARD_MACS == 8_257_088
+FLOP_RESNET_TRAIN = 2 * (2 * RESNET_FORWARD_MACS + RESNET_FORWARD_MACS - 16 * 9 * 784)
 FIGURES = [
     # (figure, label, FLOP per sample or None, higher is better)
     ("train_b64", "training, batch 64 (samples/s)", FLOP_TRAIN, True),
@@ -38,6 +46,7 @@ FIGURES = [
     ("latency_us", "single-sample forward, median (us)", None, False),
     ("infer_b1024", "inference, batch 1024 (samples/s)", FLOP_INFER, True),
     ("lenet_train_b64", "train LeNet, batch 64 (samples/s)", FLOP_LENET_TRAIN, True),
+    ("resnet_train_b64", "train the residual CNN, batch 64 (samples/s)", FLOP_RESNET_TRAIN, True),
 ]
 
 
@@ -91,6 +100,7 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--lenet-samples", type=int, default=10_000, help="the LeNet figure's epoch")
+    parser.add_argument("--resnet-samples", type=int, default=3_000, help="the residual CNN figure's epoch")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
@@ -99,7 +109,8 @@ def main():
         for n in threads:
             # Alternate the order too, so neither tool always runs on a warmer machine.
             tools = ["nn", "torch"] if round_ % 2 == 0 else ["torch", "nn"]
-            sizes = ["--samples", str(args.samples), "--lenet-samples", str(args.lenet_samples)]
+            sizes = ["--samples", str(args.samples), "--lenet-samples", str(args.lenet_samples),
+                     "--resnet-samples", str(args.resnet_samples)]
             for tool in tools:
                 if tool == "nn":
                     cmd = [args.nn_bin, "--threads", str(n), *sizes]

@@ -21,8 +21,10 @@ from torch import nn
 
 # The networks, as the fixtures build them (this script's folder is on the import path).
 from make_fixtures import lenet, mnist_mlp
+from make_resnet_fixture import model as resnet
 
-FIGURES = ["train_b64", "train_b256", "latency_us", "infer_b1024", "lenet_train_b64", "ceiling_gflops"]
+FIGURES = ["train_b64", "train_b256", "latency_us", "infer_b1024", "lenet_train_b64", "resnet_train_b64",
+           "ceiling_gflops"]
 
 
 def synthetic(samples):
@@ -111,6 +113,7 @@ def main():
     parser.add_argument("--figures", default=",".join(FIGURES))
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--lenet-samples", type=int, default=10_000)
+    parser.add_argument("--resnet-samples", type=int, default=3_000)
     parser.add_argument("--latency-calls", type=int, default=10_000)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -128,6 +131,9 @@ def main():
         elif figure == "lenet_train_b64":
             lenet_images, lenet_labels = synthetic(args.lenet_samples)
             value = train(lenet_images.unsqueeze(1), lenet_labels, 64, build=lenet)
+        elif figure == "resnet_train_b64":
+            resnet_images, resnet_labels = synthetic(args.resnet_samples)
+            value = train(resnet_images.unsqueeze(1), resnet_labels, 64, build=resnet)
         elif figure == "ceiling_gflops":
             value = ceiling()
         else:

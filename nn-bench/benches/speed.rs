@@ -3,7 +3,8 @@
 //! uniform in 0..10, fixed seed). Prints one JSON line per figure.
 //!
 //! `lenet_train_b64` trains LeNet-5 (as `examples/lenet.rs`) the same way, at batch 64, on
-//! 10,000 such samples given a channel, `[1, 28, 28]` (`--lenet-samples`).
+//! 10,000 such samples given a channel, `[1, 28, 28]` (`--lenet-samples`); `resnet_train_b64`
+//! trains the residual CNN of `examples/resnet.rs` on 3,000 (`--resnet-samples`).
 //!
 //! ```sh
 //! cargo bench -p nn-bench --bench speed -- --threads 2            # every figure
@@ -29,14 +30,26 @@ network! {
         Flatten -> Linear<400, 120> -> ReLU -> Linear<120, 84> -> ReLU -> Linear<84, 10>
 }
 
+network! {
+    struct ResNet: [1, 28, 28] =>
+        Conv2d<1, 16, 3>(padding = 1) -> BatchNorm2d<16> -> ReLU ->
+        Residual { Conv2d<16, 16, 3>(padding = 1) -> BatchNorm2d<16> -> ReLU -> Conv2d<16, 16, 3>(padding = 1) -> BatchNorm2d<16> } ->
+        ReLU -> MaxPool2d<2> ->
+        Conv2d<16, 32, 3>(padding = 1) -> BatchNorm2d<32> -> ReLU ->
+        Residual { Conv2d<32, 32, 3>(padding = 1) -> BatchNorm2d<32> -> ReLU -> Conv2d<32, 32, 3>(padding = 1) -> BatchNorm2d<32> } ->
+        ReLU -> MaxPool2d<2> ->
+        Flatten -> Linear<1568, 10>
+}
+
 type Image = [[f32; 28]; 28];
 
-const FIGURES: [&str; 5] = [
+const FIGURES: [&str; 6] = [
     "train_b64",
     "train_b256",
     "latency_us",
     "infer_b1024",
     "lenet_train_b64",
+    "resnet_train_b64",
 ];
 
 struct Args {
@@ -44,6 +57,7 @@ struct Args {
     figures: Vec<String>,
     samples: usize,
     lenet_samples: usize,
+    resnet_samples: usize,
     latency_calls: usize,
 }
 
@@ -53,6 +67,7 @@ fn parse_args() -> Args {
         figures: FIGURES.iter().map(|f| f.to_string()).collect(),
         samples: 60_000,
         lenet_samples: 10_000,
+        resnet_samples: 3_000,
         latency_calls: 10_000,
     };
     let mut it = std::env::args().skip(1);
@@ -63,6 +78,7 @@ fn parse_args() -> Args {
             "--figures" => args.figures = value().split(',').map(str::to_string).collect(),
             "--samples" => args.samples = value().parse().expect("--samples N"),
             "--lenet-samples" => args.lenet_samples = value().parse().expect("--lenet-samples N"),
+            "--resnet-samples" => args.resnet_samples = value().parse().expect("--resnet-samples N"),
             "--latency-calls" => args.latency_calls = value().parse().expect("--latency-calls N"),
             // `cargo bench` passes `--bench`; ignore it and anything else it adds.
             _ => {}
@@ -154,6 +170,10 @@ fn main() {
             "lenet_train_b64" => {
                 let images = synthetic(args.lenet_samples).map_inputs(|image| [image]);
                 (train(LeNet::init(0), &images, 64), "samples/s")
+            }
+            "resnet_train_b64" => {
+                let images = synthetic(args.resnet_samples).map_inputs(|image| [image]);
+                (train(ResNet::init(0), &images, 64), "samples/s")
             }
             other => panic!("unknown figure {other:?}; known: {FIGURES:?}"),
         };
