@@ -40,7 +40,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use nn_runtime::io;
-    pub use nn_runtime::layer::{Follows, FusedRelu, NetworkInput};
+    pub use nn_runtime::layer::{Follows, ForwardDispatch, ForwardDoesNotFit, ForwardFits, FusedRelu, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
         flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Error, Flatten,

@@ -82,6 +82,8 @@ pub struct Stage {
     pub opaque_output: bool,
     /// The output shape as text (`[128]`, or `?` after a custom layer), for the struct's docs.
     pub output_text: String,
+    /// The output's dimensions as tokens, when the macro computed them.
+    pub output_dims: Option<Vec<TokenStream>>,
     /// The parameter count, when the macro can compute it from literals.
     pub params: Option<u64>,
     /// How `init` and `zeros` build it.
@@ -169,8 +171,15 @@ impl Flow {
     }
 }
 
+/// What a declaration with mistakes still tells: every mistake, and the input and output types
+/// when the macro knows them (for the stand-in's `forward`).
+pub struct Mistakes {
+    pub errors: Vec<syn::Error>,
+    pub types: Option<(TokenStream, TokenStream)>,
+}
+
 /// Checks a declaration; `Err` holds every mistake found.
-pub fn check(network: &Network) -> Result<Chain, Vec<syn::Error>> {
+pub fn check(network: &Network) -> Result<Chain, Mistakes> {
     let mut cx = Ctxt::default();
     let krate = &network.header.krate;
     let input_dims: Vec<Dim> = network
@@ -193,8 +202,15 @@ pub fn check(network: &Network) -> Result<Chain, Vec<syn::Error>> {
         origin: Origin::Input(shape_text(&input_shape)),
         shape: input_shape,
     };
-    let (chain, _) = check_chain(&mut cx, krate, network.header.name.clone(), &network.layers, flow);
-    cx.finish(chain)
+    let input_known = reliable(&flow.shape);
+    let (chain, output) = check_chain(&mut cx, krate, network.header.name.clone(), &network.layers, flow);
+    let types = (input_known && reliable(&output.shape)).then(|| (chain.input_ty.clone(), chain.output_ty.clone()));
+    cx.finish(chain).map_err(|errors| Mistakes { errors, types })
+}
+
+/// Whether a shape is known in every dimension (none is a size already reported as wrong).
+fn reliable(shape: &Shape) -> bool {
+    matches!(shape, Shape::Known(dims) if dims.iter().all(|dim| dim.text != "?"))
 }
 
 /// Checks a chain of nodes starting from `flow`; returns it and the tensor it gives.
@@ -247,6 +263,7 @@ fn check_layer_stage(
         size_span: output_size_span(layer, built_in),
         opaque_output: matches!(next.shape, Shape::Opaque),
         output_text: shape_text(&next.shape),
+        output_dims: dims_tokens(&next.shape),
         params: literal_params(layer, flow),
         construct: check_constructor_args(cx, layer, built_in),
         reshape: built_in == Some(BuiltIn::Flatten),
@@ -320,6 +337,10 @@ fn check_constructor_args(cx: &mut Ctxt, layer: &LayerDecl, built_in: Option<Bui
         Some(BuiltIn::GELU) => gelu_options(cx, args, &display),
         // Read by the shape check.
         Some(built_in) if built_in.has_options() => Construct::Module,
+        // A misspelled built-in (`Conv2D`) is reported by name; its options add nothing.
+        None if layer.path.segments.len() == 1 && similar_built_in(&layer.ident().to_string()).is_some() => {
+            Construct::Module
+        }
         _ => {
             cx.error_spanned_by(
                 args,
@@ -355,6 +376,14 @@ fn gelu_options(cx: &mut Ctxt, args: &syn::punctuated::Punctuated<Expr, syn::Tok
             );
             Construct::Module
         }
+    }
+}
+
+/// The tokens of each dimension of a shape the macro knows.
+fn dims_tokens(shape: &Shape) -> Option<Vec<TokenStream>> {
+    match shape {
+        Shape::Known(dims) => Some(dims.iter().map(|dim| dim.tokens.clone()).collect()),
+        Shape::Opaque => None,
     }
 }
 
@@ -691,6 +720,12 @@ fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
                 None
             }
         },
+        // Already in braces (`{ HIDDEN * 2 }`): braced again, rustc would warn of unused braces.
+        Expr::Block(block) => Some(Dim {
+            value: None,
+            tokens: block.to_token_stream(),
+            text,
+        }),
         other => Some(Dim {
             value: None,
             tokens: quote!({ #other }),
@@ -700,11 +735,11 @@ fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
 }
 
 /// A dimension already reported as wrong: unknown, so it causes no further errors.
-fn unknown_dim(expr: &Expr) -> Dim {
+fn unknown_dim(_expr: &Expr) -> Dim {
     Dim {
         value: None,
         tokens: quote!(1),
-        text: display_tokens(expr),
+        text: "?".into(),
     }
 }
 

@@ -230,26 +230,82 @@ fn inherent_impl(checked: &Chain) -> TokenStream {
     } = checked;
     let bounds = chain_bounds(stages);
     let name_text = name.to_string();
+    let any_opaque = stages.iter().any(|stage| stage.opaque_output);
     let rows = stages.iter().map(
         |Stage {
              key,
              display,
              ty,
              output_ty,
+             output_dims,
              ..
          }| {
+            // A shape the macro computed is written out, so the summary exists even when a
+            // custom layer elsewhere does not fit; a custom layer's comes from its type.
+            let shape = match output_dims {
+                Some(dims) => quote!(&[#(#dims),*]),
+                None => quote!(<#output_ty as __nn::Tensor>::SHAPE),
+            };
             quote! {
                 __nn::SummaryRow {
                     key: #key,
                     layer: #display,
-                    output_shape: <#output_ty as __nn::Tensor>::SHAPE,
+                    output_shape: #shape,
                     params: <#ty as __nn::Module>::NUM_PARAMS,
                 }
             }
         },
     );
+    let summary = quote! {
+        /// A table of the layers: key, type, output shape and parameters.
+        pub fn summary(&self) -> __nn::String {
+            const ROWS: &[__nn::SummaryRow] = &[#(#rows),*];
+            __nn::format_summary(#name_text, <#input_ty as __nn::Tensor>::SHAPE, ROWS)
+        }
+    };
+    let last_opaque = stages.last().is_some_and(|stage| stage.opaque_output);
+    let forward = if last_opaque {
+        quote! {
+            /// The network applied to one sample, without heap allocation.
+            pub fn forward(&self, input: &#input_ty) -> #output_ty {
+                <Self as __nn::Layer<#input_ty>>::forward(self, input)
+            }
+        }
+    } else {
+        // Through `ForwardDispatch`, so that a chain that does not fit is reported once, at
+        // the layer, and not again at every call.
+        quote! {
+            /// The network applied to one sample, without heap allocation.
+            pub fn forward(&self, input: &#input_ty) -> #output_ty {
+                #[allow(unused_imports)]
+                use __nn::{ForwardDoesNotFit as _, ForwardFits as _};
+                (&&__nn::ForwardDispatch::<Self, #input_ty, #output_ty>::new(self)).run(input)
+            }
+        }
+    };
+    // What needs only the layers to be modules exists whatever the chain: custom layers are
+    // bound (a type that is not a module is reported at its place in the chain), built-in ones
+    // are modules.
+    let module_bounds = stages
+        .iter()
+        .filter(|stage| stage.opaque_output)
+        .map(|Stage { ty, .. }| quote!(for<'__nn> #ty: __nn::Module));
+    let (unconditional, bounded) = match (last_opaque, any_opaque) {
+        (false, false) => (quote!(#forward #summary), quote!()),
+        (false, true) => (forward, summary),
+        (true, _) => (quote!(), quote!(#forward #summary)),
+    };
+    let bounded = if bounded.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            impl #name where #(#bounds),* {
+                #bounded
+            }
+        }
+    };
     quote! {
-        impl #name where #(#bounds),* {
+        impl #name where #(#module_bounds),* {
             /// Number of trainable parameters.
             pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
 
@@ -259,16 +315,7 @@ fn inherent_impl(checked: &Chain) -> TokenStream {
                 <Self as __nn::Module>::init(&mut __nn::Rng::seed(seed))
             }
 
-            /// The network applied to one sample, without heap allocation.
-            pub fn forward(&self, input: &#input_ty) -> #output_ty {
-                <Self as __nn::Layer<#input_ty>>::forward(self, input)
-            }
-
-            /// A table of the layers: key, type, output shape and parameters.
-            pub fn summary(&self) -> __nn::String {
-                const ROWS: &[__nn::SummaryRow] = &[#(#rows),*];
-                __nn::format_summary(#name_text, <#input_ty as __nn::Tensor>::SHAPE, ROWS)
-            }
+            #unconditional
 
             /// Saves the weights to a safetensors file with PyTorch's `state_dict` keys.
             pub fn save(&self, path: impl AsRef<__nn::Path>) -> __nn::Result<()> {
@@ -291,6 +338,8 @@ fn inherent_impl(checked: &Chain) -> TokenStream {
                 __nn::io::load_with(self, path.as_ref(), options)
             }
         }
+
+        #bounded
     }
 }
 

@@ -8,8 +8,13 @@ use quote::quote;
 
 use crate::ast::Header;
 
-/// The errors as `compile_error!`s and, when the header was read, a stand-in struct.
-pub fn expand(header: Option<&Header>, errors: Vec<syn::Error>) -> TokenStream {
+/// The errors as `compile_error!`s and, when the header was read, a stand-in struct; `types`
+/// are the input and output of `forward` when the macro knows them.
+pub fn expand(
+    header: Option<&Header>,
+    errors: Vec<syn::Error>,
+    types: Option<(TokenStream, TokenStream)>,
+) -> TokenStream {
     let errors = errors.iter().map(syn::Error::to_compile_error);
     let Some(Header {
         attrs,
@@ -21,6 +26,19 @@ pub fn expand(header: Option<&Header>, errors: Vec<syn::Error>) -> TokenStream {
         return quote!(#(#errors)*);
     };
     let message = format!("`{name}` is a stand-in for a network! declaration with errors");
+    // A typed result, not `!`: code after a call to `forward` is then not "unreachable".
+    let forward = match types {
+        Some((input, output)) => quote! {
+            pub fn forward(&self, input: &#input) -> #output {
+                ::core::unreachable!(#message)
+            }
+        },
+        None => quote! {
+            pub fn forward<__Input, __Output>(&self, input: &__Input) -> __Output {
+                ::core::unreachable!(#message)
+            }
+        },
+    };
     quote! {
         #(#errors)*
         #(#attrs)*
@@ -33,9 +51,7 @@ pub fn expand(header: Option<&Header>, errors: Vec<syn::Error>) -> TokenStream {
                 pub fn init(seed: u64) -> Self {
                     ::core::unreachable!(#message)
                 }
-                pub fn forward<__Input>(&self, input: &__Input) -> ! {
-                    ::core::unreachable!(#message)
-                }
+                #forward
                 pub fn summary(&self) -> #krate::__private::String {
                     ::core::unreachable!(#message)
                 }
@@ -43,6 +59,9 @@ pub fn expand(header: Option<&Header>, errors: Vec<syn::Error>) -> TokenStream {
                     ::core::unreachable!(#message)
                 }
                 pub fn load<__Path>(path: __Path) -> #krate::__private::Result<Self> {
+                    ::core::unreachable!(#message)
+                }
+                pub fn load_from<__Path, __Options>(&mut self, path: __Path, options: __Options) -> #krate::__private::Result<#krate::__private::io::LoadReport> {
                     ::core::unreachable!(#message)
                 }
             }

@@ -11,9 +11,9 @@ pub fn network(input: TokenStream) -> TokenStream {
     match syn::parse2::<Parsed>(input) {
         Ok(Parsed::Network(declaration)) => match check::check(&declaration) {
             Ok(checked) => expand::expand(&declaration, &checked),
-            Err(errors) => fallback::expand(Some(&declaration.header), errors),
+            Err(mistakes) => fallback::expand(Some(&declaration.header), mistakes.errors, mistakes.types),
         },
-        Ok(Parsed::Error { header, error }) => fallback::expand(header.as_ref(), vec![error]),
-        Err(error) => fallback::expand(None, vec![error]),
+        Ok(Parsed::Error { header, error }) => fallback::expand(header.as_ref(), vec![error], None),
+        Err(error) => fallback::expand(None, vec![error], None),
     }
 }

@@ -63,6 +63,7 @@ pub(super) fn check(
         size_span: decl.keyword.span(),
         opaque_output: matches!(next.shape, Shape::Opaque),
         output_text: shape_text(&next.shape),
+        output_dims: super::dims_tokens(&next.shape),
         params,
         construct: Construct::Module,
         reshape: false,

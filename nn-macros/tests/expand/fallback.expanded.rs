@@ -11,7 +11,7 @@ const _: () = {
                 "`Broken` is a stand-in for a network! declaration with errors"
             )
         }
-        pub fn forward<__Input>(&self, input: &__Input) -> ! {
+        pub fn forward(&self, input: &[[f32; 28]; 28]) -> [f32; 10] {
             ::core::unreachable!(
                 "`Broken` is a stand-in for a network! declaration with errors"
             )
@@ -27,6 +27,15 @@ const _: () = {
             )
         }
         pub fn load<__Path>(path: __Path) -> ::nn::__private::Result<Self> {
+            ::core::unreachable!(
+                "`Broken` is a stand-in for a network! declaration with errors"
+            )
+        }
+        pub fn load_from<__Path, __Options>(
+            &mut self,
+            path: __Path,
+            options: __Options,
+        ) -> ::nn::__private::Result<::nn::__private::io::LoadReport> {
             ::core::unreachable!(
                 "`Broken` is a stand-in for a network! declaration with errors"
             )

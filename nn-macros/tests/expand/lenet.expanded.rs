@@ -109,67 +109,7 @@ const _: () = {
             [f32; 84],
         >;
     };
-    impl LeNet
-    where
-        for<'__nn> ::nn::__private::Conv2d<
-            1,
-            6,
-            5,
-            1,
-            2,
-            28,
-            28,
-        >: __nn::Layer<[[[f32; 28]; 28]; 1], Output = [[[f32; 28]; 28]; 6]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<
-            [[[f32; 28]; 28]; 6],
-            Output = [[[f32; 28]; 28]; 6],
-        >,
-        for<'__nn> ::nn::__private::MaxPool2d<
-            2,
-            2,
-            14,
-            14,
-        >: __nn::Layer<[[[f32; 28]; 28]; 6], Output = [[[f32; 14]; 14]; 6]>,
-        for<'__nn> ::nn::__private::Conv2d<
-            6,
-            16,
-            5,
-            1,
-            0,
-            10,
-            10,
-        >: __nn::Layer<[[[f32; 14]; 14]; 6], Output = [[[f32; 10]; 10]; 16]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<
-            [[[f32; 10]; 10]; 16],
-            Output = [[[f32; 10]; 10]; 16],
-        >,
-        for<'__nn> ::nn::__private::MaxPool2d<
-            2,
-            2,
-            5,
-            5,
-        >: __nn::Layer<[[[f32; 10]; 10]; 16], Output = [[[f32; 5]; 5]; 16]>,
-        for<'__nn> ::nn::__private::Flatten<
-            400,
-        >: __nn::Layer<[[[f32; 5]; 5]; 16], Output = [f32; 400]>,
-        for<'__nn> ::nn::__private::Linear<
-            400,
-            120,
-        >: __nn::Layer<[f32; 400], Output = [f32; 120]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 120], Output = [f32; 120]>,
-        for<'__nn> ::nn::__private::Linear<
-            120,
-            84,
-        >: __nn::Layer<[f32; 120], Output = [f32; 84]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 84], Output = [f32; 84]>,
-        for<'__nn> ::nn::__private::Linear<
-            84,
-            10,
-        >: __nn::Layer<[f32; 84], Output = [f32; 10]>,
-        for<'__nn> ::nn::__private::Linear<400, 120>: __nn::FusedRelu<[f32; 400]>,
-        for<'__nn> ::nn::__private::Linear<120, 84>: __nn::FusedRelu<[f32; 120]>,
-        for<'__nn> ::nn::__private::Linear<84, 10>: __nn::FusedRelu<[f32; 84]>,
-    {
+    impl LeNet {
         /// Number of trainable parameters.
         pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
         /// A network initialised as PyTorch initialises each layer by default, from `seed`;
@@ -179,7 +119,10 @@ const _: () = {
         }
         /// The network applied to one sample, without heap allocation.
         pub fn forward(&self, input: &[[[f32; 28]; 28]; 1]) -> [f32; 10] {
-            <Self as __nn::Layer<[[[f32; 28]; 28]; 1]>>::forward(self, input)
+            #[allow(unused_imports)]
+            use __nn::{ForwardDoesNotFit as _, ForwardFits as _};
+            (&&__nn::ForwardDispatch::<Self, [[[f32; 28]; 28]; 1], [f32; 10]>::new(self))
+                .run(input)
         }
         /// A table of the layers: key, type, output shape and parameters.
         pub fn summary(&self) -> __nn::String {
@@ -187,7 +130,7 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "0",
                     layer: "Conv2d<1, 6, 5>(padding = 2)",
-                    output_shape: <[[[f32; 28]; 28]; 6] as __nn::Tensor>::SHAPE,
+                    output_shape: &[6, 28, 28],
                     params: <::nn::__private::Conv2d<
                         1,
                         6,
@@ -201,13 +144,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "1",
                     layer: "ReLU",
-                    output_shape: <[[[f32; 28]; 28]; 6] as __nn::Tensor>::SHAPE,
+                    output_shape: &[6, 28, 28],
                     params: <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "2",
                     layer: "MaxPool2d<2>",
-                    output_shape: <[[[f32; 14]; 14]; 6] as __nn::Tensor>::SHAPE,
+                    output_shape: &[6, 14, 14],
                     params: <::nn::__private::MaxPool2d<
                         2,
                         2,
@@ -218,7 +161,7 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "3",
                     layer: "Conv2d<6, 16, 5>",
-                    output_shape: <[[[f32; 10]; 10]; 16] as __nn::Tensor>::SHAPE,
+                    output_shape: &[16, 10, 10],
                     params: <::nn::__private::Conv2d<
                         6,
                         16,
@@ -232,13 +175,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "4",
                     layer: "ReLU",
-                    output_shape: <[[[f32; 10]; 10]; 16] as __nn::Tensor>::SHAPE,
+                    output_shape: &[16, 10, 10],
                     params: <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "5",
                     layer: "MaxPool2d<2>",
-                    output_shape: <[[[f32; 5]; 5]; 16] as __nn::Tensor>::SHAPE,
+                    output_shape: &[16, 5, 5],
                     params: <::nn::__private::MaxPool2d<
                         2,
                         2,
@@ -249,13 +192,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "6",
                     layer: "Flatten",
-                    output_shape: <[f32; 400] as __nn::Tensor>::SHAPE,
+                    output_shape: &[400],
                     params: <::nn::__private::Flatten<400> as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "7",
                     layer: "Linear<400, 120>",
-                    output_shape: <[f32; 120] as __nn::Tensor>::SHAPE,
+                    output_shape: &[120],
                     params: <::nn::__private::Linear<
                         400,
                         120,
@@ -264,13 +207,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "8",
                     layer: "ReLU",
-                    output_shape: <[f32; 120] as __nn::Tensor>::SHAPE,
+                    output_shape: &[120],
                     params: <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "9",
                     layer: "Linear<120, 84>",
-                    output_shape: <[f32; 84] as __nn::Tensor>::SHAPE,
+                    output_shape: &[84],
                     params: <::nn::__private::Linear<
                         120,
                         84,
@@ -279,13 +222,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "10",
                     layer: "ReLU",
-                    output_shape: <[f32; 84] as __nn::Tensor>::SHAPE,
+                    output_shape: &[84],
                     params: <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "11",
                     layer: "Linear<84, 10>",
-                    output_shape: <[f32; 10] as __nn::Tensor>::SHAPE,
+                    output_shape: &[10],
                     params: <::nn::__private::Linear<84, 10> as __nn::Module>::NUM_PARAMS,
                 },
             ];

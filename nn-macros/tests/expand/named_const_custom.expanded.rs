@@ -15,7 +15,7 @@ struct Mixed {
     /// `Flatten`, saved under the key prefix `0.`
     pub layer_0: ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>,
     /// `Linear<{ HEIGHT * 8 }, HIDDEN>`, saved under the key prefix `fc1.`
-    pub fc1: ::my_nn::__private::Linear<{ { HEIGHT * 8 } }, { HIDDEN }>,
+    pub fc1: ::my_nn::__private::Linear<{ HEIGHT * 8 }, { HIDDEN }>,
     /// `Tanh`, saved under the key prefix `2.`
     pub layer_2: ::my_nn::__private::Tanh,
     /// `my::Encoder`, saved under the key prefix `encoder.`
@@ -33,13 +33,13 @@ const _: () = {
             [[f32; 8]; { HEIGHT }],
         >;
         let _ = __takes::<
-            ::my_nn::__private::Linear<{ { HEIGHT * 8 } }, { HIDDEN }>,
+            ::my_nn::__private::Linear<{ HEIGHT * 8 }, { HIDDEN }>,
             ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>,
             [f32; { 1 * { HEIGHT } * 8 }],
         >;
         let _ = __takes::<
             ::my_nn::__private::Tanh,
-            ::my_nn::__private::Linear<{ { HEIGHT * 8 } }, { HIDDEN }>,
+            ::my_nn::__private::Linear<{ HEIGHT * 8 }, { HIDDEN }>,
             [f32; { HIDDEN }],
         >;
         let _ = __takes::<
@@ -50,25 +50,7 @@ const _: () = {
     };
     impl Mixed
     where
-        for<'__nn> ::my_nn::__private::Flatten<
-            { 1 * { HEIGHT } * 8 },
-        >: __nn::Layer<[[f32; 8]; { HEIGHT }], Output = [f32; { 1 * { HEIGHT } * 8 }]>,
-        for<'__nn> ::my_nn::__private::Linear<
-            { { HEIGHT * 8 } },
-            { HIDDEN },
-        >: __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }], Output = [f32; { HIDDEN }]>,
-        for<'__nn> ::my_nn::__private::Tanh: __nn::Layer<
-            [f32; { HIDDEN }],
-            Output = [f32; { HIDDEN }],
-        >,
-        for<'__nn> my::Encoder: __nn::Layer<[f32; { HIDDEN }]>,
-        for<'__nn> ::my_nn::__private::Linear<
-            16,
-            2,
-        >: __nn::Layer<
-            <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
-            Output = [f32; 2],
-        >,
+        for<'__nn> my::Encoder: __nn::Module,
     {
         /// Number of trainable parameters.
         pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
@@ -79,57 +61,14 @@ const _: () = {
         }
         /// The network applied to one sample, without heap allocation.
         pub fn forward(&self, input: &[[f32; 8]; { HEIGHT }]) -> [f32; 2] {
-            <Self as __nn::Layer<[[f32; 8]; { HEIGHT }]>>::forward(self, input)
-        }
-        /// A table of the layers: key, type, output shape and parameters.
-        pub fn summary(&self) -> __nn::String {
-            const ROWS: &[__nn::SummaryRow] = &[
-                __nn::SummaryRow {
-                    key: "0",
-                    layer: "Flatten",
-                    output_shape: <[f32; { 1 * { HEIGHT } * 8 }] as __nn::Tensor>::SHAPE,
-                    params: <::my_nn::__private::Flatten<
-                        { 1 * { HEIGHT } * 8 },
-                    > as __nn::Module>::NUM_PARAMS,
-                },
-                __nn::SummaryRow {
-                    key: "fc1",
-                    layer: "Linear<{ HEIGHT * 8 }, HIDDEN>",
-                    output_shape: <[f32; { HIDDEN }] as __nn::Tensor>::SHAPE,
-                    params: <::my_nn::__private::Linear<
-                        { { HEIGHT * 8 } },
-                        { HIDDEN },
-                    > as __nn::Module>::NUM_PARAMS,
-                },
-                __nn::SummaryRow {
-                    key: "2",
-                    layer: "Tanh",
-                    output_shape: <[f32; { HIDDEN }] as __nn::Tensor>::SHAPE,
-                    params: <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS,
-                },
-                __nn::SummaryRow {
-                    key: "encoder",
-                    layer: "my::Encoder",
-                    output_shape: <<my::Encoder as ::my_nn::__private::Layer<
-                        [f32; { HIDDEN }],
-                    >>::Output as __nn::Tensor>::SHAPE,
-                    params: <my::Encoder as __nn::Module>::NUM_PARAMS,
-                },
-                __nn::SummaryRow {
-                    key: "head",
-                    layer: "Linear<16, 2>",
-                    output_shape: <[f32; 2] as __nn::Tensor>::SHAPE,
-                    params: <::my_nn::__private::Linear<
-                        16,
-                        2,
-                    > as __nn::Module>::NUM_PARAMS,
-                },
-            ];
-            __nn::format_summary(
-                "Mixed",
-                <[[f32; 8]; { HEIGHT }] as __nn::Tensor>::SHAPE,
-                ROWS,
-            )
+            #[allow(unused_imports)]
+            use __nn::{ForwardDoesNotFit as _, ForwardFits as _};
+            (&&__nn::ForwardDispatch::<
+                Self,
+                [[f32; 8]; { HEIGHT }],
+                [f32; 2],
+            >::new(self))
+                .run(input)
         }
         /// Saves the weights to a safetensors file with PyTorch's `state_dict` keys.
         pub fn save(&self, path: impl AsRef<__nn::Path>) -> __nn::Result<()> {
@@ -150,13 +89,86 @@ const _: () = {
             __nn::io::load_with(self, path.as_ref(), options)
         }
     }
+    impl Mixed
+    where
+        for<'__nn> ::my_nn::__private::Flatten<
+            { 1 * { HEIGHT } * 8 },
+        >: __nn::Layer<[[f32; 8]; { HEIGHT }], Output = [f32; { 1 * { HEIGHT } * 8 }]>,
+        for<'__nn> ::my_nn::__private::Linear<
+            { HEIGHT * 8 },
+            { HIDDEN },
+        >: __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }], Output = [f32; { HIDDEN }]>,
+        for<'__nn> ::my_nn::__private::Tanh: __nn::Layer<
+            [f32; { HIDDEN }],
+            Output = [f32; { HIDDEN }],
+        >,
+        for<'__nn> my::Encoder: __nn::Layer<[f32; { HIDDEN }]>,
+        for<'__nn> ::my_nn::__private::Linear<
+            16,
+            2,
+        >: __nn::Layer<
+            <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
+            Output = [f32; 2],
+        >,
+    {
+        /// A table of the layers: key, type, output shape and parameters.
+        pub fn summary(&self) -> __nn::String {
+            const ROWS: &[__nn::SummaryRow] = &[
+                __nn::SummaryRow {
+                    key: "0",
+                    layer: "Flatten",
+                    output_shape: &[{ 1 * { HEIGHT } * 8 }],
+                    params: <::my_nn::__private::Flatten<
+                        { 1 * { HEIGHT } * 8 },
+                    > as __nn::Module>::NUM_PARAMS,
+                },
+                __nn::SummaryRow {
+                    key: "fc1",
+                    layer: "Linear<{ HEIGHT * 8 }, HIDDEN>",
+                    output_shape: &[{ HIDDEN }],
+                    params: <::my_nn::__private::Linear<
+                        { HEIGHT * 8 },
+                        { HIDDEN },
+                    > as __nn::Module>::NUM_PARAMS,
+                },
+                __nn::SummaryRow {
+                    key: "2",
+                    layer: "Tanh",
+                    output_shape: &[{ HIDDEN }],
+                    params: <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS,
+                },
+                __nn::SummaryRow {
+                    key: "encoder",
+                    layer: "my::Encoder",
+                    output_shape: <<my::Encoder as ::my_nn::__private::Layer<
+                        [f32; { HIDDEN }],
+                    >>::Output as __nn::Tensor>::SHAPE,
+                    params: <my::Encoder as __nn::Module>::NUM_PARAMS,
+                },
+                __nn::SummaryRow {
+                    key: "head",
+                    layer: "Linear<16, 2>",
+                    output_shape: &[2],
+                    params: <::my_nn::__private::Linear<
+                        16,
+                        2,
+                    > as __nn::Module>::NUM_PARAMS,
+                },
+            ];
+            __nn::format_summary(
+                "Mixed",
+                <[[f32; 8]; { HEIGHT }] as __nn::Tensor>::SHAPE,
+                ROWS,
+            )
+        }
+    }
     impl ::core::clone::Clone for Mixed
     where
         for<'__nn> ::my_nn::__private::Flatten<
             { 1 * { HEIGHT } * 8 },
         >: ::core::clone::Clone,
         for<'__nn> ::my_nn::__private::Linear<
-            { { HEIGHT * 8 } },
+            { HEIGHT * 8 },
             { HIDDEN },
         >: ::core::clone::Clone,
         for<'__nn> ::my_nn::__private::Tanh: ::core::clone::Clone,
@@ -200,10 +212,7 @@ const _: () = {
     impl __nn::Module for Mixed
     where
         for<'__nn> ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>: __nn::Module,
-        for<'__nn> ::my_nn::__private::Linear<
-            { { HEIGHT * 8 } },
-            { HIDDEN },
-        >: __nn::Module,
+        for<'__nn> ::my_nn::__private::Linear<{ HEIGHT * 8 }, { HIDDEN }>: __nn::Module,
         for<'__nn> ::my_nn::__private::Tanh: __nn::Module,
         for<'__nn> my::Encoder: __nn::Module,
         for<'__nn> ::my_nn::__private::Linear<16, 2>: __nn::Module,
@@ -213,7 +222,7 @@ const _: () = {
                 { 1 * { HEIGHT } * 8 },
             > as __nn::Module>::NUM_PARAMS
             + <::my_nn::__private::Linear<
-                { { HEIGHT * 8 } },
+                { HEIGHT * 8 },
                 { HIDDEN },
             > as __nn::Module>::NUM_PARAMS
             + <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS
@@ -384,7 +393,7 @@ const _: () = {
             { 1 * { HEIGHT } * 8 },
         >: __nn::Layer<[[f32; 8]; { HEIGHT }], Output = [f32; { 1 * { HEIGHT } * 8 }]>,
         for<'__nn> ::my_nn::__private::Linear<
-            { { HEIGHT * 8 } },
+            { HEIGHT * 8 },
             { HIDDEN },
         >: __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }], Output = [f32; { HIDDEN }]>,
         for<'__nn> ::my_nn::__private::Tanh: __nn::Layer<
@@ -415,7 +424,7 @@ const _: () = {
             { 1 * { HEIGHT } * 8 },
         > as __nn::Layer<[[f32; 8]; { HEIGHT }]>>::Cache,
         __cache_1: <::my_nn::__private::Linear<
-            { { HEIGHT * 8 } },
+            { HEIGHT * 8 },
             { HIDDEN },
         > as __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }]>>::Cache,
         __cache_2: <::my_nn::__private::Tanh as __nn::Layer<[f32; { HIDDEN }]>>::Cache,
@@ -433,7 +442,7 @@ const _: () = {
             { 1 * { HEIGHT } * 8 },
         >: __nn::Layer<[[f32; 8]; { HEIGHT }], Output = [f32; { 1 * { HEIGHT } * 8 }]>,
         for<'__nn> ::my_nn::__private::Linear<
-            { { HEIGHT * 8 } },
+            { HEIGHT * 8 },
             { HIDDEN },
         >: __nn::Layer<[f32; { 1 * { HEIGHT } * 8 }], Output = [f32; { HIDDEN }]>,
         for<'__nn> ::my_nn::__private::Tanh: __nn::Layer<
@@ -530,7 +539,7 @@ const _: () = {
                     { 1 * { HEIGHT } * 8 },
                 > as __nn::Module>::NUM_PARAMS > 0
                 || <::my_nn::__private::Linear<
-                    { { HEIGHT * 8 } },
+                    { HEIGHT * 8 },
                     { HIDDEN },
                 > as __nn::Module>::NUM_PARAMS > 0
                 || <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS > 0
@@ -560,7 +569,7 @@ const _: () = {
                     { 1 * { HEIGHT } * 8 },
                 > as __nn::Module>::NUM_PARAMS > 0
                 || <::my_nn::__private::Linear<
-                    { { HEIGHT * 8 } },
+                    { HEIGHT * 8 },
                     { HIDDEN },
                 > as __nn::Module>::NUM_PARAMS > 0
                 || <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS > 0;
@@ -587,7 +596,7 @@ const _: () = {
                     { 1 * { HEIGHT } * 8 },
                 > as __nn::Module>::NUM_PARAMS > 0
                 || <::my_nn::__private::Linear<
-                    { { HEIGHT * 8 } },
+                    { HEIGHT * 8 },
                     { HIDDEN },
                 > as __nn::Module>::NUM_PARAMS > 0;
             if <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS > 0
@@ -615,7 +624,7 @@ const _: () = {
                     { 1 * { HEIGHT } * 8 },
                 > as __nn::Module>::NUM_PARAMS > 0;
             if <::my_nn::__private::Linear<
-                { { HEIGHT * 8 } },
+                { HEIGHT * 8 },
                 { HIDDEN },
             > as __nn::Module>::NUM_PARAMS > 0 || __needs_input_grad
             {

@@ -62,29 +62,7 @@ const _: () = {
             [f32; 64],
         >;
     };
-    impl MnistMlp
-    where
-        for<'__nn> ::nn::__private::Flatten<
-            784,
-        >: __nn::Layer<[[f32; 28]; 28], Output = [f32; 784]>,
-        for<'__nn> ::nn::__private::Linear<
-            784,
-            128,
-        >: __nn::Layer<[f32; 784], Output = [f32; 128]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 128], Output = [f32; 128]>,
-        for<'__nn> ::nn::__private::Linear<
-            128,
-            64,
-        >: __nn::Layer<[f32; 128], Output = [f32; 64]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 64], Output = [f32; 64]>,
-        for<'__nn> ::nn::__private::Linear<
-            64,
-            10,
-        >: __nn::Layer<[f32; 64], Output = [f32; 10]>,
-        for<'__nn> ::nn::__private::Linear<784, 128>: __nn::FusedRelu<[f32; 784]>,
-        for<'__nn> ::nn::__private::Linear<128, 64>: __nn::FusedRelu<[f32; 128]>,
-        for<'__nn> ::nn::__private::Linear<64, 10>: __nn::FusedRelu<[f32; 64]>,
-    {
+    impl MnistMlp {
         /// Number of trainable parameters.
         pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
         /// A network initialised as PyTorch initialises each layer by default, from `seed`;
@@ -94,7 +72,10 @@ const _: () = {
         }
         /// The network applied to one sample, without heap allocation.
         pub fn forward(&self, input: &[[f32; 28]; 28]) -> [f32; 10] {
-            <Self as __nn::Layer<[[f32; 28]; 28]>>::forward(self, input)
+            #[allow(unused_imports)]
+            use __nn::{ForwardDoesNotFit as _, ForwardFits as _};
+            (&&__nn::ForwardDispatch::<Self, [[f32; 28]; 28], [f32; 10]>::new(self))
+                .run(input)
         }
         /// A table of the layers: key, type, output shape and parameters.
         pub fn summary(&self) -> __nn::String {
@@ -102,13 +83,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "0",
                     layer: "Flatten",
-                    output_shape: <[f32; 784] as __nn::Tensor>::SHAPE,
+                    output_shape: &[784],
                     params: <::nn::__private::Flatten<784> as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "1",
                     layer: "Linear<784, 128>",
-                    output_shape: <[f32; 128] as __nn::Tensor>::SHAPE,
+                    output_shape: &[128],
                     params: <::nn::__private::Linear<
                         784,
                         128,
@@ -117,13 +98,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "2",
                     layer: "ReLU",
-                    output_shape: <[f32; 128] as __nn::Tensor>::SHAPE,
+                    output_shape: &[128],
                     params: <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "3",
                     layer: "Linear<128, 64>",
-                    output_shape: <[f32; 64] as __nn::Tensor>::SHAPE,
+                    output_shape: &[64],
                     params: <::nn::__private::Linear<
                         128,
                         64,
@@ -132,13 +113,13 @@ const _: () = {
                 __nn::SummaryRow {
                     key: "4",
                     layer: "ReLU",
-                    output_shape: <[f32; 64] as __nn::Tensor>::SHAPE,
+                    output_shape: &[64],
                     params: <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS,
                 },
                 __nn::SummaryRow {
                     key: "5",
                     layer: "Linear<64, 10>",
-                    output_shape: <[f32; 10] as __nn::Tensor>::SHAPE,
+                    output_shape: &[10],
                     params: <::nn::__private::Linear<64, 10> as __nn::Module>::NUM_PARAMS,
                 },
             ];

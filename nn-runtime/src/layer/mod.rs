@@ -7,6 +7,7 @@ mod batch_norm2d;
 mod chain;
 mod concat;
 mod conv2d;
+mod dispatch;
 mod dropout;
 mod elementwise;
 mod flatten;
@@ -27,6 +28,8 @@ pub use batch_norm2d::BatchNorm2d;
 pub use chain::{Follows, NetworkInput};
 pub use concat::Concat;
 pub use conv2d::Conv2d;
+#[doc(hidden)]
+pub use dispatch::{ForwardDispatch, ForwardDoesNotFit, ForwardFits};
 pub use dropout::{Dropout, DropoutCache};
 pub use elementwise::{elementwise_backward_batch, elementwise_forward, elementwise_forward_batch, Elementwise};
 pub use flatten::Flatten;
