@@ -134,3 +134,28 @@ fn image_concat_joins_channels() {
         }
     }
 }
+
+network! {
+    /// Dropout inside a residual body: the mode must reach it through the block.
+    struct NoisyBlock: [64] => Residual { Dropout(0.5) }
+}
+
+#[test]
+fn the_mode_reaches_layers_inside_blocks() {
+    let net = NoisyBlock::init(0);
+    let inputs = vec![[1.0f32; 64]; 4];
+    let mut outputs = vec![[0.0; 64]; 4];
+    let mut cache = Default::default();
+    // Evaluation: dropout passes values through, so the block doubles its input (x + x).
+    net.forward_batch(&inputs, &mut outputs, &mut cache, nn::Mode::Eval);
+    assert!(outputs.as_flattened().iter().all(|&y| y == 2.0));
+    // Training: each value is dropped (x + 0) or kept and scaled by 1 / (1 - 0.5) (x + 2x).
+    net.forward_batch(&inputs, &mut outputs, &mut cache, nn::Mode::Train);
+    let dropped = outputs.as_flattened().iter().filter(|&&y| y == 1.0).count();
+    let kept = outputs.as_flattened().iter().filter(|&&y| y == 3.0).count();
+    assert_eq!(dropped + kept, 4 * 64);
+    assert!(
+        dropped > 64 && kept > 64,
+        "{dropped} dropped, {kept} kept of 256 at p = 0.5"
+    );
+}

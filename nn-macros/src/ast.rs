@@ -301,6 +301,12 @@ fn parse_node(input: ParseStream<'_>, after: &str) -> syn::Result<Node> {
             return Err(error);
         }
     };
+    if kind == BlockKind::Concat && chains.len() > 4 {
+        return Err(syn::Error::new(
+            brace_span,
+            format!("`{keyword}` joins at most four branches, but has {}\n= help: nest them: `Concat {{ Concat {{ a, b }}, c, d, e }}`", chains.len()),
+        ));
+    }
     if kind == BlockKind::Concat && chains.len() < 2 {
         return Err(syn::Error::new(
             brace_span,

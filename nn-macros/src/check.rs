@@ -720,12 +720,20 @@ fn dim(cx: &mut Ctxt, expr: &Expr) -> Option<Dim> {
                 None
             }
         },
-        // Already in braces (`{ HIDDEN * 2 }`): braced again, rustc would warn of unused braces.
-        Expr::Block(block) => Some(Dim {
-            value: None,
-            tokens: block.to_token_stream(),
-            text,
-        }),
+        // `{ HIDDEN * 2 }`: the braces are the user's, and rustc warns of unused braces where
+        // generated code puts them in an array length; braces of our own it leaves alone.
+        Expr::Block(block) if block.block.stmts.len() == 1 => match &block.block.stmts[0] {
+            syn::Stmt::Expr(inner, None) => Some(Dim {
+                value: None,
+                tokens: quote!({ #inner }),
+                text,
+            }),
+            _ => Some(Dim {
+                value: None,
+                tokens: quote!({ #block }),
+                text,
+            }),
+        },
         other => Some(Dim {
             value: None,
             tokens: quote!({ #other }),
