@@ -118,7 +118,7 @@ fn train(args: &Args, mut optimizer: impl Optimizer) -> nn::Result<()> {
         Some(dir) => Mnist::from_dir(dir)?,
         None => Mnist::bundled()?,
     };
-    data.normalize(Mnist::MEAN, Mnist::STD);
+    data.normalize(Mnist::MEAN, Mnist::STD)?;
     let seed = args.seed;
 
     let mut net = MnistMlp::init(seed);
@@ -147,7 +147,7 @@ fn train(args: &Args, mut optimizer: impl Optimizer) -> nn::Result<()> {
         report.plot(path)?;
         println!("plotted the curves to {}", path.display());
     }
-    let test = nn::evaluate(&net, &CrossEntropy, &data.test, 1000);
+    let test = nn::evaluate(&net, &CrossEntropy, &data.test, 1000)?;
     println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
     Ok(())
 }

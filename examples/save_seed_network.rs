@@ -27,7 +27,7 @@ fn main() -> nn::Result<()> {
     };
 
     let mut data = Mnist::bundled()?;
-    data.normalize(Mnist::MEAN, Mnist::STD);
+    data.normalize(Mnist::MEAN, Mnist::STD)?;
     let mut net = MnistMlp::init(42);
     let mut opt = Sgd::new(0.01).momentum(0.9);
     nn::Trainer::new(CrossEntropy)

@@ -51,9 +51,11 @@ pub enum Error {
         /// One line per missing, unexpected or mis-shaped tensor.
         details: String,
     },
-    /// The training loss became NaN or infinite.
+    /// The training loss became NaN or infinite. The trainer has put back the network's
+    /// weights of the end of the last completed epoch (or those it started with).
     #[error(
-        "the training loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the inputs"
+        "the training loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the inputs \
+         (the network holds its weights from before epoch {epoch} again)"
     )]
     NonFiniteLoss {
         /// The loss value (NaN or infinite).
@@ -62,6 +64,21 @@ pub enum Error {
         epoch: usize,
         /// The step within the epoch, counted from 1.
         step: usize,
+    },
+    /// A step of training made a weight NaN or infinite although the loss was finite (an
+    /// update that overflowed). The trainer has put back the network's weights of the end of
+    /// the last completed epoch (or those it started with), and saved no checkpoint of them.
+    #[error(
+        "parameter `{key}` became {value} during epoch {epoch}; lower the learning rate \
+         (the network holds its weights from before epoch {epoch} again)"
+    )]
+    NonFiniteWeights {
+        /// The parameter's key, as in a safetensors file (`1.weight`).
+        key: String,
+        /// Its first non-finite value.
+        value: f32,
+        /// The epoch, counted from 1.
+        epoch: usize,
     },
     /// A label is not a valid class for the network's output.
     #[error("sample {index} has label {label}, but the network has only {classes} outputs (classes 0..{classes})")]

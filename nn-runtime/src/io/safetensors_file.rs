@@ -197,14 +197,26 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
     // Network key -> file key, after renaming.
+    // Two file keys renamed onto one network key are an error naming both: neither may win
+    // (the file's order of keys is a hash map's, so the winner changed from run to run).
     let mut by_network_key: BTreeMap<String, String> = BTreeMap::new();
-    for name in file.names() {
+    let mut names = file.names();
+    names.sort();
+    for name in names {
         let renamed = match &options.rename {
             Some(rename) => rename(name),
             None => Some(name.clone()),
         };
         if let Some(key) = renamed {
-            by_network_key.insert(key, name.clone());
+            if let Some(first) = by_network_key.insert(key.clone(), name.clone()) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "the renaming maps both `{first}` and `{name}` of the file onto `{key}`; \
+                         map at most one tensor onto each key (return `None` to skip one)"
+                    ),
+                ));
+            }
         }
     }
     let mut report = LoadReport::default();
@@ -216,7 +228,7 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
         match by_network_key.get(key).map(|name| file.tensor(name)) {
             None | Some(Err(_)) => report.missing.push(key.to_string()),
             Some(Ok(view)) if view.dtype() != Dtype::F32 => {
-                wrong_types.push(format!("`{key}` is {:?}, expected F32", view.dtype()))
+                wrong_types.push((key.to_string(), format!("`{key}` is {:?}, expected F32", view.dtype())))
             }
             Some(Ok(view)) if view.shape() != shape => {
                 report
@@ -231,6 +243,7 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
         .iter()
         .chain(&report.missing)
         .chain(report.mismatched.iter().map(|(key, ..)| key))
+        .chain(wrong_types.iter().map(|(key, _)| key))
         .map(String::as_str)
         .collect();
     report.unexpected = by_network_key
@@ -239,8 +252,11 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
         .cloned()
         .collect();
     if !wrong_types.is_empty() || (options.strict && !report.is_complete()) {
-        let details =
-            report.details(&shapes) + &wrong_types.iter().map(|line| format!("\n  {line}")).collect::<String>();
+        let details = report.details(&shapes)
+            + &wrong_types
+                .iter()
+                .map(|(_, line)| format!("\n  {line}"))
+                .collect::<String>();
         return Err(Error::WeightsMismatch {
             path: path.to_path_buf(),
             details,
