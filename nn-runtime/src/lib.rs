@@ -21,5 +21,5 @@ pub use error::{Error, Result};
 pub use layer::{AvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d, Mode, Module, ReLU, Sigmoid, Tanh};
 pub use rng::Rng;
 pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Tensor};
-pub use threads::{num_threads, set_num_threads};
+pub use threads::{max_threads, num_threads, set_num_threads};
 pub use train::{evaluate, Evaluation, TrainReport, Trainer};
