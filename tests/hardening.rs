@@ -496,3 +496,35 @@ fn a_wrong_dtype_key_is_not_also_listed_as_unexpected() {
     assert!(!error.contains("unexpected"), "{error}");
     assert_eq!(error.matches("0.weight").count(), 1, "{error}");
 }
+
+// ---- 8. An error returned from `main` reads as a sentence -----------------------------------
+
+#[test]
+fn an_error_from_main_prints_its_message_not_a_debug_dump() {
+    let error = Csv::read("no/such/file.csv").unwrap_err();
+    // `fn main() -> nn::Result<()>` prints `Error: {error:?}`.
+    assert_eq!(format!("{error:?}"), error.to_string());
+    assert!(format!("{error:?}").starts_with("no/such/file.csv: "), "{error:?}");
+    // The structure is still there for who asks.
+    let structure = format!("{error:#?}");
+    assert!(
+        structure.starts_with("Io {") && structure.contains("path: \"no/such/file.csv\""),
+        "{structure}"
+    );
+}
+
+#[test]
+fn a_program_returning_an_error_from_main_prints_the_sentence() {
+    // `Termination`
+    // for `Result<(), E: Debug>` prints `Error: {err:?}`, so Debug is what the user reads.
+    fn main_like() -> nn::Result<()> {
+        Csv::read("no/such/file.csv")?;
+        Ok(())
+    }
+    let printed = format!("Error: {:?}", main_like().unwrap_err());
+    assert!(
+        printed.starts_with("Error: no/such/file.csv: No such file"),
+        "{printed}"
+    );
+    assert!(!printed.contains("Io {"), "{printed}");
+}

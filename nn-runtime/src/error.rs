@@ -8,7 +8,18 @@ use std::path::PathBuf;
 /// let error = nn::Error::InvalidArgument("batch size must be at least 1".into());
 /// assert_eq!(error.to_string(), "invalid argument: batch size must be at least 1");
 /// ```
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same sentence as `Display`, because that is what a program whose
+/// `main` returns `nn::Result<()>` prints for its error (`Error: no/such/dir: No such file or
+/// directory (os error 2)`, not a dump of the variant); `{:#?}` shows the variant and its
+/// fields:
+///
+/// ```
+/// let error = nn::Error::InvalidArgument("batch size must be at least 1".into());
+/// assert_eq!(format!("{error:?}"), "invalid argument: batch size must be at least 1");
+/// assert_eq!(format!("{error:#?}"), "InvalidArgument(\n    \"batch size must be at least 1\",\n)");
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be opened, read or written.
@@ -116,6 +127,74 @@ pub enum Error {
     /// An argument is out of its allowed range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !f.alternate() {
+            return std::fmt::Display::fmt(self, f);
+        }
+        match self {
+            Error::Io { path, source } => f
+                .debug_struct("Io")
+                .field("path", path)
+                .field("source", source)
+                .finish(),
+            Error::Format { path, problem } => f
+                .debug_struct("Format")
+                .field("path", path)
+                .field("problem", problem)
+                .finish(),
+            Error::CountMismatch {
+                images,
+                image_count,
+                labels,
+                label_count,
+            } => f
+                .debug_struct("CountMismatch")
+                .field("images", images)
+                .field("image_count", image_count)
+                .field("labels", labels)
+                .field("label_count", label_count)
+                .finish(),
+            Error::WeightsMismatch { path, details } => f
+                .debug_struct("WeightsMismatch")
+                .field("path", path)
+                .field("details", details)
+                .finish(),
+            Error::NonFiniteLoss { loss, epoch, step } => f
+                .debug_struct("NonFiniteLoss")
+                .field("loss", loss)
+                .field("epoch", epoch)
+                .field("step", step)
+                .finish(),
+            Error::NonFiniteWeights { key, value, epoch } => f
+                .debug_struct("NonFiniteWeights")
+                .field("key", key)
+                .field("value", value)
+                .field("epoch", epoch)
+                .finish(),
+            Error::LabelOutOfRange { index, label, classes } => f
+                .debug_struct("LabelOutOfRange")
+                .field("index", index)
+                .field("label", label)
+                .field("classes", classes)
+                .finish(),
+            Error::Csv {
+                path,
+                line,
+                column,
+                problem,
+            } => f
+                .debug_struct("Csv")
+                .field("path", path)
+                .field("line", line)
+                .field("column", column)
+                .field("problem", problem)
+                .finish(),
+            Error::InvalidArgument(problem) => f.debug_tuple("InvalidArgument").field(problem).finish(),
+        }
+    }
 }
 
 /// `Result` with [`Error`](enum@Error) as its error.
