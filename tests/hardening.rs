@@ -62,7 +62,7 @@ fn csv_class_indices_up_to_the_limit_still_load() {
 fn idx_gzip_inflating_beyond_its_header_is_rejected() {
     // The header announces 3 images of 28x28 (2352 bytes); the stream inflates to 64 MiB.
     let mut raw = idx_header(&[3, 28, 28]);
-    raw.resize(raw.len() + 64 << 20, 0);
+    raw.resize(raw.len() + (64 << 20), 0);
     let compressed = gzip(&raw);
     assert!(compressed.len() < 1 << 20);
     let (_dir, path) = file("train-images-idx3-ubyte.gz", &compressed);
@@ -515,8 +515,7 @@ fn an_error_from_main_prints_its_message_not_a_debug_dump() {
 
 #[test]
 fn a_program_returning_an_error_from_main_prints_the_sentence() {
-    // `Termination`
-    // for `Result<(), E: Debug>` prints `Error: {err:?}`, so Debug is what the user reads.
+    // `Termination` for `Result<(), E: Debug>` prints `Error: {err:?}`: Debug is what the user reads.
     fn main_like() -> nn::Result<()> {
         Csv::read("no/such/file.csv")?;
         Ok(())

@@ -357,9 +357,9 @@ impl<'a, L> Trainer<'a, L> {
 fn first_non_finite<M: crate::Module>(net: &M) -> Option<(String, f32)> {
     let mut found = None;
     net.visit_params("", &mut |key, _, values| {
-        // `v - v` is 0 for a finite value and NaN otherwise: a sum that vectorises, then a
+        // `v * 0` is 0 for a finite value and NaN otherwise: a sum that vectorises, then a
         // search only in the rare tensor that has one.
-        if found.is_none() && values.iter().fold(0.0f32, |sum, &v| sum + (v - v)) != 0.0 {
+        if found.is_none() && values.iter().fold(0.0f32, |sum, &v| sum + v * 0.0) != 0.0 {
             let value = values.iter().copied().find(|v| !v.is_finite());
             found = value.map(|value| (key.to_string(), value));
         }
