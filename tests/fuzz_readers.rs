@@ -8,10 +8,12 @@
 //! `cargo test` runs a few hundred cases per reader (about a second). A long run:
 //!
 //! ```text
-//! FUZZ_CASES=1000000 cargo test --release --test fuzz_readers -- --nocapture
+//! TMPDIR=/dev/shm FUZZ_CASES=1000000 cargo test --release --test fuzz_readers -- --nocapture --test-threads 1
 //! ```
 //!
-//! A failing case prints its number; `FUZZ_FIRST=<number> FUZZ_CASES=1` replays it alone.
+//! Each case is written to a file and read back through the public path-taking readers: on a
+//! disk-backed `/tmp` that costs about 3 ms a case, on `/dev/shm` (memory) 0.15 ms, so the
+//! long run takes minutes instead of hours there. A failing case prints its number; `FUZZ_FIRST=<number> FUZZ_CASES=1` replays it alone.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
