@@ -8,6 +8,11 @@
 //! cargo run --release --example csv_classifier -- path/to/other.csv   # same columns
 //! ```
 
+mod cli;
+
+use std::path::Path;
+use std::process::ExitCode;
+
 use nn::data::{Csv, Dataset, InMemory, Standardize};
 use nn::prelude::*;
 
@@ -22,14 +27,40 @@ fn rows(data: &InMemory<[f32; 4]>, keep: impl Fn(usize) -> bool) -> nn::Result<I
     InMemory::new(inputs, targets)
 }
 
-fn main() -> nn::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fruit/fruit.csv").to_owned());
-    let table = Csv::read(&path)?;
+const HELP: &str = "\
+Trains a small classifier on a CSV table of fruit measurements and reports test accuracy
+
+Usage: csv_classifier [PATH]
+
+Arguments:
+  [PATH]  A CSV file with the columns length_mm, width_mm, mass_g, sugar_percent and fruit
+          (default: the bundled data/fruit/fruit.csv)
+
+Options:
+  -h, --help  Print help
+";
+
+fn main() -> ExitCode {
+    match cli::path_argument("csv_classifier", HELP, std::env::args_os().skip(1)) {
+        Ok(path) => {
+            cli::report(run(&path.unwrap_or_else(|| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fruit/fruit.csv").into()
+            })))
+        }
+        Err(code) => code,
+    }
+}
+
+fn run(path: &Path) -> nn::Result<()> {
+    let table = Csv::read(path)?;
     let features = ["length_mm", "width_mm", "mass_g", "sugar_percent"];
     let (data, classes) = table.classification(features, "fruit")?;
-    println!("{path}: {} rows, classes {}", table.len(), classes.join(", "));
+    println!(
+        "{}: {} rows, classes {}",
+        path.display(),
+        table.len(),
+        classes.join(", ")
+    );
 
     // The rows are shuffled already; every fourth one is the test set.
     let (mut train, mut test) = (rows(&data, |i| i % 4 != 3)?, rows(&data, |i| i % 4 == 3)?);

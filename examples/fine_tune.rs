@@ -29,7 +29,7 @@ fn digits_from(data: &InMemory<MnistImage>, first: usize) -> nn::Result<InMemory
 
 fn main() -> nn::Result<()> {
     let mut mnist = Mnist::bundled()?;
-    mnist.normalize(Mnist::MEAN, Mnist::STD);
+    mnist.normalize(Mnist::MEAN, Mnist::STD)?;
     let dir = std::env::temp_dir().join("nn-fine-tune");
     std::fs::create_dir_all(&dir).map_err(|source| nn::Error::Io {
         path: dir.clone(),
@@ -45,7 +45,7 @@ fn main() -> nn::Result<()> {
         .epochs(5)
         .quiet()
         .fit(&mut low, &mut opt, &low_train, None)?;
-    let low_accuracy = nn::evaluate(&low, &CrossEntropy, &low_test, 1000)
+    let low_accuracy = nn::evaluate(&low, &CrossEntropy, &low_test, 1000)?
         .accuracy
         .unwrap_or(0.0);
     println!(
@@ -68,7 +68,7 @@ fn main() -> nn::Result<()> {
     high.fc1.set_frozen(true);
     high.fc2.set_frozen(true);
     let (high_train, high_test) = (digits_from(&mnist.train, 5)?, digits_from(&mnist.test, 5)?);
-    let before = nn::evaluate(&high, &CrossEntropy, &high_test, 1000)
+    let before = nn::evaluate(&high, &CrossEntropy, &high_test, 1000)?
         .accuracy
         .unwrap_or(0.0);
     let mut opt = Sgd::new(0.01).momentum(0.9);
@@ -76,7 +76,7 @@ fn main() -> nn::Result<()> {
         .epochs(10)
         .quiet()
         .fit(&mut high, &mut opt, &high_train, None)?;
-    let after = nn::evaluate(&high, &CrossEntropy, &high_test, 1000)
+    let after = nn::evaluate(&high, &CrossEntropy, &high_test, 1000)?
         .accuracy
         .unwrap_or(0.0);
     println!(

@@ -46,7 +46,8 @@ Options:
       --batch-size <batch-size>  Samples per step [default: 64]
       --lr <lr>                  Learning rate of SGD (momentum 0.9) [default: 0.01]
       --data <data>              A directory with the MNIST IDX files (default: the bundled 10k/10k digits)
-      --threads <threads>        Threads for the kernels (default: RAYON_NUM_THREADS or all cores)
+      --threads <threads>        Threads for the kernels, at most the cores (default: NN_NUM_THREADS,
+                                 RAYON_NUM_THREADS or all cores)
       --init <init>              Start from these weights (safetensors with PyTorch's state_dict keys) instead of --seed's
       --save <save>              Save the trained weights (safetensors) here
       --seed <seed>              Seed of the initial weights and of the shuffling [default: 2]
@@ -80,13 +81,13 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("epochs") => args.epochs = cli::value(&mut parser, "epochs")?,
-            Long("batch-size") => args.batch_size = cli::value(&mut parser, "batch-size")?,
-            Long("lr") => args.lr = cli::value(&mut parser, "lr")?,
+            Long("epochs") => args.epochs = cli::count(&mut parser, "epochs")?,
+            Long("batch-size") => args.batch_size = cli::count(&mut parser, "batch-size")?,
+            Long("lr") => args.lr = cli::learning_rate(&mut parser)?,
             Long("data") => args.data = Some(parser.value()?.into()),
-            Long("threads") => args.threads = Some(cli::value(&mut parser, "threads")?),
+            Long("threads") => args.threads = Some(cli::count(&mut parser, "threads")?),
             Long("init") => args.init = Some(parser.value()?.into()),
-            Long("save") => args.save = Some(parser.value()?.into()),
+            Long("save") => args.save = Some(cli::output_path(&mut parser, "save", &[])?),
             Long("seed") => args.seed = cli::value(&mut parser, "seed")?,
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
@@ -110,7 +111,7 @@ fn train(args: &Args) -> nn::Result<()> {
         Some(dir) => Mnist::from_dir(dir)?,
         None => Mnist::bundled()?,
     };
-    data.normalize(Mnist::MEAN, Mnist::STD);
+    data.normalize(Mnist::MEAN, Mnist::STD)?;
     // A convolution takes `[channels, height, width]`: one channel of 28x28 pixels.
     let train_images = data.train.map_inputs(|digit| [digit]);
     let test_images = data.test.map_inputs(|digit| [digit]);
@@ -142,7 +143,7 @@ fn train(args: &Args) -> nn::Result<()> {
         net.save(path)?;
         println!("saved the weights to {}", path.display());
     }
-    let test = nn::evaluate(&net, &CrossEntropy, &test_images, 1000);
+    let test = nn::evaluate(&net, &CrossEntropy, &test_images, 1000)?;
     println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
     Ok(())
 }

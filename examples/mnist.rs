@@ -38,7 +38,8 @@ Options:
       --lr <lr>                  Learning rate [default: 0.01]
       --optimizer <optimizer>    sgd (momentum 0.9), adam or adamw [default: sgd] [possible values: sgd, adam, adamw]
       --data <data>              A directory with the MNIST IDX files (default: the bundled 10k/10k digits)
-      --threads <threads>        Threads for the kernels (default: RAYON_NUM_THREADS or all cores)
+      --threads <threads>        Threads for the kernels, at most the cores (default: NN_NUM_THREADS,
+                                 RAYON_NUM_THREADS or all cores)
       --save <save>              Save the trained weights (safetensors) here
       --plot <plot>              Plot the loss and accuracy curves here (.png or .svg)
       --seed <seed>              Seed of the initial weights and of the shuffling [default: 42]
@@ -74,9 +75,9 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("epochs") => args.epochs = cli::value(&mut parser, "epochs")?,
-            Long("batch-size") => args.batch_size = cli::value(&mut parser, "batch-size")?,
-            Long("lr") => args.lr = cli::value(&mut parser, "lr")?,
+            Long("epochs") => args.epochs = cli::count(&mut parser, "epochs")?,
+            Long("batch-size") => args.batch_size = cli::count(&mut parser, "batch-size")?,
+            Long("lr") => args.lr = cli::learning_rate(&mut parser)?,
             Long("optimizer") => {
                 args.optimizer = cli::value(&mut parser, "optimizer")?;
                 if !["sgd", "adam", "adamw"].contains(&args.optimizer.as_str()) {
@@ -87,9 +88,9 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
                 }
             }
             Long("data") => args.data = Some(parser.value()?.into()),
-            Long("threads") => args.threads = Some(cli::value(&mut parser, "threads")?),
-            Long("save") => args.save = Some(parser.value()?.into()),
-            Long("plot") => args.plot = Some(parser.value()?.into()),
+            Long("threads") => args.threads = Some(cli::count(&mut parser, "threads")?),
+            Long("save") => args.save = Some(cli::output_path(&mut parser, "save", &[])?),
+            Long("plot") => args.plot = Some(cli::output_path(&mut parser, "plot", &["png", "svg"])?),
             Long("seed") => args.seed = cli::value(&mut parser, "seed")?,
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
@@ -118,7 +119,7 @@ fn train(args: &Args, mut optimizer: impl Optimizer) -> nn::Result<()> {
         Some(dir) => Mnist::from_dir(dir)?,
         None => Mnist::bundled()?,
     };
-    data.normalize(Mnist::MEAN, Mnist::STD);
+    data.normalize(Mnist::MEAN, Mnist::STD)?;
     let seed = args.seed;
 
     let mut net = MnistMlp::init(seed);
@@ -147,7 +148,7 @@ fn train(args: &Args, mut optimizer: impl Optimizer) -> nn::Result<()> {
         report.plot(path)?;
         println!("plotted the curves to {}", path.display());
     }
-    let test = nn::evaluate(&net, &CrossEntropy, &data.test, 1000);
+    let test = nn::evaluate(&net, &CrossEntropy, &data.test, 1000)?;
     println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
     Ok(())
 }

@@ -110,7 +110,7 @@ fn train(args: &Args) -> nn::Result<()> {
         Some(dir) => Mnist::from_dir(dir)?,
         None => Mnist::bundled()?,
     };
-    data.normalize(Mnist::MEAN, Mnist::STD);
+    data.normalize(Mnist::MEAN, Mnist::STD)?;
     // A convolution takes `[channels, height, width]`: one channel of 28x28 pixels.
     let train_images = data.train.map_inputs(|digit| [digit]);
     let test_images = data.test.map_inputs(|digit| [digit]);
@@ -142,7 +142,7 @@ fn train(args: &Args) -> nn::Result<()> {
         println!("saved the weights to {}", path.display());
     }
     // Evaluation uses the running statistics of every batch norm (eval mode).
-    let test = nn::evaluate(&net, &CrossEntropy, &test_images, 1000);
+    let test = nn::evaluate(&net, &CrossEntropy, &test_images, 1000)?;
     println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
     Ok(())
 }

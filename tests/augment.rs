@@ -187,7 +187,7 @@ network! {
 #[test]
 fn trains_through_the_wrapper_reproducibly() {
     let mut mnist = Mnist::bundled().unwrap();
-    mnist.normalize(Mnist::MEAN, Mnist::STD);
+    mnist.normalize(Mnist::MEAN, Mnist::STD).unwrap();
     let first = |data: &InMemory<MnistImage>, n: usize| {
         InMemory::new(data.inputs()[..n].to_vec(), data.targets()[..n].to_vec()).unwrap()
     };

@@ -35,7 +35,8 @@ where
     I: Tensor,
 {
     nn::set_num_threads(threads);
-    assert_eq!(nn::num_threads(), threads);
+    // More threads than cores are clamped to the cores (issue 16).
+    assert_eq!(nn::num_threads(), threads.min(nn::max_threads()));
     let mut net = N::init(&mut Rng::seed(3));
     let mut opt = Sgd::new(0.01).momentum(0.9);
     let mut workspace = Workspace::<N, I, usize>::new();

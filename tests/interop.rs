@@ -99,7 +99,7 @@ fn predictions_and_accuracy_on_100_test_digits_match_pytorch() {
 #[test]
 fn fixture_digits_are_the_bundled_test_digits_standardised_here() {
     let mut data = Mnist::bundled().unwrap();
-    data.normalize(Mnist::MEAN, Mnist::STD);
+    data.normalize(Mnist::MEAN, Mnist::STD).unwrap();
     let io = Fixture::open(IO);
     let input: Vec<MnistImage> = io.batch("input");
     let labels = io.labels("labels");
@@ -115,8 +115,11 @@ fn fixture_digits_are_the_bundled_test_digits_standardised_here() {
 fn pytorch_trained_network_scores_over_90_percent_on_the_bundled_test_set() {
     let net = torch_trained();
     let mut data = Mnist::bundled().unwrap();
-    data.normalize(Mnist::MEAN, Mnist::STD);
-    let accuracy = nn::evaluate(&net, &CrossEntropy, &data.test, 1000).accuracy.unwrap();
+    data.normalize(Mnist::MEAN, Mnist::STD).unwrap();
+    let accuracy = nn::evaluate(&net, &CrossEntropy, &data.test, 1000)
+        .unwrap()
+        .accuracy
+        .unwrap();
     assert!(accuracy > 0.90, "test accuracy {accuracy}");
     // test_accuracy = (model(test_x).argmax(dim=1) == test_y).float().mean()   (10,000 digits)
     let torch_accuracy = Fixture::open(IO).values("test_accuracy")[0];

@@ -8,7 +8,18 @@ use std::path::PathBuf;
 /// let error = nn::Error::InvalidArgument("batch size must be at least 1".into());
 /// assert_eq!(error.to_string(), "invalid argument: batch size must be at least 1");
 /// ```
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same sentence as `Display`, because that is what a program whose
+/// `main` returns `nn::Result<()>` prints for its error (`Error: no/such/dir: No such file or
+/// directory (os error 2)`, not a dump of the variant); `{:#?}` shows the variant and its
+/// fields:
+///
+/// ```
+/// let error = nn::Error::InvalidArgument("batch size must be at least 1".into());
+/// assert_eq!(format!("{error:?}"), "invalid argument: batch size must be at least 1");
+/// assert_eq!(format!("{error:#?}"), "InvalidArgument(\n    \"batch size must be at least 1\",\n)");
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be opened, read or written.
@@ -51,9 +62,11 @@ pub enum Error {
         /// One line per missing, unexpected or mis-shaped tensor.
         details: String,
     },
-    /// The training loss became NaN or infinite.
+    /// The training loss became NaN or infinite. The trainer has put back the network's
+    /// weights of the end of the last completed epoch (or those it started with).
     #[error(
-        "the training loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the inputs"
+        "the training loss became {loss} at epoch {epoch}, step {step}; lower the learning rate or check the inputs \
+         (the network holds its weights from before epoch {epoch} again)"
     )]
     NonFiniteLoss {
         /// The loss value (NaN or infinite).
@@ -62,6 +75,21 @@ pub enum Error {
         epoch: usize,
         /// The step within the epoch, counted from 1.
         step: usize,
+    },
+    /// A step of training made a weight NaN or infinite although the loss was finite (an
+    /// update that overflowed). The trainer has put back the network's weights of the end of
+    /// the last completed epoch (or those it started with), and saved no checkpoint of them.
+    #[error(
+        "parameter `{key}` became {value} during epoch {epoch}; lower the learning rate \
+         (the network holds its weights from before epoch {epoch} again)"
+    )]
+    NonFiniteWeights {
+        /// The parameter's key, as in a safetensors file (`1.weight`).
+        key: String,
+        /// Its first non-finite value.
+        value: f32,
+        /// The epoch, counted from 1.
+        epoch: usize,
     },
     /// A label is not a valid class for the network's output.
     #[error("sample {index} has label {label}, but the network has only {classes} outputs (classes 0..{classes})")]
@@ -99,6 +127,74 @@ pub enum Error {
     /// An argument is out of its allowed range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !f.alternate() {
+            return std::fmt::Display::fmt(self, f);
+        }
+        match self {
+            Error::Io { path, source } => f
+                .debug_struct("Io")
+                .field("path", path)
+                .field("source", source)
+                .finish(),
+            Error::Format { path, problem } => f
+                .debug_struct("Format")
+                .field("path", path)
+                .field("problem", problem)
+                .finish(),
+            Error::CountMismatch {
+                images,
+                image_count,
+                labels,
+                label_count,
+            } => f
+                .debug_struct("CountMismatch")
+                .field("images", images)
+                .field("image_count", image_count)
+                .field("labels", labels)
+                .field("label_count", label_count)
+                .finish(),
+            Error::WeightsMismatch { path, details } => f
+                .debug_struct("WeightsMismatch")
+                .field("path", path)
+                .field("details", details)
+                .finish(),
+            Error::NonFiniteLoss { loss, epoch, step } => f
+                .debug_struct("NonFiniteLoss")
+                .field("loss", loss)
+                .field("epoch", epoch)
+                .field("step", step)
+                .finish(),
+            Error::NonFiniteWeights { key, value, epoch } => f
+                .debug_struct("NonFiniteWeights")
+                .field("key", key)
+                .field("value", value)
+                .field("epoch", epoch)
+                .finish(),
+            Error::LabelOutOfRange { index, label, classes } => f
+                .debug_struct("LabelOutOfRange")
+                .field("index", index)
+                .field("label", label)
+                .field("classes", classes)
+                .finish(),
+            Error::Csv {
+                path,
+                line,
+                column,
+                problem,
+            } => f
+                .debug_struct("Csv")
+                .field("path", path)
+                .field("line", line)
+                .field("column", column)
+                .field("problem", problem)
+                .finish(),
+            Error::InvalidArgument(problem) => f.debug_tuple("InvalidArgument").field(problem).finish(),
+        }
+    }
 }
 
 /// `Result` with [`Error`](enum@Error) as its error.

@@ -55,9 +55,21 @@ impl ConfusionMatrix {
         self.classes
     }
 
-    /// Samples of class `truth` predicted as `predicted`.
+    /// Samples of class `truth` predicted as `predicted`: 0 when either is not a class (such
+    /// samples are never counted, see [`ConfusionMatrix::add`]).
+    ///
+    /// ```
+    /// let mut m = nn::metrics::ConfusionMatrix::new(3);
+    /// m.add(1, 2);
+    /// assert_eq!(m.count(1, 2), 1);
+    /// assert_eq!(m.count(0, 5), 0); // not the cell (1, 2) that `0 * 3 + 5` would point at
+    /// ```
     pub fn count(&self, truth: usize, predicted: usize) -> usize {
-        self.counts[truth * self.classes + predicted]
+        if truth < self.classes && predicted < self.classes {
+            self.counts[truth * self.classes + predicted]
+        } else {
+            0
+        }
     }
 
     /// All samples counted.

@@ -1,7 +1,12 @@
 //! The threads the kernels use: how many, and a small pool that runs the parts of a product.
 //!
 //! The count comes from `nn::set_num_threads(n)`, else from the `NN_NUM_THREADS` or
-//! `RAYON_NUM_THREADS` environment variable, else from the number of cores.
+//! `RAYON_NUM_THREADS` environment variable, else from the number of cores. Whatever its
+//! source, it is clamped to `1..=max_threads()`, the cores this process may use
+//! (`std::thread::available_parallelism`, which counts CPU quotas and affinity): the workers
+//! spin while they wait, so a thread without a core of its own only takes time from the others
+//! (with 1000 threads on 2 cores a training step took 0.5 s instead of 0.4 ms). Results do not
+//! depend on the count, so clamping it changes nothing but the speed.
 //!
 //! The pool is ours rather than rayon's because a training step must not allocate: rayon's
 //! global injector queue allocates a block every few dozen jobs, and its sleeping workers take
@@ -33,8 +38,9 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// Worker threads started so far (they are never stopped).
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the number of threads the kernels use (at least 1), overriding the environment, and
-/// starts the worker threads now.
+/// Sets the number of threads the kernels use, overriding the environment, and starts the
+/// worker threads now. The count is clamped to `1..=`[`max_threads`]: 0 means 1, and more
+/// threads than cores would only slow training down.
 ///
 /// Batched passes start the workers themselves when they first need them, but a single-sample
 /// `forward` never allocates, so it splits its work only across workers already running:
@@ -43,24 +49,49 @@ static STARTED: AtomicUsize = AtomicUsize::new(0);
 /// ```
 /// nn::set_num_threads(1);
 /// assert_eq!(nn::num_threads(), 1);
+/// nn::set_num_threads(10_000);
+/// assert_eq!(nn::num_threads(), nn::max_threads());
 /// ```
 pub fn set_num_threads(threads: usize) {
-    let threads = threads.max(1);
+    let threads = clamp(threads);
     THREADS.store(threads, Ordering::SeqCst);
     let mut workers = WORKERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     start_workers(&mut workers, threads);
 }
 
-/// The number of threads the kernels use.
+/// The number of threads the kernels use (from 1 to [`max_threads`]).
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
-            let threads = from_env().unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let threads = clamp(from_env().unwrap_or_else(max_threads));
             THREADS.store(threads, Ordering::SeqCst);
             threads
         }
         threads => threads,
     }
+}
+
+/// The most threads the kernels use: the cores this process may run on
+/// (`std::thread::available_parallelism`, 1 if it is unknown). Read once.
+///
+/// ```
+/// assert!(nn::max_threads() >= 1);
+/// ```
+pub fn max_threads() -> usize {
+    static MAX: AtomicUsize = AtomicUsize::new(0);
+    match MAX.load(Ordering::Relaxed) {
+        0 => {
+            let max = std::thread::available_parallelism().map_or(1, |n| n.get());
+            MAX.store(max, Ordering::Relaxed);
+            max
+        }
+        max => max,
+    }
+}
+
+/// `threads` within `1..=max_threads()`.
+fn clamp(threads: usize) -> usize {
+    threads.clamp(1, max_threads())
 }
 
 fn from_env() -> Option<usize> {
@@ -76,6 +107,11 @@ fn from_env() -> Option<usize> {
 
 /// Parts per thread a product is cut into, so that a late thread's share is taken by the others.
 const PARTS_PER_THREAD: usize = 3;
+
+/// The most parts of one launch: [`Shared::claim`] counts the parts taken from each end in 16
+/// bits. With at most [`max_threads`] threads a launch has far fewer; the bound holds whatever
+/// the machine.
+const MAX_PARTS: usize = 0xFFFF;
 
 /// Which threads a product may use.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -170,7 +206,7 @@ fn for_each_part(
     if threads <= 1 {
         return task(0, len);
     }
-    let parts = (threads * PARTS_PER_THREAD).min(len.div_ceil(align));
+    let parts = (threads * PARTS_PER_THREAD).min(len.div_ceil(align)).min(MAX_PARTS);
     if parts <= 1 {
         return task(0, len);
     }

@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 use super::InMemory;
 use crate::{Error, Result};
 
+/// The most classes whole-number labels may index: a label column of class indices names
+/// classes `0..=max`, so one stray `100000000000` would otherwise size a table of 10^11
+/// names. 65,536 is far beyond any classifier trained on a CSV file (ImageNet-21k has 21,841).
+pub const MAX_CLASSES: usize = 65_536;
+
 /// A CSV file read into memory: its column names and its rows, each remembering its line.
 ///
 /// The first line is the header. Fields are separated by commas and may be quoted (`"a, b"`,
@@ -283,7 +288,8 @@ impl Csv {
     /// class indices, with the class names (`names[class]`).
     ///
     /// If every label is a whole number `0, 1, 2, ...`, it is the class index itself and the
-    /// names are `"0"`, `"1"`, ... up to the largest. Otherwise the distinct labels, sorted, are
+    /// names are `"0"`, `"1"`, ... up to the largest, which must be below [`MAX_CLASSES`]
+    /// (65,536; a larger one is an error naming its line). Otherwise the distinct labels, sorted, are
     /// the classes (as scikit-learn's `LabelEncoder` orders them). To fix the order yourself, use
     /// [`Csv::classification_with`].
     ///
@@ -311,6 +317,15 @@ impl Csv {
         let (targets, names) = match labels.clone().map(|label| label.parse::<usize>()).collect() {
             Ok(indices) => {
                 let indices: Vec<usize> = indices;
+                // The class count comes from the file: bound it before it sizes the names.
+                if let Some((row, &index)) = self.rows.iter().zip(&indices).find(|(_, &index)| index >= MAX_CLASSES) {
+                    let problem = format!(
+                        "`{index}` is a class index beyond the limit of {MAX_CLASSES} classes (0..{}); \
+                         to use such labels as names, give the classes with `classification_with`",
+                        MAX_CLASSES - 1
+                    );
+                    return Err(self.value_error(row, column, &problem));
+                }
                 let classes = indices.iter().max().map_or(0, |max| max + 1);
                 (indices, (0..classes).map(|class| class.to_string()).collect())
             }

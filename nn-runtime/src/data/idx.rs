@@ -37,6 +37,12 @@ pub(crate) fn images_from_bytes<const H: usize, const W: usize>(
 ) -> Result<Vec<[[f32; W]; H]>> {
     let (dims, pixels) = parse(bytes, 3, path)?;
     let [count, height, width] = [dims[0], dims[1], dims[2]];
+    if height == 0 || width == 0 {
+        return Err(Error::format(
+            path,
+            format!("the header announces images of {height}x{width} pixels; an image needs at least one pixel"),
+        ));
+    }
     if (height, width) != (H, W) {
         return Err(Error::format(
             path,
@@ -68,15 +74,56 @@ fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     Ok(decompress_if_gzip(&raw, path)?.into_owned())
 }
 
+/// Bytes a gzip stream may inflate to beyond what its IDX header announces before it is
+/// rejected (room for the trailing bytes some writers add).
+const GZIP_SLACK: u64 = 4096;
+
+/// The largest ratio of inflated to compressed size deflate can reach (about 1032:1): no
+/// valid stream inflates further, so a header announcing more is bounded by this instead.
+const DEFLATE_MAX_RATIO: u64 = 1032;
+
 /// Returns `bytes` decompressed if they are a gzip stream, unchanged otherwise.
+///
+/// The stream is inflated with a bound, never whole: its IDX header is read first, and the
+/// stream may inflate to at most the header and the data it announces (and [`GZIP_SLACK`]
+/// bytes); one that inflates to more is an error, so a small hostile file cannot fill memory.
 pub(crate) fn decompress_if_gzip<'a>(bytes: &'a [u8], path: &Path) -> Result<Cow<'a, [u8]>> {
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(Cow::Borrowed(bytes));
     }
+    let invalid = |error: std::io::Error| Error::format(path, format!("not a valid gzip file: {error}"));
+    let mut decoder = flate2::read::GzDecoder::new(bytes);
+    // The magic number (whose last byte is the rank), then the dimensions: read whatever of
+    // them there is, `parse` reports a short or wrong header.
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
+    (&mut decoder).take(4).read_to_end(&mut out).map_err(invalid)?;
+    let rank = out.get(3).copied().map_or(0, u64::from);
+    (&mut decoder).take(4 * rank).read_to_end(&mut out).map_err(invalid)?;
+    let announced = out
+        .get(4..)
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .map(|be| u64::from(u32::from_be_bytes([be[0], be[1], be[2], be[3]])))
+        .try_fold(1u64, u64::checked_mul)
+        .unwrap_or(u64::MAX);
+    let limit = announced
+        .min((bytes.len() as u64).saturating_mul(DEFLATE_MAX_RATIO))
+        .saturating_add(GZIP_SLACK);
+    let header = out.len() as u64;
+    (&mut decoder)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|error| Error::format(path, format!("not a valid gzip file: {error}")))?;
+        .map_err(invalid)?;
+    let data = out.len() as u64 - header;
+    if data > limit {
+        return Err(Error::format(
+            path,
+            format!(
+                "the gzip stream inflates to more than the {announced} data bytes its IDX header \
+                 announces (reading stopped after {limit}); the file is corrupt or not an IDX file"
+            ),
+        ));
+    }
     Ok(Cow::Owned(out))
 }
 

@@ -81,9 +81,12 @@ impl Mnist {
 
     /// Standardises train and test pixels with the same `mean` and `std`:
     /// `x <- (x - mean) / std`. Use [`Mnist::MEAN`] and [`Mnist::STD`] for the usual recipe.
-    pub fn normalize(&mut self, mean: f32, std: f32) {
-        self.train.normalize(mean, std);
-        self.test.normalize(mean, std);
+    ///
+    /// Errors, changing nothing, unless `mean` is finite and `std` finite and not zero.
+    pub fn normalize(&mut self, mean: f32, std: f32) -> Result<()> {
+        super::check_normalize(mean, std)?;
+        self.train.normalize(mean, std)?;
+        self.test.normalize(mean, std)
     }
 
     /// Decodes the four files (train images, train labels, test images, test labels), each

@@ -8,7 +8,7 @@ mod mnist;
 mod standardize;
 
 pub use augment::{RandomShift, Shift};
-pub use csv::Csv;
+pub use csv::{Csv, MAX_CLASSES};
 pub use idx::{read_idx_images, read_idx_labels};
 pub use mnist::{Mnist, MnistImage};
 pub use standardize::Standardize;
@@ -115,13 +115,20 @@ impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
     /// ```
     /// use nn::data::{Dataset, InMemory};
     /// let mut data = InMemory::new(vec![[3.0f32, 5.0]], vec![0]).unwrap();
-    /// data.normalize(1.0, 2.0);
+    /// data.normalize(1.0, 2.0).unwrap();
+    /// assert_eq!(data.get(0).0, [1.0, 2.0]);
+    /// // A zero std would fill the data with infinities: an error, and the data is unchanged.
+    /// assert!(data.normalize(0.0, 0.0).is_err());
     /// assert_eq!(data.get(0).0, [1.0, 2.0]);
     /// ```
-    pub fn normalize(&mut self, mean: f32, std: f32) {
+    ///
+    /// Errors, changing nothing, unless `mean` is finite and `std` finite and not zero.
+    pub fn normalize(&mut self, mean: f32, std: f32) -> crate::Result<()> {
+        check_normalize(mean, std)?;
         for value in I::flat_batch_mut(&mut self.inputs) {
             *value = (*value - mean) / std;
         }
+        Ok(())
     }
 }
 
@@ -135,5 +142,16 @@ impl<I: Tensor, T: Copy + Send + Sync + 'static> Dataset for InMemory<I, T> {
 
     fn get(&self, index: usize) -> (I, T) {
         (self.inputs[index], self.targets[index])
+    }
+}
+
+/// An error unless `(x - mean) / std` is finite for every finite `x` (up to overflow).
+pub(crate) fn check_normalize(mean: f32, std: f32) -> crate::Result<()> {
+    if mean.is_finite() && std.is_finite() && std != 0.0 {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidArgument(format!(
+            "normalize(mean {mean}, std {std}): the mean must be finite and the std finite and not zero"
+        )))
     }
 }

@@ -220,14 +220,26 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
     // Network key -> file key, after renaming.
+    // Two file keys renamed onto one network key are an error naming both: neither may win
+    // (the file's order of keys is a hash map's, so the winner changed from run to run).
     let mut by_network_key: BTreeMap<String, String> = BTreeMap::new();
-    for name in file.names() {
+    let mut names = file.names();
+    names.sort();
+    for name in names {
         let renamed = match &options.rename {
             Some(rename) => rename(name),
             None => Some(name.clone()),
         };
         if let Some(key) = renamed {
-            by_network_key.insert(key, name.clone());
+            if let Some(first) = by_network_key.insert(key.clone(), name.clone()) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "the renaming maps both `{first}` and `{name}` of the file onto `{key}`; \
+                         map at most one tensor onto each key (return `None` to skip one)"
+                    ),
+                ));
+            }
         }
     }
     let mut report = LoadReport::default();

@@ -26,6 +26,23 @@ pub struct AdamW {
 }
 
 impl AdamW {
+    /// As [`AdamW::new`], but a learning rate that is NaN, infinite or negative is an error
+    /// here, as torch raises at construction. `new` accepts any rate; [`crate::Trainer::fit`]
+    /// checks it (and each rate a schedule sets) before it touches the weights.
+    ///
+    /// ```
+    /// assert!(nn::optim::AdamW::try_new(1e-3).is_ok());
+    /// let error = nn::optim::AdamW::try_new(-1.0).unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "invalid argument: learning rate -1: it must be a finite number, 0 or more"
+    /// );
+    /// ```
+    pub fn try_new(learning_rate: f32) -> crate::Result<Self> {
+        super::check_learning_rate(learning_rate)?;
+        Ok(Self::new(learning_rate))
+    }
+
     /// AdamW with learning rate `learning_rate` and torch's defaults: `betas = (0.9, 0.999)`,
     /// `eps = 1e-8`, `weight_decay = 1e-2`.
     ///

@@ -95,6 +95,30 @@ pub trait Optimizer {
     fn set_momentum(&mut self, momentum: f32) {
         let _ = momentum;
     }
+
+    /// An error if the next [`Optimizer::step`] would write non-finite values into the weights
+    /// however finite the gradients: a learning rate that is NaN, infinite or negative.
+    /// [`crate::Trainer::fit`] calls it before training and after each rate a schedule sets.
+    ///
+    /// ```
+    /// use nn::optim::{Optimizer, Sgd};
+    /// assert!(Sgd::new(0.01).check().is_ok());
+    /// assert!(Sgd::new(f32::NAN).check().is_err());
+    /// ```
+    fn check(&self) -> crate::Result<()> {
+        check_learning_rate(self.learning_rate())
+    }
+}
+
+/// An error unless `learning_rate` is finite and not negative (torch: `Invalid learning rate`).
+pub(crate) fn check_learning_rate(learning_rate: f32) -> crate::Result<()> {
+    if learning_rate.is_finite() && learning_rate >= 0.0 {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidArgument(format!(
+            "learning rate {learning_rate}: it must be a finite number, 0 or more"
+        )))
+    }
 }
 
 /// Converts a learning-rate-like scalar as torch does when it passes a Python float to an f32

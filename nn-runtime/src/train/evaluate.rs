@@ -5,6 +5,7 @@ use crate::data::Dataset;
 use crate::layer::{Layer, Mode};
 use crate::loss::Loss;
 use crate::tensor::prefix_mut;
+use crate::{Error, Result};
 
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,6 +19,17 @@ pub struct Evaluation {
 /// Runs `net` over all of `data` in batches of `batch_size` (evaluation mode) and returns the
 /// mean loss and, for classification, the accuracy.
 ///
+/// Errors if `data` is empty, or on a target that is invalid for the loss (a label beyond the
+/// network's outputs), naming the sample:
+///
+/// ```
+/// use nn::prelude::*;
+/// network! { struct Pick: [2] => Linear<2, 2> }
+/// let data = nn::data::InMemory::new(vec![[1.0, 0.0]], vec![3]).unwrap();
+/// let error = nn::evaluate(&Pick::init(0), &CrossEntropy, &data, 2).unwrap_err();
+/// assert_eq!(error.to_string(), "sample 0 has label 3, but the network has only 2 outputs (classes 0..2)");
+/// ```
+///
 /// ```
 /// use nn::prelude::*;
 /// network! { struct Pick: [2] => Linear<2, 2> }
@@ -25,15 +37,20 @@ pub struct Evaluation {
 /// *net.layer_0.weight = [[1.0, 0.0], [0.0, 1.0]];
 /// *net.layer_0.bias = [0.0, 0.0];
 /// let data = nn::data::InMemory::new(vec![[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], vec![0, 1, 1]).unwrap();
-/// let result = nn::evaluate(&net, &CrossEntropy, &data, 2);
+/// let result = nn::evaluate(&net, &CrossEntropy, &data, 2).unwrap();
 /// assert_eq!(result.accuracy, Some(2.0 / 3.0));
 /// ```
-pub fn evaluate<N, L, D>(net: &N, loss: &L, data: &D, batch_size: usize) -> Evaluation
+pub fn evaluate<N, L, D>(net: &N, loss: &L, data: &D, batch_size: usize) -> Result<Evaluation>
 where
     D: Dataset,
     N: Layer<D::Input>,
     L: Loss<N::Output, Target = D::Target>,
 {
+    if data.is_empty() {
+        return Err(Error::InvalidArgument(
+            "evaluate: the dataset is empty, so it has no loss or accuracy".into(),
+        ));
+    }
     let batch_size = batch_size.max(1);
     let (mut inputs, mut targets, mut outputs) = (Vec::new(), Vec::new(), Vec::new());
     let mut cache = N::Cache::default();
@@ -41,6 +58,10 @@ where
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch_size) {
         gather(data, chunk, &mut inputs, &mut targets);
+        // Checked before the loss, which indexes the outputs by the label.
+        for (target, &index) in targets.iter().zip(chunk) {
+            loss.check_target(target, index)?;
+        }
         let outputs = prefix_mut(&mut outputs, chunk.len());
         net.forward_batch(&inputs, outputs, &mut cache, Mode::Eval);
         total_loss += f64::from(loss.loss(outputs, &targets)) * chunk.len() as f64;
@@ -51,8 +72,8 @@ where
             }
         }
     }
-    Evaluation {
-        loss: (total_loss / data.len().max(1) as f64) as f32,
+    Ok(Evaluation {
+        loss: (total_loss / data.len() as f64) as f32,
         accuracy: (judged > 0).then(|| correct as f32 / judged as f32),
-    }
+    })
 }

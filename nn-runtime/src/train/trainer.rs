@@ -187,11 +187,18 @@ impl<'a, L> Trainer<'a, L> {
 
     /// Trains `net` on `train` with `optimizer`, evaluating on `valid` after each epoch.
     ///
-    /// Errors before training if the batch size is 0, the training set is empty, or a target
-    /// is invalid for the loss (a label beyond the number of outputs); during training if the
-    /// loss becomes NaN or infinite (naming the epoch and step; the weights are left as they
-    /// were before that step, and the best checkpoint stays on disk), or if a checkpoint
-    /// cannot be written.
+    /// Errors before training (the weights untouched) if the optimizer's learning rate is
+    /// NaN, infinite or negative ([`Optimizer::check`]), the batch size is 0, the training set
+    /// or the validation set is empty, a target is invalid for the loss (a label beyond the
+    /// number of outputs), or a weight is not finite. During training it errors if a schedule
+    /// sets an invalid rate, if the loss becomes NaN or infinite (naming the epoch and step), if
+    /// a weight becomes NaN or infinite (naming it), or if a checkpoint cannot be written.
+    ///
+    /// No failure leaves a non-finite weight in `net` or on disk: the weights are checked at
+    /// the end of every epoch, before validation and before a checkpoint, and a failed epoch
+    /// puts back the weights of the end of the last completed one (or those `net` started
+    /// with). The best checkpoint stays on disk. A validation loss (or accuracy) that is NaN
+    /// is never the best epoch; it counts as an epoch without improvement.
     pub fn fit<N, D, O>(&mut self, net: &mut N, optimizer: &mut O, train: &D, valid: Option<&D>) -> Result<TrainReport>
     where
         D: Dataset,
@@ -199,10 +206,24 @@ impl<'a, L> Trainer<'a, L> {
         L: Loss<N::Output, Target = D::Target>,
         O: Optimizer,
     {
+        optimizer.check()?;
         self.check::<D, N::Output>(train)?;
         if let Some(valid) = valid {
+            if valid.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "the validation set is empty; pass `None` to train without validation".into(),
+                ));
+            }
             self.check_targets::<D, N::Output>(valid)?;
         }
+        if let Some((key, value)) = first_non_finite(net) {
+            return Err(Error::InvalidArgument(format!(
+                "parameter `{key}` of the network is {value} before training; every weight must be finite"
+            )));
+        }
+        // The weights at the end of the last completed epoch, all finite: what a failed epoch
+        // leaves in the network (one copy per epoch, not per step).
+        let mut last_good = net.clone();
         let monitor = self.monitor.unwrap_or(if valid.is_some() {
             Monitor::ValidLoss
         } else {
@@ -221,6 +242,7 @@ impl<'a, L> Trainer<'a, L> {
             }) = &self.schedule
             {
                 schedule.apply(optimizer, epoch - 1);
+                optimizer.check().map_err(|error| scheduled_error(error, epoch, None))?;
             }
             let start = Instant::now();
             let progress = EpochProgress::start(self.progress, epoch, self.epochs, train.len());
@@ -230,6 +252,7 @@ impl<'a, L> Trainer<'a, L> {
             for (step, batch) in order.chunks(self.batch_size).enumerate() {
                 let loss = workspace.compute_grads_on(net, &self.loss, train, batch);
                 if !loss.is_finite() {
+                    net.clone_from(&last_good);
                     return Err(Error::NonFiniteLoss {
                         loss,
                         epoch,
@@ -245,6 +268,10 @@ impl<'a, L> Trainer<'a, L> {
                 }) = &self.schedule
                 {
                     schedule.apply(optimizer, global_step);
+                    if let Err(error) = optimizer.check() {
+                        net.clone_from(&last_good);
+                        return Err(scheduled_error(error, epoch, Some(step + 1)));
+                    }
                 }
                 optimizer.step(net, workspace.grads());
                 global_step += 1;
@@ -253,7 +280,17 @@ impl<'a, L> Trainer<'a, L> {
                 progress.advance(batch.len(), step, total_loss / seen as f64);
             }
             let seconds = start.elapsed().as_secs_f64();
-            let evaluation = valid.map(|valid| evaluate(net, &self.loss, valid, self.batch_size.max(256)));
+            // The next step's loss catches most bad updates; the last one of the epoch, and one
+            // that overflowed where the next loss hides it, are caught here, before the weights
+            // are validated, checkpointed or kept as the last good ones.
+            if let Some((key, value)) = first_non_finite(net) {
+                net.clone_from(&last_good);
+                return Err(Error::NonFiniteWeights { key, value, epoch });
+            }
+            last_good.clone_from(net);
+            let evaluation = valid
+                .map(|valid| evaluate(net, &self.loss, valid, self.batch_size.max(256)))
+                .transpose()?;
             let epoch_report = EpochReport {
                 epoch,
                 train_loss: (total_loss / train.len() as f64) as f32,
@@ -266,8 +303,10 @@ impl<'a, L> Trainer<'a, L> {
             if let Some(callback) = &mut self.on_epoch {
                 callback(&epoch_report);
             }
+            // A NaN figure (a validation set whose inputs hold a NaN) is never the best: it
+            // counts as an epoch without improvement, and a later finite one can be the best.
             match monitor.value(&epoch_report) {
-                Some(value) if best.is_none_or(|best| monitor.improves(value, best)) => {
+                Some(value) if !value.is_nan() && best.is_none_or(|best| monitor.improves(value, best)) => {
                     best = Some(value);
                     report.best_epoch = Some(epoch);
                     epochs_without_improvement = 0;
@@ -311,5 +350,30 @@ impl<'a, L> Trainer<'a, L> {
         L: Loss<O, Target = D::Target>,
     {
         (0..data.len()).try_for_each(|index| self.loss.check_target(&data.get(index).1, index))
+    }
+}
+
+/// The key and value of the first parameter of `net` that is NaN or infinite, if any.
+fn first_non_finite<M: crate::Module>(net: &M) -> Option<(String, f32)> {
+    let mut found = None;
+    net.visit_params("", &mut |key, _, values| {
+        // `v * 0` is 0 for a finite value and NaN otherwise: a sum that vectorises, then a
+        // search only in the rare tensor that has one.
+        if found.is_none() && values.iter().fold(0.0f32, |sum, &v| sum + v * 0.0) != 0.0 {
+            let value = values.iter().copied().find(|v| !v.is_finite());
+            found = value.map(|value| (key.to_string(), value));
+        }
+    });
+    found
+}
+
+/// A schedule's invalid rate, with where it was set.
+fn scheduled_error(error: Error, epoch: usize, step: Option<usize>) -> Error {
+    match error {
+        Error::InvalidArgument(problem) => Error::InvalidArgument(match step {
+            Some(step) => format!("the schedule set {problem} (epoch {epoch}, step {step})"),
+            None => format!("the schedule set {problem} (epoch {epoch})"),
+        }),
+        other => other,
     }
 }

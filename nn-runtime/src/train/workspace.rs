@@ -83,6 +83,13 @@ impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
         L: Loss<N::Output, Target = T>,
     {
         let batch = inputs.len();
+        // A public function taking two slices that must pair up (issue 16): a panic naming both
+        // lengths, in release builds too, rather than a step on the shorter batch.
+        assert!(
+            targets.len() == batch,
+            "Workspace: {batch} inputs but {} targets; each input needs exactly one target",
+            targets.len()
+        );
         let outputs = prefix_mut(&mut self.outputs, batch);
         net.forward_batch(inputs, outputs, &mut self.cache, Mode::Train);
         net.update_statistics(&self.cache);
