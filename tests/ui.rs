@@ -13,5 +13,6 @@ fn ui() {
     t.compile_fail("tests/ui/conv/*.rs");
     t.compile_fail("tests/ui/blocks/*.rs");
     t.compile_fail("tests/ui/norm/*.rs");
+    t.compile_fail("tests/ui/derive/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }
