@@ -65,7 +65,7 @@ struct Everything<const N: usize> {
     norm: BatchNorm1d<2>,
     #[param(init = 0.5)]
     bias: [f32; 2],
-    #[param(init = |rng: &mut nn::Rng| rng.uniform(2.0, 3.0))]
+    #[param(init = |rng| rng.uniform(2.0, 3.0))]
     image: [[[f32; 2]; 1]; 3],
     #[frozen]
     frozen: bool,
@@ -185,7 +185,10 @@ fn scale_gradients_in_a_network_match_finite_differences() {
             .collect()
     };
     let mean_loss = |p: &[f64]| -> f64 {
-        let losses = logits(p).into_iter().zip(&labels).map(|(l, &label)| cross_entropy64(&l, label));
+        let losses = logits(p)
+            .into_iter()
+            .zip(&labels)
+            .map(|(l, &label)| cross_entropy64(&l, label));
         losses.sum::<f64>() / batch as f64
     };
     for (sample, expected) in inputs.iter().zip(logits(&params)) {

@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, Data, DeriveInput, Expr, Fields, Ident, Meta, Path, Type, WhereClause};
+use syn::{Attribute, Data, DeriveInput, Expr, Fields, Ident, Meta, Path, Type};
 
 use crate::ctxt::Ctxt;
 
@@ -77,7 +77,10 @@ fn parse_fields<'a>(cx: &mut Ctxt, input: &'a DeriveInput) -> Vec<Field<'a>> {
             return Vec::new();
         }
         Data::Union(data) => {
-            cx.error_spanned_by(data.union_token, "`#[derive(Module)]` needs a struct with named fields, not a union");
+            cx.error_spanned_by(
+                data.union_token,
+                "`#[derive(Module)]` needs a struct with named fields, not a union",
+            );
             return Vec::new();
         }
     };
@@ -161,7 +164,6 @@ fn init_rule(cx: &mut Ctxt, attr: &Attribute, name: &str) -> Option<Expr> {
 fn expand(input: &DeriveInput, krate: &Path, fields: &[Field<'_>]) -> TokenStream {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let where_clause = bounds(where_clause, fields);
     let construct = |value: &dyn Fn(&Field<'_>) -> TokenStream| {
         if matches!(&input.data, Data::Struct(data) if matches!(data.fields, Fields::Named(_))) {
             let (names, values) = (fields.iter().map(|f| f.name), fields.iter().map(value));
@@ -181,19 +183,34 @@ fn expand(input: &DeriveInput, krate: &Path, fields: &[Field<'_>]) -> TokenStrea
         Kind::Module => quote!(+ <#ty as __nn::Module>::NUM_PARAMS),
         _ => quote!(),
     });
-    let visits = fields.iter().map(|field| visit(field, quote!(visit_params), quote!(flat)));
-    let visits_mut = fields.iter().map(|field| visit(field, quote!(visit_params_mut), quote!(flat_mut)));
-    let modules: Vec<&Ident> = fields.iter().filter(|f| matches!(f.kind, Kind::Module)).map(|f| f.name).collect();
+    let visits = fields
+        .iter()
+        .map(|field| visit(field, quote!(visit_params), quote!(flat)));
+    let visits_mut = fields
+        .iter()
+        .map(|field| visit(field, quote!(visit_params_mut), quote!(flat_mut)));
+    let modules: Vec<&Ident> = fields
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Module))
+        .map(|f| f.name)
+        .collect();
     let module_keys = modules.iter().map(|name| format!("{name}."));
     let module_keys_mut = module_keys.clone();
-    let frozen: Vec<&Ident> = fields.iter().filter(|f| matches!(f.kind, Kind::Frozen)).map(|f| f.name).collect();
-    let zips = fields.iter().map(|Field { name, kind, .. }| match kind {
+    let frozen: Vec<&Ident> = fields
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Frozen))
+        .map(|f| f.name)
+        .collect();
+    let zips = fields.iter().map(|Field { name, ty, kind }| match kind {
         Kind::Param(_) => quote! {
             if !(false #(|| self.#frozen)*) {
-                __update(__nn::ParamTensor::flat_mut(&mut self.#name), __nn::ParamTensor::flat(&__grads.#name));
+                __update(
+                    <#ty as __nn::ParamTensor>::flat_mut(&mut self.#name),
+                    <#ty as __nn::ParamTensor>::flat(&__grads.#name),
+                );
             }
         },
-        Kind::Module => quote!(__nn::Module::zip_params(&mut self.#name, &__grads.#name, __update);),
+        Kind::Module => quote!(<#ty as __nn::Module>::zip_params(&mut self.#name, &__grads.#name, __update);),
         _ => quote!(),
     });
     quote! {
@@ -241,33 +258,26 @@ fn expand(input: &DeriveInput, krate: &Path, fields: &[Field<'_>]) -> TokenStrea
     }
 }
 
-/// The struct's where clause plus, for each tensor or sub-module field, the bound its type must
-/// meet, spanned on the type so that a wrong type is reported on the field.
-fn bounds(where_clause: Option<&WhereClause>, fields: &[Field<'_>]) -> WhereClause {
-    let mut where_clause = where_clause.cloned().unwrap_or_else(|| syn::parse_quote!(where));
-    for Field { ty, kind, .. } in fields {
-        let bound = match kind {
-            Kind::Param(_) | Kind::Buffer(_) => quote_spanned!(ty.span()=> #ty: __nn::ParamTensor),
-            Kind::Module => quote_spanned!(ty.span()=> #ty: __nn::Module),
-            Kind::Frozen | Kind::Config => continue,
-        };
-        where_clause.predicates.push(syn::parse_quote!(#bound));
-    }
-    where_clause
-}
-
 /// A field's value in `init`: its rule applied in row-major order, drawing from `__rng`.
 fn init_value(field: &Field<'_>) -> TokenStream {
     let ty = field.ty;
     match &field.kind {
-        Kind::Param(Some(rule)) | Kind::Buffer(Some(rule)) => quote_spanned! {rule.span()=>
-            {
+        Kind::Param(Some(rule)) | Kind::Buffer(Some(rule)) => {
+            // A closure is wrapped so that its argument's type is inferred.
+            let rule = match rule {
+                Expr::Closure(_) => quote_spanned!(rule.span()=> __nn::init::from_fn(#rule)),
+                _ => quote!(#rule),
+            };
+            let fill = quote_spanned!(rule.span()=> __nn::init::fill(<#ty as __nn::ParamTensor>::flat_mut(&mut __tensor), #rule, __rng));
+            quote! {{
                 // The rule's helpers are written bare in the attribute.
                 #[allow(unused_imports)]
                 use __nn::init::{uniform, uniform_fan_in};
-                __nn::init::fill::<#ty>(#rule, __rng)
-            }
-        },
+                let mut __tensor = <#ty as __nn::ParamTensor>::zeros();
+                #fill;
+                __tensor
+            }}
+        }
         Kind::Param(None) | Kind::Buffer(None) => quote!(<#ty as __nn::ParamTensor>::zeros()),
         Kind::Module => quote!(<#ty as __nn::Module>::init(__rng)),
         Kind::Frozen | Kind::Config => quote!(__nn::Default::default()),
@@ -284,12 +294,12 @@ fn visit(field: &Field<'_>, method: TokenStream, flat: TokenStream) -> TokenStre
             __visit(
                 &__nn::String::from_iter([__prefix, #key]),
                 <#ty as __nn::ParamTensor>::SHAPE,
-                __nn::ParamTensor::#flat(&#mutable self.#name),
+                <#ty as __nn::ParamTensor>::#flat(&#mutable self.#name),
             );
         },
         Kind::Module => {
             let key = format!("{key}.");
-            quote!(__nn::Module::#method(&#mutable self.#name, &__nn::String::from_iter([__prefix, #key]), __visit);)
+            quote!(<#ty as __nn::Module>::#method(&#mutable self.#name, &__nn::String::from_iter([__prefix, #key]), __visit);)
         }
         Kind::Frozen | Kind::Config => quote!(),
     }

@@ -43,8 +43,9 @@ pub fn network(input: TokenStream) -> TokenStream {
 ///   `Box` of one, saved under the field's name (`weight`, `bias`). Zero at `init` unless given
 ///   a rule: `#[param(init = 1.0)]` (a constant), `#[param(init = uniform(-0.1, 0.1))]`,
 ///   `#[param(init = uniform_fan_in(IN))]` (uniform in `±1/sqrt(IN)`, PyTorch's default for
-///   `nn.Linear(IN, ..)`) or `#[param(init = |rng: &mut nn::Rng| ..)]`; values are drawn in field
-///   order, row-major.
+///   `nn.Linear(IN, ..)`) or a closure of the generator `rng: &mut nn::Rng`,
+///   `#[param(init = |rng| rng.uniform(0.0, 1.0).sqrt())]`; values are drawn in field order,
+///   row-major.
 /// - `#[buffer]`: an f32 tensor saved and loaded but not trained (a running mean); takes `init`
 ///   as `#[param]` does.
 /// - `#[module]`: a sub-module (any `nn::Module`), its keys prefixed with `field.`.

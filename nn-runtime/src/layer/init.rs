@@ -1,16 +1,15 @@
 //! What `#[param(init = ..)]` of `#[derive(Module)]` accepts: a constant, [`uniform`],
-//! [`uniform_fan_in`], or a closure of the generator. Not a public API: generated code reaches
+//! [`uniform_fan_in`], or a closure of the generator ([`from_fn`]). Not a public API: generated code reaches
 //! it through `nn::__private`, and users write the two functions' names bare in the attribute.
 
-use super::param::ParamTensor;
 use crate::Rng;
 
 /// A rule giving each value of a tensor at initialisation.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot initialise a tensor",
-    label = "not a constant, `uniform(low, high)`, `uniform_fan_in(fan_in)` or closure",
-    note = "write `init = 1.0`, `init = uniform(-0.1, 0.1)`, `init = uniform_fan_in(IN)` or `init = |rng: &mut nn::Rng| ..`"
+    label = "not a number, `uniform(low, high)`, `uniform_fan_in(fan_in)` or closure",
+    note = "write `init = 1.0`, `init = uniform(-0.1, 0.1)`, `init = uniform_fan_in(IN)` or `init = |rng| rng.uniform(0.0, 1.0)`"
 )]
 pub trait Init {
     /// The next value, drawn from `rng` if random.
@@ -36,11 +35,21 @@ impl Init for i32 {
     }
 }
 
-/// Any rule written as a closure: `init = |rng: &mut nn::Rng| rng.uniform(0.0, 1.0).sqrt()`.
-impl<F: Fn(&mut Rng) -> f32> Init for F {
+/// A rule written as a closure, `init = |rng| rng.uniform(0.0, 1.0).sqrt()`: see [`from_fn`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct FromFn<F>(F);
+
+impl<F: Fn(&mut Rng) -> f32> Init for FromFn<F> {
     fn value(&self, rng: &mut Rng) -> f32 {
-        self(rng)
+        (self.0)(rng)
     }
+}
+
+/// The closure of `init = |rng| ..`, which the derive wraps in this call so that the type of
+/// `rng` is inferred (a bound on `Init` alone would not name it).
+pub fn from_fn<F: Fn(&mut Rng) -> f32>(rule: F) -> FromFn<F> {
+    FromFn(rule)
 }
 
 /// Values uniform in `[low, high)`: see [`uniform`].
@@ -69,9 +78,7 @@ pub fn uniform_fan_in(fan_in: usize) -> Uniform {
     uniform(-bound, bound)
 }
 
-/// A tensor whose values `init` gives in row-major order.
-pub fn fill<T: ParamTensor>(init: impl Init, rng: &mut Rng) -> T {
-    let mut tensor = T::zeros();
-    tensor.flat_mut().iter_mut().for_each(|value| *value = init.value(rng));
-    tensor
+/// Sets `values` (a tensor's, row-major) to what `init` gives, in order.
+pub fn fill(values: &mut [f32], init: impl Init, rng: &mut Rng) {
+    values.iter_mut().for_each(|value| *value = init.value(rng));
 }
