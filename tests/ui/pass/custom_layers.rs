@@ -2,10 +2,10 @@
 //
 // Line counts, from the first attribute to the last closing brace of each layer's items:
 // - `Square`, a parameter-free element-wise layer: 7 lines.
-// - `Scale`, a layer with its own weights: 22 lines (`#[derive(Module)]` writes the whole
+// - `Scale`, a layer with its own weights: 23 lines (`#[derive(Module)]` writes the whole
 //   parameter walk; the rest is the `Layer` impl, most of it `backward_batch`'s signature).
 // Both are written as the doc examples write small functions, one-line bodies on one line;
-// rustfmt would make them 11 and 29 lines.
+// rustfmt would make them 11 and 30 lines.
 use nn::prelude::*;
 
 /// `x^2`, an activation of my own.
