@@ -20,12 +20,13 @@
 //! ([`loss`]), optimizers ([`optim`]), datasets ([`data`]), the [`Trainer`], and safetensors
 //! I/O ([`io`]).
 
-pub use nn_macros::network;
+pub use nn_macros::{network, Module};
 pub use nn_runtime::*;
 
 /// `use nn::prelude::*;` brings the macro, the layers, the losses and the traits into scope.
 pub mod prelude {
-    pub use nn_macros::network;
+    // The derive and the trait share the name `Module`, in the macro and type namespaces.
+    pub use nn_macros::{network, Module};
     pub use nn_runtime::data::Dataset;
     pub use nn_runtime::elementwise_layer;
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
@@ -36,10 +37,13 @@ pub mod prelude {
     };
 }
 
-/// Items used by code that `network!` generates. Not a public API: it may change in any release.
+/// Items used by code that `network!` and `#[derive(Module)]` generate. Not a public API: it may
+/// change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use nn_runtime::io;
+    pub use nn_runtime::layer::init;
+    pub use nn_runtime::layer::param::ParamTensor;
     pub use nn_runtime::layer::{Follows, ForwardDispatch, ForwardDoesNotFit, ForwardFits, FusedRelu, NetworkInput};
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{

@@ -14,5 +14,6 @@ fn ui() {
     t.compile_fail("tests/ui/blocks/*.rs");
     t.compile_fail("tests/ui/norm/*.rs");
     t.compile_fail("tests/ui/cascade/*.rs");
+    t.compile_fail("tests/ui/derive/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

@@ -13,9 +13,13 @@ mod elementwise;
 mod flatten;
 mod gelu;
 mod identity;
+#[doc(hidden)]
+pub mod init;
 mod layer_norm;
 mod leaky_relu;
 mod linear;
+#[doc(hidden)]
+pub mod param;
 mod pool;
 mod residual;
 mod silu;

@@ -19,46 +19,19 @@ network! {
     pub struct WithConst: [784] => Linear<784, HIDDEN> -> ReLU -> Linear<HIDDEN, 10>
 }
 
-/// Doubles its 4 inputs.
+/// Doubles its inputs: a parameter-free custom layer (see `custom_layers.rs` for one with weights).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Double;
 
-impl Module for Double {
-    const NUM_PARAMS: usize = 0;
-    fn init(_rng: &mut nn::Rng) -> Self {
-        Double
+impl Elementwise for Double {
+    fn apply(&self, x: f32) -> f32 {
+        2.0 * x
     }
-    fn zeros() -> Self {
-        Double
-    }
-    fn visit_params(&self, _prefix: &str, _visit: &mut dyn FnMut(&str, &[usize], &[f32])) {}
-    fn visit_params_mut(&mut self, _prefix: &str, _visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {}
-    fn zip_params(&mut self, _grads: &Self, _update: &mut dyn FnMut(&mut [f32], &[f32])) {}
-}
-
-impl Layer<[f32; 4]> for Double {
-    type Output = [f32; 4];
-    type Cache = ();
-    fn forward(&self, input: &[f32; 4]) -> [f32; 4] {
-        input.map(|x| 2.0 * x)
-    }
-    // `forward_batch` defaults to `forward` on each sample.
-    fn backward_batch(
-        &self,
-        _input: &[[f32; 4]],
-        _output: &[[f32; 4]],
-        grad_output: &[[f32; 4]],
-        grad_input: Option<&mut [[f32; 4]]>,
-        _cache: &mut (),
-        _grads: &mut Self,
-    ) {
-        if let Some(grad_input) = grad_input {
-            for (grad_in, grad_out) in grad_input.iter_mut().zip(grad_output) {
-                *grad_in = grad_out.map(|g| 2.0 * g);
-            }
-        }
+    fn derivative(&self, _x: f32, _y: f32) -> f32 {
+        2.0
     }
 }
+nn::elementwise_layer!(Double);
 
 network! {
     /// A custom layer between two built-in ones.
