@@ -12,7 +12,7 @@ Three sides, each the final test accuracy (10,000 bundled test digits) after the
     torch     PyTorch: torch.manual_seed(S); the LeNet of make_fixtures.lenet(); SGD(lr=0.01,
               momentum=0.9); CrossEntropyLoss (mean over the batch); per epoch torch.randperm and
               batches order[start:start+64] for start in range(0, 10000, 64) (the last, partial
-              batch of 16 kept); torch.set_num_threads(2)
+              batch of 16 kept); torch.set_num_threads(1) (--torch-threads)
     nn-init   the nn example started from PyTorch's initial weights of seed S (`--init`, written
               by the torch side before training) with nn's shuffling of seed S: same weights as
               `torch`, nn's training; separates the initialisation from the training dynamics
@@ -80,7 +80,7 @@ def run_nn(binary: Path, seed: int, init: Path | None) -> float:
     return float(match.group(1))
 
 
-def run_torch(seed: int, init_path: Path) -> float:
+def run_torch(seed: int, init_path: Path, threads: int) -> float:
     import torch
     from safetensors.torch import save_file
     from torch import nn
@@ -88,7 +88,7 @@ def run_torch(seed: int, init_path: Path) -> float:
     from interop import load_split
     from make_fixtures import lenet
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     if not hasattr(run_torch, "data"):
         train_x, train_y = load_split("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
@@ -204,6 +204,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "target" / "lenet_seeds")
     parser.add_argument("--bin", type=Path, help="the lenet example to run (default: build it with cargo)")
     parser.add_argument("--label", default=cpu_label(), help="instruction set of the nn runs' kernels")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch.set_num_threads (default 1: on the busy 2-core machine 2 threads took 441 s a run, 1 thread 26 s)")
     parser.add_argument("--fresh", action="store_true", help="forget the results of earlier runs")
     args = parser.parse_args()
     seeds = parse_seeds(args.seeds)
@@ -231,7 +233,7 @@ def main() -> int:
             if side == "nn":
                 results[key] = run_nn(binary, seed, None)
             elif side == "torch":
-                results[key] = run_torch(seed, init)
+                results[key] = run_torch(seed, init, args.torch_threads)
             else:
                 if not init.exists():  # the torch side of this seed was run earlier: rewrite its weights
                     import torch
