@@ -47,3 +47,25 @@ fn evaluation_and_single_sample_forward_do_not_allocate() {
     assert_eq!(single, 0);
     assert!(logits.iter().all(|v| v.is_finite()));
 }
+
+network! {
+    /// The residual CNN of `examples/resnet.rs`.
+    struct ResNet: [1, 28, 28] =>
+        Conv2d<1, 16, 3>(padding = 1) -> BatchNorm2d<16> -> ReLU ->
+        Residual { Conv2d<16, 16, 3>(padding = 1) -> BatchNorm2d<16> -> ReLU -> Conv2d<16, 16, 3>(padding = 1) -> BatchNorm2d<16> } ->
+        ReLU -> MaxPool2d<2> ->
+        Conv2d<16, 32, 3>(padding = 1) -> BatchNorm2d<32> -> ReLU ->
+        Residual { Conv2d<32, 32, 3>(padding = 1) -> BatchNorm2d<32> -> ReLU -> Conv2d<32, 32, 3>(padding = 1) -> BatchNorm2d<32> } ->
+        ReLU -> MaxPool2d<2> ->
+        Flatten -> Linear<1568, 10>
+}
+
+#[test]
+fn training_steps_of_the_residual_cnn_after_the_first_do_not_allocate() {
+    let mut net = ResNet::init(0);
+    let (inputs, labels) = images(64);
+    assert_steps_after_the_first_do_not_allocate(&mut net, &inputs, &labels, "the residual CNN");
+    // The statistics inside the residual blocks were updated by every step.
+    assert_eq!(net.layer_3.body.layer_4.num_batches_tracked, 5);
+    assert_eq!(net.layer_9.body.layer_1.num_batches_tracked, 5);
+}
