@@ -19,11 +19,11 @@
 //! ```
 
 mod cli;
+mod image_recipe;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lexopt::prelude::*;
+use image_recipe::ImageRecipe;
 use nn::data::Mnist;
 use nn::prelude::*;
 
@@ -54,56 +54,14 @@ Options:
   -h, --help                     Print help
 ";
 
-/// The command line, with the recipe's values where a flag is not given.
-struct Args {
-    epochs: usize,
-    batch_size: usize,
-    lr: f32,
-    data: Option<PathBuf>,
-    threads: Option<usize>,
-    init: Option<PathBuf>,
-    save: Option<PathBuf>,
-    seed: u64,
-}
-
-/// The flags of the command line, or `None` for `--help`.
-fn parse_args() -> Result<Option<Args>, lexopt::Error> {
-    let mut args = Args {
-        epochs: 10,
-        batch_size: 64,
-        lr: 0.01,
-        data: None,
-        threads: None,
-        init: None,
-        save: None,
-        seed: 4,
-    };
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Long("epochs") => args.epochs = cli::count(&mut parser, "epochs")?,
-            Long("batch-size") => args.batch_size = cli::count(&mut parser, "batch-size")?,
-            Long("lr") => args.lr = cli::learning_rate(&mut parser)?,
-            Long("data") => args.data = Some(parser.value()?.into()),
-            Long("threads") => args.threads = Some(cli::count(&mut parser, "threads")?),
-            Long("init") => args.init = Some(parser.value()?.into()),
-            Long("save") => args.save = Some(cli::output_path(&mut parser, "save", &[])?),
-            Long("seed") => args.seed = cli::value(&mut parser, "seed")?,
-            Short('h') | Long("help") => return Ok(None),
-            _ => return Err(arg.unexpected()),
-        }
-    }
-    Ok(Some(args))
-}
-
 fn main() -> ExitCode {
-    match cli::arguments("lenet", HELP, parse_args) {
+    match cli::arguments("lenet", HELP, || ImageRecipe::parse(4)) {
         Ok(args) => cli::report(train(&args)),
         Err(code) => code,
     }
 }
 
-fn train(args: &Args) -> nn::Result<()> {
+fn train(args: &ImageRecipe) -> nn::Result<()> {
     if let Some(threads) = args.threads {
         nn::set_num_threads(threads);
     }

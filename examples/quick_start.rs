@@ -1,3 +1,5 @@
+//! Trains the classic MNIST classifier on the bundled digits and saves it.
+
 use nn::prelude::*;
 
 network! {

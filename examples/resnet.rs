@@ -15,11 +15,11 @@
 //! ```
 
 mod cli;
+mod image_recipe;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lexopt::prelude::*;
+use image_recipe::ImageRecipe;
 use nn::data::Mnist;
 use nn::prelude::*;
 
@@ -46,63 +46,22 @@ Options:
       --batch-size <batch-size>  Samples per step [default: 64]
       --lr <lr>                  Learning rate of SGD (momentum 0.9) [default: 0.01]
       --data <data>              A directory with the MNIST IDX files (default: the bundled 10k/10k digits)
-      --threads <threads>        Threads for the kernels (default: NN_NUM_THREADS or all cores)
+      --threads <threads>        Threads for the kernels, at most the cores (default: NN_NUM_THREADS,
+                                 RAYON_NUM_THREADS or all cores)
       --init <init>              Start from these weights (a PyTorch state_dict in safetensors) instead of --seed's
       --save <save>              Save the trained weights (safetensors) here
       --seed <seed>              Seed of the initial weights and of the shuffling [default: 0]
   -h, --help                     Print help
 ";
 
-/// The command line, with the recipe's values where a flag is not given.
-struct Args {
-    epochs: usize,
-    batch_size: usize,
-    lr: f32,
-    data: Option<PathBuf>,
-    threads: Option<usize>,
-    init: Option<PathBuf>,
-    save: Option<PathBuf>,
-    seed: u64,
-}
-
-/// The flags of the command line, or `None` for `--help`.
-fn parse_args() -> Result<Option<Args>, lexopt::Error> {
-    let mut args = Args {
-        epochs: 10,
-        batch_size: 64,
-        lr: 0.01,
-        data: None,
-        threads: None,
-        init: None,
-        save: None,
-        seed: 0,
-    };
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Long("epochs") => args.epochs = cli::value(&mut parser, "epochs")?,
-            Long("batch-size") => args.batch_size = cli::value(&mut parser, "batch-size")?,
-            Long("lr") => args.lr = cli::value(&mut parser, "lr")?,
-            Long("data") => args.data = Some(parser.value()?.into()),
-            Long("threads") => args.threads = Some(cli::value(&mut parser, "threads")?),
-            Long("init") => args.init = Some(parser.value()?.into()),
-            Long("save") => args.save = Some(parser.value()?.into()),
-            Long("seed") => args.seed = cli::value(&mut parser, "seed")?,
-            Short('h') | Long("help") => return Ok(None),
-            _ => return Err(arg.unexpected()),
-        }
-    }
-    Ok(Some(args))
-}
-
 fn main() -> ExitCode {
-    match cli::arguments("resnet", HELP, parse_args) {
+    match cli::arguments("resnet", HELP, || ImageRecipe::parse(0)) {
         Ok(args) => cli::report(train(&args)),
         Err(code) => code,
     }
 }
 
-fn train(args: &Args) -> nn::Result<()> {
+fn train(args: &ImageRecipe) -> nn::Result<()> {
     if let Some(threads) = args.threads {
         nn::set_num_threads(threads);
     }

@@ -402,7 +402,7 @@ impl Parse for LayerDecl {
 }
 
 /// Removes `#[nn(crate = path)]` from `attrs` and returns the path (`::nn` if absent).
-fn take_crate_path(attrs: &mut Vec<Attribute>) -> syn::Result<Path> {
+pub(crate) fn take_crate_path(attrs: &mut Vec<Attribute>) -> syn::Result<Path> {
     let mut krate: Path = syn::parse_quote!(::nn);
     let mut result = Ok(());
     attrs.retain(|attr| {

@@ -46,23 +46,13 @@ pub fn derive(input: TokenStream) -> TokenStream {
     }
 }
 
-/// `#[nn(crate = path)]` on the struct, else `::nn` (as `network!` reads it).
+/// `#[nn(crate = path)]` on the struct, else `::nn` (read as `network!` reads it).
 fn crate_path(cx: &mut Ctxt, attrs: &[Attribute]) -> Path {
-    let mut krate: Path = syn::parse_quote!(::nn);
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("nn")) {
-        let parsed = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("crate") {
-                krate = meta.value()?.parse()?;
-                Ok(())
-            } else {
-                Err(meta.error("unknown `nn` option; the only one is `crate = path`"))
-            }
-        });
-        if let Err(error) = parsed {
-            cx.error_at(error.span(), error);
-        }
-    }
-    krate
+    let mut attrs = attrs.to_vec();
+    crate::ast::take_crate_path(&mut attrs).unwrap_or_else(|error| {
+        cx.error_at(error.span(), error);
+        syn::parse_quote!(::nn)
+    })
 }
 
 /// The named fields and their kinds; a unit struct has none.
