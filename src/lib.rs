@@ -44,7 +44,9 @@ pub mod __private {
     pub use nn_runtime::io;
     pub use nn_runtime::layer::init;
     pub use nn_runtime::layer::param::ParamTensor;
-    pub use nn_runtime::layer::{Follows, ForwardDispatch, ForwardDoesNotFit, ForwardFits, FusedRelu, NetworkInput};
+    pub use nn_runtime::layer::{
+        Follows, ForwardDispatch, ForwardDoesNotFit, ForwardFits, FusedRelu, Meets, NetworkInput,
+    };
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
         flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Error, Flatten,

@@ -146,11 +146,12 @@ fn group_digits(n: u64) -> String {
 fn shape_assertions(stages: &[Stage]) -> TokenStream {
     // A custom layer followed by another layer is already checked by the next check, whose
     // input type is that layer's `Layer<..>::Output`: checking it twice would report it twice.
+    // A block's paths check their own input, as chains of their own.
     let last = stages.len() - 1;
     let checks = stages
         .iter()
         .enumerate()
-        .filter(|(i, stage)| !stage.opaque_output || *i == last)
+        .filter(|(i, stage)| stage.block.is_none() && (!stage.opaque_output || *i == last))
         .map(|(i, Stage { ty, input_ty, span, .. })| {
             let previous = match i.checked_sub(1) {
                 Some(before) => stages[before].ty.clone(),
@@ -158,11 +159,34 @@ fn shape_assertions(stages: &[Stage]) -> TokenStream {
             };
             quote_spanned!(*span=> let _ = __takes::<#ty, #previous, #input_ty>;)
         });
+    let meets = stages.iter().filter_map(residual_meets);
     quote! {
         const _: () = {
             fn __takes<__L: __nn::Follows<__P, __I>, __P, __I>() {}
+            fn __meets<__A: __nn::Meets<__B>, __B>() {}
             #(#checks)*
+            #(#meets)*
         };
+    }
+}
+
+/// Where a custom layer hides the output of a residual block's path, the check that the paths
+/// meet in one shape (the macro checks them itself when it knows both shapes).
+fn residual_meets(stage: &Stage) -> Option<TokenStream> {
+    let block = stage.block.as_ref().filter(|block| block.kind == BlockKind::Residual)?;
+    let ends_opaque = |chain: &Chain| chain.stages.last().is_some_and(|stage| stage.opaque_output);
+    let body = &block.chains[0];
+    let span = stage.span;
+    match block.chains.get(1) {
+        None if ends_opaque(body) => {
+            let (output, input) = (&body.output_ty, &stage.input_ty);
+            Some(quote_spanned!(span=> let _ = __meets::<#output, #input>;))
+        }
+        Some(shortcut) if ends_opaque(body) || ends_opaque(shortcut) => {
+            let (output, other) = (&body.output_ty, &shortcut.output_ty);
+            Some(quote_spanned!(span=> let _ = __meets::<#output, #other>;))
+        }
+        _ => None,
     }
 }
 

@@ -48,6 +48,7 @@ const _: () = {
     use ::nn::__private as __nn;
     const _: () = {
         fn __takes<__L: __nn::Follows<__P, __I>, __P, __I>() {}
+        fn __meets<__A: __nn::Meets<__B>, __B>() {}
         let _ = __takes::<
             ::nn::__private::Conv2d<1, 6, 5, 1, 2, 28, 28>,
             __nn::NetworkInput,

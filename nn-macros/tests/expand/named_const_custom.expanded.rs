@@ -27,6 +27,7 @@ const _: () = {
     use ::my_nn::__private as __nn;
     const _: () = {
         fn __takes<__L: __nn::Follows<__P, __I>, __P, __I>() {}
+        fn __meets<__A: __nn::Meets<__B>, __B>() {}
         let _ = __takes::<
             ::my_nn::__private::Flatten<{ 1 * { HEIGHT } * 8 }>,
             __nn::NetworkInput,

@@ -31,6 +31,7 @@ const _: () = {
     use ::nn::__private as __nn;
     const _: () = {
         fn __takes<__L: __nn::Follows<__P, __I>, __P, __I>() {}
+        fn __meets<__A: __nn::Meets<__B>, __B>() {}
         let _ = __takes::<
             ::nn::__private::Flatten<784>,
             __nn::NetworkInput,

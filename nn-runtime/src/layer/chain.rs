@@ -23,3 +23,15 @@ impl<L: Layer<I>, Previous, I: Tensor> Follows<Previous, I> for L {}
 /// Stands for a network's input in [`Follows`] when the first layer is checked.
 #[derive(Debug, Clone, Copy)]
 pub struct NetworkInput;
+
+/// The two paths of a residual block meet in one shape: `Self`, what the body gives, is
+/// `Other`, the block's input (or what its shortcut gives). Generated code requires it where a
+/// custom layer hides a path's output from the macro.
+#[diagnostic::on_unimplemented(
+    message = "the paths of a `Residual` block must meet in one shape, but its body gives `{Self}` and the block adds it to `{Other}`",
+    label = "the body gives `{Self}`, not `{Other}`",
+    note = "without a shortcut a residual body must give the shape it takes; with one, the shape the shortcut gives"
+)]
+pub trait Meets<Other> {}
+
+impl<T> Meets<T> for T {}

@@ -29,7 +29,7 @@ pub use activation::{ReLU, Sigmoid, Tanh};
 pub use batch_norm::BatchNormCache;
 pub use batch_norm1d::BatchNorm1d;
 pub use batch_norm2d::BatchNorm2d;
-pub use chain::{Follows, NetworkInput};
+pub use chain::{Follows, Meets, NetworkInput};
 pub use concat::Concat;
 pub use conv2d::Conv2d;
 #[doc(hidden)]
