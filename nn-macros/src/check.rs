@@ -41,6 +41,8 @@ pub struct Chain {
     pub stages: Vec<Stage>,
     /// The input shape as written, `[28, 28]`.
     pub input_text: String,
+    /// Whether every size of the input is a literal.
+    pub input_literal: bool,
 }
 
 /// A block's paths, each emitted as a struct of its own.
@@ -84,6 +86,9 @@ pub struct Stage {
     pub output_text: String,
     /// The output's dimensions as tokens, when the macro computed them.
     pub output_dims: Option<Vec<TokenStream>>,
+    /// Whether the macro computed every size of the output from literals: then it has checked
+    /// this stage completely, and the type system has nothing left to check.
+    pub literal: bool,
     /// The parameter count, when the macro can compute it from literals.
     pub params: Option<u64>,
     /// How `init` and `zeros` build it.
@@ -217,6 +222,7 @@ fn reliable(shape: &Shape) -> bool {
 fn check_chain(cx: &mut Ctxt, krate: &syn::Path, name: Ident, nodes: &[Node], mut flow: Flow) -> (Chain, Flow) {
     let input_ty = flow.ty.clone();
     let input_text = shape_text(&flow.shape);
+    let input_literal = literal(&flow.shape);
     check_names(cx, nodes);
     let mut stages = Vec::with_capacity(nodes.len());
     for (position, node) in nodes.iter().enumerate() {
@@ -237,6 +243,7 @@ fn check_chain(cx: &mut Ctxt, krate: &syn::Path, name: Ident, nodes: &[Node], mu
         output_ty: flow.ty.clone(),
         stages,
         input_text,
+        input_literal,
     };
     (chain, flow)
 }
@@ -264,6 +271,7 @@ fn check_layer_stage(
         opaque_output: matches!(next.shape, Shape::Opaque),
         output_text: shape_text(&next.shape),
         output_dims: dims_tokens(&next.shape),
+        literal: built_in.is_some() && literal(&next.shape),
         params: literal_params(layer, flow),
         construct: check_constructor_args(cx, layer, built_in),
         reshape: built_in == Some(BuiltIn::Flatten),
@@ -377,6 +385,11 @@ fn gelu_options(cx: &mut Ctxt, args: &syn::punctuated::Punctuated<Expr, syn::Tok
             Construct::Module
         }
     }
+}
+
+/// Whether every dimension of a shape is a literal the macro read.
+fn literal(shape: &Shape) -> bool {
+    matches!(shape, Shape::Known(dims) if dims.iter().all(|dim| dim.value.is_some()))
 }
 
 /// The tokens of each dimension of a shape the macro knows.

@@ -242,6 +242,12 @@ fn chain_bounds(stages: &[Stage]) -> Vec<TokenStream> {
     bounds
 }
 
+/// Whether the macro computed every shape of the chain from literals, through built-in layers
+/// and blocks of them: the type system then has nothing left to check.
+fn fully_checked(chain: &Chain) -> bool {
+    chain.input_literal && chain.stages.iter().all(|stage| stage.literal)
+}
+
 /// `init`, `forward`, `summary`, `save`, `load` and `NUM_PARAMS` as inherent items, so they
 /// work without importing a trait.
 fn inherent_impl(checked: &Chain) -> TokenStream {
@@ -328,10 +334,26 @@ fn inherent_impl(checked: &Chain) -> TokenStream {
             }
         }
     };
+    // Written out when the macro counted it, so the documentation shows the number; the
+    // assertion keeps the macro's count and the layers' own in agreement.
+    let (num_params, agreement) = match stages.iter().map(|stage| stage.params).sum::<Option<u64>>() {
+        Some(total) => {
+            let total = proc_macro2::Literal::usize_unsuffixed(total as usize);
+            (
+                quote!(#total),
+                quote!(
+                    const _: () = ::core::assert!(#name::NUM_PARAMS == <#name as __nn::Module>::NUM_PARAMS);
+                ),
+            )
+        }
+        None => (quote!(<Self as __nn::Module>::NUM_PARAMS), quote!()),
+    };
     quote! {
+        #agreement
+
         impl #name where #(#module_bounds),* {
             /// Number of trainable parameters.
-            pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
+            pub const NUM_PARAMS: usize = #num_params;
 
             /// A network initialised as PyTorch initialises each layer by default, from `seed`;
             /// the same seed gives bit-identical weights on every machine.
@@ -370,6 +392,13 @@ fn inherent_impl(checked: &Chain) -> TokenStream {
 fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
     let fields: Vec<_> = stages.iter().map(|stage| &stage.field).collect();
     let types: Vec<_> = stages.iter().map(|stage| &stage.ty).collect();
+    // Built-in layers are modules; custom ones (and blocks holding them) are bound, so that one
+    // that is not is reported at its place in the chain, not inside this impl.
+    let module_bounds: Vec<_> = stages
+        .iter()
+        .filter(|stage| !stage.literal)
+        .map(|stage| &stage.ty)
+        .collect();
     let name_text = name.to_string();
     let displays = stages.iter().map(|stage| &stage.display);
     // Layers with constructor arguments (`Dropout(0.5)`) are built by their own constructors.
@@ -408,7 +437,7 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
         }
     });
     quote! {
-        impl ::core::clone::Clone for #name where #(for<'__nn> #types: ::core::clone::Clone),* {
+        impl ::core::clone::Clone for #name where #(for<'__nn> #module_bounds: ::core::clone::Clone),* {
             fn clone(&self) -> Self {
                 Self { #(#fields: ::core::clone::Clone::clone(&self.#fields),)* }
             }
@@ -423,7 +452,7 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
             }
         }
 
-        impl __nn::Module for #name where #(for<'__nn> #types: __nn::Module),* {
+        impl __nn::Module for #name where #(for<'__nn> #module_bounds: __nn::Module),* {
             const NUM_PARAMS: usize = 0 #(+ <#types as __nn::Module>::NUM_PARAMS)*;
 
             fn init(__rng: &mut __nn::Rng) -> Self {
@@ -646,7 +675,12 @@ fn layer_impl(name: &syn::Ident, checked: &Chain) -> TokenStream {
         quote!(__nn::Layer::<#input_ty>::update_statistics(&mut self.#field, &__cache.#c);)
     });
     let cache_name = format_ident!("__{}Cache", name);
-    let bounds = chain_bounds(stages);
+    // A chain the macro checked completely needs no bounds (and its documentation shows none).
+    let bounds = if fully_checked(checked) {
+        Vec::new()
+    } else {
+        chain_bounds(stages)
+    };
     quote! {
         /// Activations and gradients between layers, kept from the forward to the backward pass.
         #[derive(Default)]

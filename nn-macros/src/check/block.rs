@@ -64,6 +64,10 @@ pub(super) fn check(
         opaque_output: matches!(next.shape, Shape::Opaque),
         output_text: shape_text(&next.shape),
         output_dims: super::dims_tokens(&next.shape),
+        literal: super::literal(&next.shape)
+            && chains
+                .iter()
+                .all(|chain| chain.input_literal && chain.stages.iter().all(|stage| stage.literal)),
         params,
         construct: Construct::Module,
         reshape: false,

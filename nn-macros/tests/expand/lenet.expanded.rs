@@ -110,9 +110,12 @@ const _: () = {
             [f32; 84],
         >;
     };
+    const _: () = ::core::assert!(
+        LeNet::NUM_PARAMS == < LeNet as __nn::Module > ::NUM_PARAMS
+    );
     impl LeNet {
         /// Number of trainable parameters.
-        pub const NUM_PARAMS: usize = <Self as __nn::Module>::NUM_PARAMS;
+        pub const NUM_PARAMS: usize = 61706;
         /// A network initialised as PyTorch initialises each layer by default, from `seed`;
         /// the same seed gives bit-identical weights on every machine.
         pub fn init(seed: u64) -> Self {
@@ -258,21 +261,7 @@ const _: () = {
             __nn::io::load_with(self, path.as_ref(), options)
         }
     }
-    impl ::core::clone::Clone for LeNet
-    where
-        for<'__nn> ::nn::__private::Conv2d<1, 6, 5, 1, 2, 28, 28>: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::ReLU: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::MaxPool2d<2, 2, 14, 14>: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::Conv2d<6, 16, 5, 1, 0, 10, 10>: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::ReLU: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::MaxPool2d<2, 2, 5, 5>: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::Flatten<400>: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::Linear<400, 120>: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::ReLU: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::Linear<120, 84>: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::ReLU: ::core::clone::Clone,
-        for<'__nn> ::nn::__private::Linear<84, 10>: ::core::clone::Clone,
-    {
+    impl ::core::clone::Clone for LeNet {
         fn clone(&self) -> Self {
             Self {
                 layer_0: ::core::clone::Clone::clone(&self.layer_0),
@@ -333,21 +322,7 @@ const _: () = {
                 .finish()
         }
     }
-    impl __nn::Module for LeNet
-    where
-        for<'__nn> ::nn::__private::Conv2d<1, 6, 5, 1, 2, 28, 28>: __nn::Module,
-        for<'__nn> ::nn::__private::ReLU: __nn::Module,
-        for<'__nn> ::nn::__private::MaxPool2d<2, 2, 14, 14>: __nn::Module,
-        for<'__nn> ::nn::__private::Conv2d<6, 16, 5, 1, 0, 10, 10>: __nn::Module,
-        for<'__nn> ::nn::__private::ReLU: __nn::Module,
-        for<'__nn> ::nn::__private::MaxPool2d<2, 2, 5, 5>: __nn::Module,
-        for<'__nn> ::nn::__private::Flatten<400>: __nn::Module,
-        for<'__nn> ::nn::__private::Linear<400, 120>: __nn::Module,
-        for<'__nn> ::nn::__private::ReLU: __nn::Module,
-        for<'__nn> ::nn::__private::Linear<120, 84>: __nn::Module,
-        for<'__nn> ::nn::__private::ReLU: __nn::Module,
-        for<'__nn> ::nn::__private::Linear<84, 10>: __nn::Module,
-    {
+    impl __nn::Module for LeNet {
         const NUM_PARAMS: usize = 0
             + <::nn::__private::Conv2d<
                 1,
@@ -704,67 +679,7 @@ const _: () = {
     }
     /// Activations and gradients between layers, kept from the forward to the backward pass.
     #[derive(Default)]
-    pub struct __LeNetCache
-    where
-        for<'__nn> ::nn::__private::Conv2d<
-            1,
-            6,
-            5,
-            1,
-            2,
-            28,
-            28,
-        >: __nn::Layer<[[[f32; 28]; 28]; 1], Output = [[[f32; 28]; 28]; 6]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<
-            [[[f32; 28]; 28]; 6],
-            Output = [[[f32; 28]; 28]; 6],
-        >,
-        for<'__nn> ::nn::__private::MaxPool2d<
-            2,
-            2,
-            14,
-            14,
-        >: __nn::Layer<[[[f32; 28]; 28]; 6], Output = [[[f32; 14]; 14]; 6]>,
-        for<'__nn> ::nn::__private::Conv2d<
-            6,
-            16,
-            5,
-            1,
-            0,
-            10,
-            10,
-        >: __nn::Layer<[[[f32; 14]; 14]; 6], Output = [[[f32; 10]; 10]; 16]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<
-            [[[f32; 10]; 10]; 16],
-            Output = [[[f32; 10]; 10]; 16],
-        >,
-        for<'__nn> ::nn::__private::MaxPool2d<
-            2,
-            2,
-            5,
-            5,
-        >: __nn::Layer<[[[f32; 10]; 10]; 16], Output = [[[f32; 5]; 5]; 16]>,
-        for<'__nn> ::nn::__private::Flatten<
-            400,
-        >: __nn::Layer<[[[f32; 5]; 5]; 16], Output = [f32; 400]>,
-        for<'__nn> ::nn::__private::Linear<
-            400,
-            120,
-        >: __nn::Layer<[f32; 400], Output = [f32; 120]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 120], Output = [f32; 120]>,
-        for<'__nn> ::nn::__private::Linear<
-            120,
-            84,
-        >: __nn::Layer<[f32; 120], Output = [f32; 84]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 84], Output = [f32; 84]>,
-        for<'__nn> ::nn::__private::Linear<
-            84,
-            10,
-        >: __nn::Layer<[f32; 84], Output = [f32; 10]>,
-        for<'__nn> ::nn::__private::Linear<400, 120>: __nn::FusedRelu<[f32; 400]>,
-        for<'__nn> ::nn::__private::Linear<120, 84>: __nn::FusedRelu<[f32; 120]>,
-        for<'__nn> ::nn::__private::Linear<84, 10>: __nn::FusedRelu<[f32; 84]>,
-    {
+    pub struct __LeNetCache {
         __act_1: __nn::Vec<[[[f32; 28]; 28]; 6]>,
         __grad_1: __nn::Vec<[[[f32; 28]; 28]; 6]>,
         __act_2: __nn::Vec<[[[f32; 28]; 28]; 6]>,
@@ -823,67 +738,7 @@ const _: () = {
         __cache_10: <::nn::__private::ReLU as __nn::Layer<[f32; 84]>>::Cache,
         __cache_11: <::nn::__private::Linear<84, 10> as __nn::Layer<[f32; 84]>>::Cache,
     }
-    impl __nn::Layer<[[[f32; 28]; 28]; 1]> for LeNet
-    where
-        for<'__nn> ::nn::__private::Conv2d<
-            1,
-            6,
-            5,
-            1,
-            2,
-            28,
-            28,
-        >: __nn::Layer<[[[f32; 28]; 28]; 1], Output = [[[f32; 28]; 28]; 6]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<
-            [[[f32; 28]; 28]; 6],
-            Output = [[[f32; 28]; 28]; 6],
-        >,
-        for<'__nn> ::nn::__private::MaxPool2d<
-            2,
-            2,
-            14,
-            14,
-        >: __nn::Layer<[[[f32; 28]; 28]; 6], Output = [[[f32; 14]; 14]; 6]>,
-        for<'__nn> ::nn::__private::Conv2d<
-            6,
-            16,
-            5,
-            1,
-            0,
-            10,
-            10,
-        >: __nn::Layer<[[[f32; 14]; 14]; 6], Output = [[[f32; 10]; 10]; 16]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<
-            [[[f32; 10]; 10]; 16],
-            Output = [[[f32; 10]; 10]; 16],
-        >,
-        for<'__nn> ::nn::__private::MaxPool2d<
-            2,
-            2,
-            5,
-            5,
-        >: __nn::Layer<[[[f32; 10]; 10]; 16], Output = [[[f32; 5]; 5]; 16]>,
-        for<'__nn> ::nn::__private::Flatten<
-            400,
-        >: __nn::Layer<[[[f32; 5]; 5]; 16], Output = [f32; 400]>,
-        for<'__nn> ::nn::__private::Linear<
-            400,
-            120,
-        >: __nn::Layer<[f32; 400], Output = [f32; 120]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 120], Output = [f32; 120]>,
-        for<'__nn> ::nn::__private::Linear<
-            120,
-            84,
-        >: __nn::Layer<[f32; 120], Output = [f32; 84]>,
-        for<'__nn> ::nn::__private::ReLU: __nn::Layer<[f32; 84], Output = [f32; 84]>,
-        for<'__nn> ::nn::__private::Linear<
-            84,
-            10,
-        >: __nn::Layer<[f32; 84], Output = [f32; 10]>,
-        for<'__nn> ::nn::__private::Linear<400, 120>: __nn::FusedRelu<[f32; 400]>,
-        for<'__nn> ::nn::__private::Linear<120, 84>: __nn::FusedRelu<[f32; 120]>,
-        for<'__nn> ::nn::__private::Linear<84, 10>: __nn::FusedRelu<[f32; 84]>,
-    {
+    impl __nn::Layer<[[[f32; 28]; 28]; 1]> for LeNet {
         type Output = [f32; 10];
         type Cache = __LeNetCache;
         fn forward(&self, __input: &[[[f32; 28]; 28]; 1]) -> [f32; 10] {

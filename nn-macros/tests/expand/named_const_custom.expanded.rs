@@ -174,7 +174,6 @@ const _: () = {
         >: ::core::clone::Clone,
         for<'__nn> ::my_nn::__private::Tanh: ::core::clone::Clone,
         for<'__nn> my::Encoder: ::core::clone::Clone,
-        for<'__nn> ::my_nn::__private::Linear<16, 2>: ::core::clone::Clone,
     {
         fn clone(&self) -> Self {
             Self {
@@ -216,7 +215,6 @@ const _: () = {
         for<'__nn> ::my_nn::__private::Linear<{ HEIGHT * 8 }, { HIDDEN }>: __nn::Module,
         for<'__nn> ::my_nn::__private::Tanh: __nn::Module,
         for<'__nn> my::Encoder: __nn::Module,
-        for<'__nn> ::my_nn::__private::Linear<16, 2>: __nn::Module,
     {
         const NUM_PARAMS: usize = 0
             + <::my_nn::__private::Flatten<
