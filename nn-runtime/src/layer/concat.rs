@@ -86,15 +86,10 @@ impl<I, Caches: Default> Default for ConcatCache<I, Caches> {
 }
 
 /// Copies each sample of `part` (`len` values each) into its place in `joined` (`stride` values
-/// per sample, this branch's values starting at `offset`), or back when `gather` is false.
-fn copy_part(joined: &mut [f32], stride: usize, offset: usize, part: &mut [f32], len: usize, into_joined: bool) {
-    for (sample, values) in joined.chunks_exact_mut(stride).zip(part.chunks_exact_mut(len)) {
-        let place = &mut sample[offset..offset + len];
-        if into_joined {
-            place.copy_from_slice(values);
-        } else {
-            values.copy_from_slice(place);
-        }
+/// per sample, this branch's values starting at `offset`).
+fn copy_part(joined: &mut [f32], stride: usize, offset: usize, part: &[f32], len: usize) {
+    for (sample, values) in joined.chunks_exact_mut(stride).zip(part.chunks_exact(len)) {
+        sample[offset..offset + len].copy_from_slice(values);
     }
 }
 
@@ -140,6 +135,8 @@ macro_rules! concat_impl {
             type Output = O;
             type Cache = ConcatCache<I, ($(BranchCache<$branch::Output, $branch::Cache>,)+)>;
 
+            // The last branch's `offset += len` is never read.
+            #[allow(unused_assignments)]
             fn forward(&self, input: &I) -> O {
                 const { assert!(0 $(+ <$branch::Output as Tensor>::LEN)+ == O::LEN, "`Concat`: the branches' outputs do not fill the joined tensor") };
                 let mut output = O::zeros();
@@ -150,10 +147,10 @@ macro_rules! concat_impl {
                     output.flat_mut()[offset..offset + len].copy_from_slice(part.flat());
                     offset += len;
                 )+
-                let _ = offset;
                 output
             }
 
+            #[allow(unused_assignments)]
             fn forward_batch(&self, input: &[I], output: &mut [O], cache: &mut Self::Cache, mode: Mode) {
                 let batch = input.len();
                 let joined = O::flat_batch_mut(output);
@@ -163,12 +160,12 @@ macro_rules! concat_impl {
                     let part = prefix_mut(&mut branch.output, batch);
                     self.branches.$index.forward_batch(input, part, &mut branch.inner, mode);
                     let len = <$branch::Output as Tensor>::LEN;
-                    copy_part(joined, O::LEN, offset, <$branch::Output as Tensor>::flat_batch_mut(part), len, true);
+                    copy_part(joined, O::LEN, offset, <$branch::Output as Tensor>::flat_batch(part), len);
                     offset += len;
                 )+
-                let _ = offset;
             }
 
+            #[allow(unused_assignments)]
             fn backward_batch(
                 &self,
                 input: &[I],
@@ -179,8 +176,7 @@ macro_rules! concat_impl {
                 grads: &mut Self,
             ) {
                 let batch = input.len();
-                // `grad_output` is only read; `copy_part` takes it mutably for the copy into the joined tensor.
-                let mut joined_grad = O::flat_batch(grad_output);
+                let joined_grad = O::flat_batch(grad_output);
                 let mut offset = 0;
                 let mut first = true;
                 $(
@@ -207,7 +203,6 @@ macro_rules! concat_impl {
                     }
                     first = false;
                 )+
-                let _ = (offset, first, &mut joined_grad);
             }
 
             fn update_statistics(&mut self, cache: &Self::Cache) {
