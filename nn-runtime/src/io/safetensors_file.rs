@@ -87,7 +87,11 @@ pub(crate) fn read_checkpoint_extras(
         if view.dtype() != Dtype::F32 || view.shape().len() != 1 {
             return Err(Error::format(
                 path,
-                format!("tensor `{name}` is {:?} {:?}, expected a vector of f32", view.dtype(), view.shape()),
+                format!(
+                    "tensor `{name}` is {:?} {:?}, expected a vector of f32",
+                    view.dtype(),
+                    view.shape()
+                ),
             ));
         }
         let values = view

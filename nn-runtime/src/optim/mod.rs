@@ -206,9 +206,10 @@ impl OptimizerState {
 
     /// The integer scalar `name`, or an error naming it.
     pub fn u64(&self, name: &str) -> crate::Result<u64> {
-        self.scalars.get(name).copied().ok_or_else(|| {
-            crate::Error::InvalidArgument(format!("the saved {} state has no `{name}`", self.kind))
-        })
+        self.scalars
+            .get(name)
+            .copied()
+            .ok_or_else(|| crate::Error::InvalidArgument(format!("the saved {} state has no `{name}`", self.kind)))
     }
 
     /// The `f32` scalar `name`, or an error naming it.

@@ -132,13 +132,18 @@ pub(super) fn load<N: Module, O: Optimizer>(
         .get(STATE_KEY)
         .and_then(|text| serde_json::from_str(text).ok())
         .ok_or_else(|| bad(format!("the `{STATE_KEY}` metadata is missing or not JSON")))?;
-    let field = |name: &str| state.get(name).ok_or_else(|| bad(format!("the training state has no `{name}`")));
+    let field = |name: &str| {
+        state
+            .get(name)
+            .ok_or_else(|| bad(format!("the training state has no `{name}`")))
+    };
     let number = |name: &str| {
         field(name)?
             .as_u64()
             .ok_or_else(|| bad(format!("the training state's `{name}` is not a whole number")))
     };
-    let count = |name: &str| number(name).and_then(|n| usize::try_from(n).map_err(|_| bad(format!("`{name}` is too large"))));
+    let count =
+        |name: &str| number(name).and_then(|n| usize::try_from(n).map_err(|_| bad(format!("`{name}` is too large"))));
     let version = number("version")?;
     if version != VERSION {
         return Err(bad(format!(
@@ -181,10 +186,16 @@ pub(super) fn load<N: Module, O: Optimizer>(
         .as_array()
         .ok_or_else(|| bad("`history` is not a list".into()))?
     {
-        let whole = |name: &str| entry.get(name).and_then(Value::as_u64).ok_or_else(|| bad(format!("a history entry has no `{name}`")));
+        let whole = |name: &str| {
+            entry
+                .get(name)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad(format!("a history entry has no `{name}`")))
+        };
         report.epochs.push(EpochReport {
             epoch: usize::try_from(whole("epoch")?).map_err(|_| bad("an epoch is too large".into()))?,
-            train_loss: optional_f32(entry, "train_loss_bits")?.ok_or_else(|| bad("a history entry has no `train_loss_bits`".into()))?,
+            train_loss: optional_f32(entry, "train_loss_bits")?
+                .ok_or_else(|| bad("a history entry has no `train_loss_bits`".into()))?,
             valid_loss: optional_f32(entry, "valid_loss_bits")?,
             valid_accuracy: optional_f32(entry, "valid_accuracy_bits")?,
             seconds: f64::from_bits(whole("seconds_bits")?),
@@ -215,6 +226,19 @@ pub(super) fn load<N: Module, O: Optimizer>(
         )));
     }
 
+    // The weights into a copy first, so that a mismatch leaves `net` untouched; then the
+    // optimizer (which checks before it changes anything); then the copy into `net`.
+    let mut loaded = N::zeros();
+    crate::io::load_checkpoint_weights(&mut loaded, path, OPTIM_PREFIX)?;
+    let mut non_finite = None;
+    loaded.visit_params("", &mut |key, _, values| {
+        if non_finite.is_none() && values.iter().any(|v| !v.is_finite()) {
+            non_finite = Some(key.to_string());
+        }
+    });
+    if let Some(key) = non_finite {
+        return Err(bad(format!("parameter `{key}` is not finite")));
+    }
     let optimizer_json = field("optimizer")?;
     let mut optimizer_state = OptimizerState::new(
         optimizer_json
@@ -239,22 +263,11 @@ pub(super) fn load<N: Module, O: Optimizer>(
                 values.len()
             )));
         }
-        optimizer_state.buffers.insert(key[OPTIM_PREFIX.len()..].to_string(), values);
+        optimizer_state
+            .buffers
+            .insert(key[OPTIM_PREFIX.len()..].to_string(), values);
     }
 
-    // The weights into a copy first, so that a mismatch leaves `net` untouched; then the
-    // optimizer (which checks before it changes anything); then the copy into `net`.
-    let mut loaded = N::zeros();
-    crate::io::load_checkpoint_weights(&mut loaded, path, OPTIM_PREFIX)?;
-    let mut non_finite = None;
-    loaded.visit_params("", &mut |key, _, values| {
-        if non_finite.is_none() && values.iter().any(|v| !v.is_finite()) {
-            non_finite = Some(key.to_string());
-        }
-    });
-    if let Some(key) = non_finite {
-        return Err(bad(format!("parameter `{key}` is not finite")));
-    }
     optimizer.load_state(&optimizer_state).map_err(|error| match error {
         Error::InvalidArgument(problem) => bad(problem),
         other => other,

@@ -296,9 +296,7 @@ impl<'a, L> Trainer<'a, L> {
             Some(path) => {
                 check_resume_path(path)?;
                 if self.resume_every_steps == Some(0) {
-                    return Err(Error::InvalidArgument(
-                        "`resume_every_steps` must be at least 1".into(),
-                    ));
+                    return Err(Error::InvalidArgument("`resume_every_steps` must be at least 1".into()));
                 }
                 // An optimizer that cannot save its state fails now, not after an epoch.
                 optimizer.state()?;
@@ -348,7 +346,11 @@ impl<'a, L> Trainer<'a, L> {
                 (total_loss, seen) = (state.epoch_loss, state.epoch_seen);
             }
             let steps_in_epoch = order.len().div_ceil(self.batch_size);
-            for (step, batch) in order.chunks(self.batch_size).enumerate().skip(std::mem::take(&mut skip_steps)) {
+            for (step, batch) in order
+                .chunks(self.batch_size)
+                .enumerate()
+                .skip(std::mem::take(&mut skip_steps))
+            {
                 let loss = workspace.compute_grads_on(net, &self.loss, train, batch);
                 if !loss.is_finite() {
                     net.clone_from(&last_good);
@@ -494,7 +496,12 @@ fn trainable_len<N: crate::Module + Clone>(net: &mut N) -> usize {
 /// An error unless a training checkpoint can be written at `path`: a file name in a directory
 /// that exists and is writable now (checked by creating and removing a file in it).
 fn check_resume_path(path: &Path) -> Result<()> {
-    let problem = |problem: String| Err(Error::InvalidArgument(format!("training checkpoint {}: {problem}", path.display())));
+    let problem = |problem: String| {
+        Err(Error::InvalidArgument(format!(
+            "training checkpoint {}: {problem}",
+            path.display()
+        )))
+    };
     let Some(name) = path.file_name() else {
         return problem("not a file path".into());
     };
@@ -517,7 +524,10 @@ fn check_resume_path(path: &Path) -> Result<()> {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
-        Err(error) => problem(format!("the directory {} is not writable: {error}", directory.display())),
+        Err(error) => problem(format!(
+            "the directory {} is not writable: {error}",
+            directory.display()
+        )),
     }
 }
 
