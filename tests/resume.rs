@@ -44,17 +44,14 @@ fn bits(module: &impl Module) -> Vec<(String, Vec<u32>)> {
     all
 }
 
-/// An optimizer state with its buffers as bits.
-fn state_bits(state: &OptimizerState) -> (String, Vec<(String, u64)>, Vec<(String, Vec<u32>)>) {
-    (
-        state.kind.clone(),
-        state.scalars.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-        state
-            .buffers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.iter().map(|x| x.to_bits()).collect()))
-            .collect(),
-    )
+/// An optimizer state, its buffers as bits.
+fn state_bits(state: &OptimizerState) -> String {
+    let buffers: Vec<(&String, Vec<u32>)> = state
+        .buffers
+        .iter()
+        .map(|(k, v)| (k, v.iter().map(|x| x.to_bits()).collect()))
+        .collect();
+    format!("{} {:?} {buffers:?}", state.kind, state.scalars)
 }
 
 /// The history without the wall-clock seconds, as bits.

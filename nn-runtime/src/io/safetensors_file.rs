@@ -66,13 +66,16 @@ pub(crate) fn save_checkpoint<M: Module>(
     save_params_with(module, extra, Some(metadata), path)
 }
 
+/// The `__metadata__` of a safetensors header.
+type Metadata = std::collections::HashMap<String, String>;
+
 /// A training checkpoint read back: the tensors whose key starts with `extra_prefix` (as f32
 /// vectors, under their keys) and the header's metadata. The rest is the network's, for
 /// [`load_checkpoint_weights`].
 pub(crate) fn read_checkpoint_extras(
     path: &Path,
     extra_prefix: &str,
-) -> Result<(BTreeMap<String, Vec<f32>>, std::collections::HashMap<String, String>)> {
+) -> Result<(BTreeMap<String, Vec<f32>>, Metadata)> {
     let bytes = std::fs::read(path).map_err(|source| Error::io(path, source))?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
