@@ -201,7 +201,7 @@ impl<'a, L> Trainer<'a, L> {
     /// // and ends where an uninterrupted run ends, bit for bit.
     /// let (mut straight, mut opt) = (Line::init(0), Sgd::new(0.05).momentum(0.9));
     /// nn::Trainer::new(nn::loss::Mse).batch_size(2).quiet().epochs(6).fit(&mut straight, &mut opt, &data, None).unwrap();
-    /// assert_eq!(net.0.weight[0][0].to_bits(), straight.0.weight[0][0].to_bits());
+    /// assert_eq!(net.forward(&[1.5])[0].to_bits(), straight.forward(&[1.5])[0].to_bits());
     /// std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn resume_checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
