@@ -46,13 +46,27 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .create_new(true)
         .open(&temporary.0)
         .map_err(|source| Error::io(path, source))?;
-    file.write_all(bytes)
+    let (first, rest) = bytes.split_at(bytes.len() / 2);
+    file.write_all(first)
+        .and_then(|()| {
+            pause_for_tests();
+            file.write_all(rest)
+        })
         .and_then(|()| file.sync_all())
         .map_err(|source| Error::io(path, source))?;
     drop(file);
     std::fs::rename(&temporary.0, path).map_err(|source| Error::io(path, source))?;
     std::mem::forget(temporary);
     sync_directory(path).map_err(|source| Error::io(path, source))
+}
+
+/// For the crash tests (`tests/resume.rs`): with `NN_TEST_WRITE_PAUSE_MS` set, every atomic
+/// write sleeps that long with half its bytes in the temporary file, so that a test can kill
+/// the process in the middle of a write. Unset (always, outside those tests), it does nothing.
+fn pause_for_tests() {
+    if let Some(ms) = std::env::var_os("NN_TEST_WRITE_PAUSE_MS").and_then(|ms| ms.to_str()?.parse().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }
 
 /// A temporary file, removed when dropped (on every error path before the rename).

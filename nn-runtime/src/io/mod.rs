@@ -5,3 +5,4 @@ mod safetensors_file;
 
 pub use atomic::write_atomically;
 pub use safetensors_file::{load, load_into, load_with, save, LoadOptions, LoadReport};
+pub(crate) use safetensors_file::{load_checkpoint_weights, read_checkpoint_extras, save_checkpoint};

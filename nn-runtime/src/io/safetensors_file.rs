@@ -52,6 +52,75 @@ impl<M: Module> Params for M {
 const SCALAR: [usize; 0] = [];
 
 fn save_params(module: &dyn Params, path: &Path) -> Result<()> {
+    save_params_with(module, &[], None, path)
+}
+
+/// Writes a training checkpoint (atomically): `module`'s tensors as [`save`] writes them, then
+/// the f32 vectors of `extra` under their keys, and `metadata` in the header's `__metadata__`.
+pub(crate) fn save_checkpoint<M: Module>(
+    module: &M,
+    extra: &[(String, &[f32])],
+    metadata: std::collections::HashMap<String, String>,
+    path: &Path,
+) -> Result<()> {
+    save_params_with(module, extra, Some(metadata), path)
+}
+
+/// The `__metadata__` of a safetensors header.
+type Metadata = std::collections::HashMap<String, String>;
+
+/// A training checkpoint read back: the tensors whose key starts with `extra_prefix` (as f32
+/// vectors, under their keys) and the header's metadata. The rest is the network's, for
+/// [`load_checkpoint_weights`].
+pub(crate) fn read_checkpoint_extras(
+    path: &Path,
+    extra_prefix: &str,
+) -> Result<(BTreeMap<String, Vec<f32>>, Metadata)> {
+    let bytes = std::fs::read(path).map_err(|source| Error::io(path, source))?;
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let mut extras = BTreeMap::new();
+    for (name, view) in file.tensors() {
+        if !name.starts_with(extra_prefix) {
+            continue;
+        }
+        if view.dtype() != Dtype::F32 || view.shape().len() != 1 {
+            return Err(Error::format(
+                path,
+                format!(
+                    "tensor `{name}` is {:?} {:?}, expected a vector of f32",
+                    view.dtype(),
+                    view.shape()
+                ),
+            ));
+        }
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|le| f32::from_le_bytes([le[0], le[1], le[2], le[3]]))
+            .collect();
+        extras.insert(name, values);
+    }
+    Ok((extras, metadata))
+}
+
+/// Loads `module`'s tensors from a training checkpoint strictly, ignoring the keys that start
+/// with `extra_prefix`; on error `module` is unchanged.
+pub(crate) fn load_checkpoint_weights<M: Module>(module: &mut M, path: &Path, extra_prefix: &str) -> Result<()> {
+    let prefix = extra_prefix.to_string();
+    let options = LoadOptions::strict().rename(move |key| (!key.starts_with(&prefix)).then(|| key.to_string()));
+    load_params(module, path, &options).map(|_| ())
+}
+
+fn save_params_with(
+    module: &dyn Params,
+    extra: &[(String, &[f32])],
+    metadata: Option<std::collections::HashMap<String, String>>,
+    path: &Path,
+) -> Result<()> {
     let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     module.visit(&mut |key, shape, values| {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -65,6 +134,10 @@ fn save_params(module: &dyn Params, path: &Path) -> Result<()> {
             value.to_le_bytes().to_vec(),
         ));
     });
+    for (key, values) in extra {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((key.clone(), Dtype::F32, vec![values.len()], bytes));
+    }
     let views = tensors
         .iter()
         .map(|(key, dtype, shape, bytes)| {
@@ -73,7 +146,7 @@ fn save_params(module: &dyn Params, path: &Path) -> Result<()> {
             Ok((key.as_str(), view))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, &None)
+    let bytes = safetensors::serialize(views, &metadata)
         .map_err(|error| Error::format(path, format!("cannot serialise: {error}")))?;
     write_atomically(path, &bytes)
 }

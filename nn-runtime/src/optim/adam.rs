@@ -144,6 +144,14 @@ macro_rules! adam_optimizer {
             fn set_momentum(&mut self, momentum: f32) {
                 self.core.beta1 = momentum;
             }
+
+            fn state(&self) -> $crate::Result<$crate::optim::OptimizerState> {
+                Ok(self.core.state(stringify!($optimizer)))
+            }
+
+            fn load_state(&mut self, state: &$crate::optim::OptimizerState) -> $crate::Result<()> {
+                self.core.load_state(stringify!($optimizer), state)
+            }
         }
     };
 }
@@ -188,6 +196,57 @@ impl AdamCore {
             exp_avg_sq: Vec::new(),
             max_exp_avg_sq: Vec::new(),
         }
+    }
+
+    /// The state, exactly (see [`super::Optimizer::state`]).
+    pub(super) fn state(&self, kind: &str) -> super::OptimizerState {
+        super::OptimizerState::new(kind)
+            .with_f32("learning_rate", self.learning_rate)
+            .with_f32("beta1", self.beta1)
+            .with_f32("beta2", self.beta2)
+            .with_f32("eps", self.eps)
+            .with_f32("weight_decay", self.weight_decay)
+            .with_u64("amsgrad", u64::from(self.amsgrad))
+            .with_u64("steps", self.steps)
+            .with_buffer("exp_avg", &self.exp_avg)
+            .with_buffer("exp_avg_sq", &self.exp_avg_sq)
+            .with_buffer("max_exp_avg_sq", &self.max_exp_avg_sq)
+    }
+
+    /// Restores [`AdamCore::state`]'s state, checking it first (the optimizer unchanged on error).
+    pub(super) fn load_state(&mut self, kind: &str, state: &super::OptimizerState) -> crate::Result<()> {
+        state.expect_kind(kind)?;
+        state.expect_f32("beta2", self.beta2)?;
+        state.expect_f32("eps", self.eps)?;
+        state.expect_f32("weight_decay", self.weight_decay)?;
+        if state.u64("amsgrad")? != u64::from(self.amsgrad) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "the saved {kind} state has amsgrad {}, this optimizer {}: resume with the settings the run started with",
+                !self.amsgrad, self.amsgrad
+            )));
+        }
+        let (exp_avg, exp_avg_sq, max) = (
+            state.buffer("exp_avg"),
+            state.buffer("exp_avg_sq"),
+            state.buffer("max_exp_avg_sq"),
+        );
+        let max_len = if self.amsgrad { exp_avg.len() } else { 0 };
+        if exp_avg_sq.len() != exp_avg.len() || max.len() != max_len {
+            return Err(crate::Error::InvalidArgument(format!(
+                "the saved {kind} state's moments have different lengths ({}, {}, {})",
+                exp_avg.len(),
+                exp_avg_sq.len(),
+                max.len()
+            )));
+        }
+        let (learning_rate, beta1, steps) = (state.f32("learning_rate")?, state.f32("beta1")?, state.u64("steps")?);
+        self.learning_rate = learning_rate;
+        self.beta1 = beta1;
+        self.steps = steps;
+        self.exp_avg = exp_avg.to_vec();
+        self.exp_avg_sq = exp_avg_sq.to_vec();
+        self.max_exp_avg_sq = max.to_vec();
+        Ok(())
     }
 
     pub(super) fn step<M: Module>(&mut self, params: &mut M, grads: &M) {

@@ -50,6 +50,8 @@ pub use schedule::{
 };
 pub use sgd::Sgd;
 
+use std::collections::BTreeMap;
+
 use crate::Module;
 
 /// Updates a model's parameters from its gradients (a model-shaped [`Module`]).
@@ -107,6 +109,133 @@ pub trait Optimizer {
     /// ```
     fn check(&self) -> crate::Result<()> {
         check_learning_rate(self.learning_rate())
+    }
+
+    /// Everything the optimizer keeps between steps, exactly, so that a run resumed with
+    /// [`Optimizer::load_state`] continues bit for bit (what [`crate::Trainer::resume_checkpoint`]
+    /// saves). The default is an error: an optimizer written outside this crate must implement
+    /// both methods to be resumed.
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    /// let (mut p, mut g) = (Linear::<1, 1>::zeros(), Linear::<1, 1>::zeros());
+    /// g.bias[0] = 1.0;
+    /// let mut opt = Sgd::new(0.1).momentum(0.9);
+    /// opt.step(&mut p, &g);
+    /// let state = opt.state().unwrap();
+    /// assert_eq!(state.kind, "Sgd");
+    /// let mut resumed = Sgd::new(0.1).momentum(0.9);
+    /// resumed.load_state(&state).unwrap();
+    /// let mut q = p.clone();
+    /// opt.step(&mut p, &g);
+    /// resumed.step(&mut q, &g);
+    /// assert_eq!(p.bias[0].to_bits(), q.bias[0].to_bits());
+    /// ```
+    fn state(&self) -> crate::Result<OptimizerState> {
+        Err(crate::Error::InvalidArgument(format!(
+            "the optimizer {} cannot save its state (implement `Optimizer::state` and `Optimizer::load_state` to resume training with it)",
+            std::any::type_name::<Self>()
+        )))
+    }
+
+    /// Restores a state from [`Optimizer::state`]. An error (the optimizer unchanged) if the
+    /// state is another optimizer's, or was written with other settings (weight decay, betas,
+    /// eps, dampening, Nesterov, AMSGrad: those of the optimizer built for the resumed run must
+    /// be the same); the learning rate and momentum, which a schedule moves, are restored.
+    fn load_state(&mut self, state: &OptimizerState) -> crate::Result<()> {
+        let _ = state;
+        Err(crate::Error::InvalidArgument(format!(
+            "the optimizer {} cannot load a saved state (implement `Optimizer::state` and `Optimizer::load_state` to resume training with it)",
+            std::any::type_name::<Self>()
+        )))
+    }
+}
+
+/// An optimizer's state between steps, exactly: what [`Optimizer::state`] gives and
+/// [`Optimizer::load_state`] takes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OptimizerState {
+    /// Which optimizer wrote it (`"Sgd"`, `"Adam"`, `"AdamW"`): another one refuses it.
+    pub kind: String,
+    /// Scalars, exactly: an `f32` as its bits ([`f32::to_bits`]), a flag as 0 or 1, a count
+    /// as itself.
+    pub scalars: BTreeMap<String, u64>,
+    /// Per-parameter buffers (momentum, moments), flat in [`Module::zip_params`] order; empty
+    /// before the first step.
+    pub buffers: BTreeMap<String, Vec<f32>>,
+}
+
+impl OptimizerState {
+    /// A state of optimizer `kind`, without scalars or buffers yet.
+    pub fn new(kind: &str) -> Self {
+        OptimizerState {
+            kind: kind.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds an `f32` scalar, as its bits.
+    pub fn with_f32(mut self, name: &str, value: f32) -> Self {
+        self.scalars.insert(name.to_string(), u64::from(value.to_bits()));
+        self
+    }
+
+    /// Adds an integer scalar (a count, or a flag as 0 or 1).
+    pub fn with_u64(mut self, name: &str, value: u64) -> Self {
+        self.scalars.insert(name.to_string(), value);
+        self
+    }
+
+    /// Adds a buffer.
+    pub fn with_buffer(mut self, name: &str, values: &[f32]) -> Self {
+        self.buffers.insert(name.to_string(), values.to_vec());
+        self
+    }
+
+    /// An error unless this is a state of optimizer `kind`.
+    pub fn expect_kind(&self, kind: &str) -> crate::Result<()> {
+        if self.kind == kind {
+            Ok(())
+        } else {
+            Err(crate::Error::InvalidArgument(format!(
+                "the saved optimizer state is {:?}'s, not {kind:?}'s: resume with the optimizer the run started with",
+                self.kind
+            )))
+        }
+    }
+
+    /// The integer scalar `name`, or an error naming it.
+    pub fn u64(&self, name: &str) -> crate::Result<u64> {
+        self.scalars
+            .get(name)
+            .copied()
+            .ok_or_else(|| crate::Error::InvalidArgument(format!("the saved {} state has no `{name}`", self.kind)))
+    }
+
+    /// The `f32` scalar `name`, or an error naming it.
+    pub fn f32(&self, name: &str) -> crate::Result<f32> {
+        let bits = self.u64(name)?;
+        u32::try_from(bits).map(f32::from_bits).map_err(|_| {
+            crate::Error::InvalidArgument(format!("the saved {} state's `{name}` is not an f32", self.kind))
+        })
+    }
+
+    /// An error unless the `f32` scalar `name` is `value` (a setting the resumed optimizer must share).
+    pub fn expect_f32(&self, name: &str, value: f32) -> crate::Result<()> {
+        let saved = self.f32(name)?;
+        if saved.to_bits() == value.to_bits() {
+            Ok(())
+        } else {
+            Err(crate::Error::InvalidArgument(format!(
+                "the saved {} state has {name} {saved}, this optimizer {value}: resume with the settings the run started with",
+                self.kind
+            )))
+        }
+    }
+
+    /// The buffer `name`, empty if there is none.
+    pub fn buffer(&self, name: &str) -> &[f32] {
+        self.buffers.get(name).map_or(&[], Vec::as_slice)
     }
 }
 

@@ -177,6 +177,33 @@ impl Optimizer for Sgd {
     fn set_momentum(&mut self, momentum: f32) {
         self.momentum = momentum;
     }
+
+    fn state(&self) -> crate::Result<super::OptimizerState> {
+        Ok(super::OptimizerState::new("Sgd")
+            .with_f32("learning_rate", self.learning_rate)
+            .with_f32("momentum", self.momentum)
+            .with_f32("dampening", self.dampening)
+            .with_f32("weight_decay", self.weight_decay)
+            .with_u64("nesterov", u64::from(self.nesterov))
+            .with_buffer("momentum_buffer", &self.buffer))
+    }
+
+    fn load_state(&mut self, state: &super::OptimizerState) -> crate::Result<()> {
+        state.expect_kind("Sgd")?;
+        state.expect_f32("dampening", self.dampening)?;
+        state.expect_f32("weight_decay", self.weight_decay)?;
+        if state.u64("nesterov")? != u64::from(self.nesterov) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "the saved Sgd state has nesterov {}, this optimizer {}: resume with the settings the run started with",
+                !self.nesterov, self.nesterov
+            )));
+        }
+        let (learning_rate, momentum) = (state.f32("learning_rate")?, state.f32("momentum")?);
+        self.learning_rate = learning_rate;
+        self.momentum = momentum;
+        self.buffer = state.buffer("momentum_buffer").to_vec();
+        Ok(())
+    }
 }
 
 /// The numbers of one SGD step.

@@ -7,6 +7,7 @@ mod monitor;
 mod plot;
 mod progress;
 mod report;
+mod resume;
 mod trainer;
 mod workspace;
 

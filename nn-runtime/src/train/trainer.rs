@@ -2,10 +2,11 @@
 //! checkpoints and gradient clipping.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::progress::EpochProgress;
+use super::resume::{self, Position, Settings};
 use super::{evaluate, EpochReport, Monitor, Progress, TrainReport, Workspace};
 use crate::data::Dataset;
 use crate::layer::Layer;
@@ -57,6 +58,8 @@ pub struct Trainer<'a, L> {
     max_grad_norm: Option<f32>,
     on_epoch: Option<EpochCallback<'a>>,
     schedule: Option<Scheduled<'a>>,
+    resume: Option<PathBuf>,
+    resume_every_steps: Option<usize>,
 }
 
 impl<L: fmt::Debug> fmt::Debug for Trainer<'_, L> {
@@ -71,6 +74,8 @@ impl<L: fmt::Debug> fmt::Debug for Trainer<'_, L> {
             .field("patience", &self.patience)
             .field("checkpoint", &self.checkpoint)
             .field("max_grad_norm", &self.max_grad_norm)
+            .field("resume", &self.resume)
+            .field("resume_every_steps", &self.resume_every_steps)
             .field("on_epoch", &self.on_epoch.as_ref().map(|_| "callback"))
             .field(
                 "schedule",
@@ -98,6 +103,8 @@ impl<'a, L> Trainer<'a, L> {
             max_grad_norm: None,
             on_epoch: None,
             schedule: None,
+            resume: None,
+            resume_every_steps: None,
         }
     }
 
@@ -148,6 +155,64 @@ impl<'a, L> Trainer<'a, L> {
     /// figure, so the file always holds the best epoch so far, even if training fails later.
     pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
         self.checkpoint = Some(path.into());
+        self
+    }
+
+    /// Makes the run resumable after a crash: [`Trainer::fit`] keeps a training checkpoint at
+    /// `path`, written atomically at the end of every epoch (and every `n` steps with
+    /// [`Trainer::resume_every_steps`]), and, if the file exists when `fit` starts, continues
+    /// from it. A run killed at any moment (between steps, in the middle of a checkpoint write)
+    /// and started again with the same code, data and settings ends with weights bit-identical
+    /// to an uninterrupted run, and the same history (but each epoch's `seconds`).
+    ///
+    /// The file is safetensors: the network's tensors under their keys (as
+    /// [`crate::io::save`] writes them, so `load` can read them with
+    /// [`crate::io::LoadOptions::partial`]), the optimizer's buffers under `optim.*` keys
+    /// ([`Optimizer::state`]), and in its metadata, as JSON, the epoch and step, the schedule's
+    /// position, the sum of the epoch's losses so far, the early-stopping figures and the
+    /// history. The shuffling order is rebuilt from the seed and the epoch. `fit` checks the
+    /// file before it changes anything: that it is a training checkpoint, of this network
+    /// (keys and shapes), of this optimizer with its settings, written with this seed, batch
+    /// size and number of training samples; otherwise an error names the file. Its directory
+    /// must exist and be writable when `fit` starts. A run that has already completed its epochs
+    /// (or stopped early) returns its history at once. `epochs` may be raised to train further.
+    ///
+    /// Not resumed: a [`crate::layer::Dropout`]'s mask stream restarts from its seed (a network
+    /// with dropout resumes, but not bit for bit), and the `on_epoch` callback runs again for an
+    /// epoch that was redone.
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    /// network! { struct Line: [1] => Linear<1, 1> }
+    /// let data = nn::data::InMemory::new(vec![[1.0], [2.0], [3.0]], vec![[2.0], [4.0], [6.0]]).unwrap();
+    /// let dir = std::env::temp_dir().join(format!("nn-resume-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("run.safetensors");
+    /// let trainer = || nn::Trainer::new(nn::loss::Mse).batch_size(2).quiet().resume_checkpoint(&path);
+    ///
+    /// // A run that stops after 3 of its 6 epochs (as if it had been killed)...
+    /// let (mut net, mut opt) = (Line::init(0), Sgd::new(0.05).momentum(0.9));
+    /// trainer().epochs(3).fit(&mut net, &mut opt, &data, None).unwrap();
+    /// // ...started again, from scratch, continues from its checkpoint to epoch 6,
+    /// let (mut net, mut opt) = (Line::init(0), Sgd::new(0.05).momentum(0.9));
+    /// let report = trainer().epochs(6).fit(&mut net, &mut opt, &data, None).unwrap();
+    /// assert_eq!(report.epochs.len(), 6);
+    ///
+    /// // and ends where an uninterrupted run ends, bit for bit.
+    /// let (mut straight, mut opt) = (Line::init(0), Sgd::new(0.05).momentum(0.9));
+    /// nn::Trainer::new(nn::loss::Mse).batch_size(2).quiet().epochs(6).fit(&mut straight, &mut opt, &data, None).unwrap();
+    /// assert_eq!(net.forward(&[1.5])[0].to_bits(), straight.forward(&[1.5])[0].to_bits());
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn resume_checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
+        self.resume = Some(path.into());
+        self
+    }
+
+    /// Also writes the [`Trainer::resume_checkpoint`] every `steps` steps (counted across
+    /// epochs), so that a crash loses at most `steps` steps. `steps` must be at least 1.
+    pub fn resume_every_steps(mut self, steps: usize) -> Self {
+        self.resume_every_steps = Some(steps);
         self
     }
 
@@ -221,21 +286,49 @@ impl<'a, L> Trainer<'a, L> {
                 "parameter `{key}` of the network is {value} before training; every weight must be finite"
             )));
         }
+        let settings = Settings {
+            seed: self.seed,
+            batch_size: self.batch_size,
+            train_len: train.len(),
+        };
+        // Where training starts: from scratch, or where the training checkpoint left it.
+        let position = match &self.resume {
+            Some(path) => {
+                check_resume_path(path)?;
+                if self.resume_every_steps == Some(0) {
+                    return Err(Error::InvalidArgument("`resume_every_steps` must be at least 1".into()));
+                }
+                // An optimizer that cannot save its state fails now, not after an epoch.
+                optimizer.state()?;
+                let trainable = trainable_len(net);
+                resume::load(path, net, optimizer, settings, trainable)?.unwrap_or_default()
+            }
+            None => Position::default(),
+        };
+        if position.report.stopped_early || position.epoch >= self.epochs {
+            return Ok(position.report);
+        }
         // The weights at the end of the last completed epoch, all finite: what a failed epoch
-        // leaves in the network (one copy per epoch, not per step).
+        // leaves in the network (one copy per epoch, not per step). After a resume in the middle
+        // of an epoch, the weights resumed.
         let mut last_good = net.clone();
         let monitor = self.monitor.unwrap_or(if valid.is_some() {
             Monitor::ValidLoss
         } else {
             Monitor::TrainLoss
         });
+        // The shuffling order is shuffled in place each epoch: replaying the shuffles of the
+        // epochs begun gives the resumed epoch's order and the generator's position.
         let mut rng = Rng::seed(self.seed);
         let mut order: Vec<usize> = (0..train.len()).collect();
+        let resumed_in_epoch = position.step_in_epoch > 0;
+        for _ in 0..position.epoch + usize::from(resumed_in_epoch) {
+            rng.shuffle(&mut order);
+        }
         let mut workspace = Workspace::<N, D::Input, D::Target>::new();
-        let mut report = TrainReport::default();
-        let (mut best, mut epochs_without_improvement) = (None::<f32>, 0);
-        let mut global_step = 0;
-        for epoch in 1..=self.epochs {
+        let mut state = position;
+        let mut skip_steps = state.step_in_epoch;
+        for epoch in state.epoch + 1..=self.epochs {
             if let Some(Scheduled {
                 schedule,
                 per_step: false,
@@ -246,10 +339,18 @@ impl<'a, L> Trainer<'a, L> {
             }
             let start = Instant::now();
             let progress = EpochProgress::start(self.progress, epoch, self.epochs, train.len());
-            rng.shuffle(&mut order);
-            let mut total_loss = 0.0f64;
-            let mut seen = 0usize;
-            for (step, batch) in order.chunks(self.batch_size).enumerate() {
+            let (mut total_loss, mut seen) = (0.0f64, 0usize);
+            if skip_steps == 0 {
+                rng.shuffle(&mut order);
+            } else {
+                (total_loss, seen) = (state.epoch_loss, state.epoch_seen);
+            }
+            let steps_in_epoch = order.len().div_ceil(self.batch_size);
+            for (step, batch) in order
+                .chunks(self.batch_size)
+                .enumerate()
+                .skip(std::mem::take(&mut skip_steps))
+            {
                 let loss = workspace.compute_grads_on(net, &self.loss, train, batch);
                 if !loss.is_finite() {
                     net.clone_from(&last_good);
@@ -267,17 +368,29 @@ impl<'a, L> Trainer<'a, L> {
                     per_step: true,
                 }) = &self.schedule
                 {
-                    schedule.apply(optimizer, global_step);
+                    schedule.apply(optimizer, state.global_step);
                     if let Err(error) = optimizer.check() {
                         net.clone_from(&last_good);
                         return Err(scheduled_error(error, epoch, Some(step + 1)));
                     }
                 }
                 optimizer.step(net, workspace.grads());
-                global_step += 1;
+                state.global_step += 1;
                 total_loss += f64::from(loss) * batch.len() as f64;
                 seen += batch.len();
                 progress.advance(batch.len(), step, total_loss / seen as f64);
+                if let (Some(path), Some(every)) = (&self.resume, self.resume_every_steps) {
+                    // The end of the epoch writes its own checkpoint, after validation.
+                    if state.global_step % every == 0 && step + 1 < steps_in_epoch {
+                        if let Some((key, value)) = first_non_finite(net) {
+                            net.clone_from(&last_good);
+                            return Err(Error::NonFiniteWeights { key, value, epoch });
+                        }
+                        state.step_in_epoch = step + 1;
+                        (state.epoch_loss, state.epoch_seen) = (total_loss, seen);
+                        resume::save(path, net, optimizer, settings, &state)?;
+                    }
+                }
             }
             let seconds = start.elapsed().as_secs_f64();
             // The next step's loss catches most bad updates; the last one of the epoch, and one
@@ -299,6 +412,7 @@ impl<'a, L> Trainer<'a, L> {
                 seconds,
             };
             progress.finish(&epoch_report);
+            let report = &mut state.report;
             report.epochs.push(epoch_report);
             if let Some(callback) = &mut self.on_epoch {
                 callback(&epoch_report);
@@ -306,26 +420,30 @@ impl<'a, L> Trainer<'a, L> {
             // A NaN figure (a validation set whose inputs hold a NaN) is never the best: it
             // counts as an epoch without improvement, and a later finite one can be the best.
             match monitor.value(&epoch_report) {
-                Some(value) if !value.is_nan() && best.is_none_or(|best| monitor.improves(value, best)) => {
-                    best = Some(value);
+                Some(value) if !value.is_nan() && state.best.is_none_or(|best| monitor.improves(value, best)) => {
+                    state.best = Some(value);
                     report.best_epoch = Some(epoch);
-                    epochs_without_improvement = 0;
+                    state.epochs_without_improvement = 0;
                     if let Some(path) = &self.checkpoint {
                         crate::io::save(net, path)?;
                     }
                 }
-                _ => epochs_without_improvement += 1,
+                _ => state.epochs_without_improvement += 1,
             }
-            if self
+            let stop = self
                 .patience
-                .is_some_and(|patience| epochs_without_improvement >= patience)
-                && epoch < self.epochs
-            {
-                report.stopped_early = true;
+                .is_some_and(|patience| state.epochs_without_improvement >= patience)
+                && epoch < self.epochs;
+            report.stopped_early = stop;
+            (state.epoch, state.step_in_epoch, state.epoch_loss, state.epoch_seen) = (epoch, 0, 0.0, 0);
+            if let Some(path) = &self.resume {
+                resume::save(path, net, optimizer, settings, &state)?;
+            }
+            if stop {
                 break;
             }
         }
-        Ok(report)
+        Ok(state.report)
     }
 
     fn check<D, O>(&self, train: &D) -> Result<()>
@@ -365,6 +483,52 @@ fn first_non_finite<M: crate::Module>(net: &M) -> Option<(String, f32)> {
         }
     });
     found
+}
+
+/// The number of values an optimizer updates in `net` (the length of its buffers).
+fn trainable_len<N: crate::Module + Clone>(net: &mut N) -> usize {
+    let grads = net.clone();
+    let mut len = 0;
+    net.zip_params(&grads, &mut |p, _| len += p.len());
+    len
+}
+
+/// An error unless a training checkpoint can be written at `path`: a file name in a directory
+/// that exists and is writable now (checked by creating and removing a file in it).
+fn check_resume_path(path: &Path) -> Result<()> {
+    let problem = |problem: String| {
+        Err(Error::InvalidArgument(format!(
+            "training checkpoint {}: {problem}",
+            path.display()
+        )))
+    };
+    let Some(name) = path.file_name() else {
+        return problem("not a file path".into());
+    };
+    if path.is_dir() {
+        return problem("is a directory".into());
+    }
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !directory.is_dir() {
+        return problem(format!("the directory {} does not exist", directory.display()));
+    }
+    let mut probe_name = std::ffi::OsString::from(".");
+    probe_name.push(name);
+    probe_name.push(format!(".{}.probe", std::process::id()));
+    let probe = directory.join(probe_name);
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(error) => problem(format!(
+            "the directory {} is not writable: {error}",
+            directory.display()
+        )),
+    }
 }
 
 /// A schedule's invalid rate, with where it was set.
