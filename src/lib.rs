@@ -20,7 +20,8 @@
 //!
 //! - Layers: [`Linear`], [`Conv2d`], [`ReLU`], [`BatchNorm2d`], [`Residual`], ... and the
 //!   traits a layer implements: [`Module`] (parameters, `#[derive(Module)]`), [`Layer`] (forward
-//!   and backward for one input type) and [`Elementwise`] (with [`elementwise_layer!`]).
+//!   and backward for one input type) and [`Elementwise`] (with [`elementwise_layer!`]);
+//!   [`Predict`] runs any of them on a batch or a dataset.
 //! - Training: [`loss`], [`optim`], [`data`] (datasets, MNIST, CSV), the [`Trainer`],
 //!   [`evaluate`], [`metrics`], and [`train`] for a hand-written loop.
 //! - Files: [`io`] saves and loads weights as safetensors with PyTorch's `state_dict` keys.
@@ -53,7 +54,7 @@ pub use nn_runtime::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear,
     LogSoftmax, MaxPool2d, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
-pub use nn_runtime::{Elementwise, Error, Layer, Mode, Module, Result, Rng, Tensor};
+pub use nn_runtime::{Elementwise, Error, Layer, Mode, Module, Predict, Result, Rng, Tensor};
 
 pub mod io {
     //! Weights as safetensors files with PyTorch's `state_dict` key names: [`save`], [`load`],
@@ -80,6 +81,7 @@ pub mod prelude {
     pub use nn_runtime::elementwise_layer;
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
+    pub use nn_runtime::Predict;
     pub use nn_runtime::{
         AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Elementwise, Flatten, Identity, Layer, LayerNorm,
         LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
