@@ -16,12 +16,62 @@
 //! assert_eq!(logits.len(), 10);
 //! ```
 //!
-//! Everything of `nn-runtime` is re-exported here: layers ([`Linear`], [`ReLU`], ...), losses
-//! ([`loss`]), optimizers ([`optim`]), datasets ([`data`]), the [`Trainer`], and safetensors
-//! I/O ([`io`]).
+//! # What is here
+//!
+//! - Layers: [`Linear`], [`Conv2d`], [`ReLU`], [`BatchNorm2d`], [`Residual`], ... and the
+//!   traits a layer implements: [`Module`] (parameters, `#[derive(Module)]`), [`Layer`] (forward
+//!   and backward for one input type) and [`Elementwise`] (with [`elementwise_layer!`]);
+//!   [`Predict`] runs any of them on a batch or a dataset.
+//! - Training: [`loss`], [`optim`], [`data`] (datasets, MNIST, CSV), the [`Trainer`],
+//!   [`evaluate`], [`metrics`], and [`train`] for a hand-written loop.
+//! - Files: [`io`] saves and loads weights as safetensors with PyTorch's `state_dict` keys.
+//! - Threads: [`set_num_threads`], [`num_threads`], [`max_threads`].
+//!
+//! The whole public API is listed in `docs/public-api.txt`, which a test keeps in step with
+//! this file.
+//!
+//! # Features
+//!
+//! - `bundled-mnist` (default): [`data::Mnist::bundled`], 10,000 training and 10,000 test MNIST
+//!   digits embedded in the binary (3.2 MB, from the `nn-mnist-data` crate). Without it,
+//!   [`data::Mnist::from_dir`] reads the same files, or the full set, from a folder.
+//! - `plot` (default): [`TrainReport::plot`] draws the loss and accuracy curves as PNG or SVG
+//!   (the `nn-plot` crate: pure Rust, bundled font, no system libraries).
+//!
+//! ```toml
+//! [dependencies]
+//! nn = { version = "0.1", default-features = false } # neither the digits nor the plots
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The public API: every item below is listed in docs/public-api.txt (tests/public_api.rs).
 pub use nn_macros::{network, Module};
-pub use nn_runtime::*;
+pub use nn_runtime::elementwise_layer;
+pub use nn_runtime::{data, loss, metrics, optim, train};
+pub use nn_runtime::{evaluate, Evaluation, TrainReport, Trainer};
+pub use nn_runtime::{max_threads, num_threads, set_num_threads};
+pub use nn_runtime::{
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Flatten, Identity, LayerNorm, LeakyReLU, Linear,
+    LogSoftmax, MaxPool2d, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, GELU,
+};
+pub use nn_runtime::{Elementwise, Error, Layer, Mode, Module, Predict, Result, Rng, Tensor};
+
+pub mod io {
+    //! Weights as safetensors files with PyTorch's `state_dict` key names: [`save`], [`load`],
+    //! and [`load_with`] for a file whose keys or contents differ from the network's
+    //! ([`LoadOptions`]).
+    //!
+    //! A network declared with `network!` has these as methods too: `net.save(path)`,
+    //! `Net::load(path)`, `net.load_from(path, &options)`.
+
+    pub use nn_runtime::io::{load, load_into, load_with, save, LoadOptions, LoadReport};
+}
+
+// The kernels, for the doc examples of `nn-runtime/src/kernel/conv/` only (they name
+// `nn::kernel`); everything else reaches internals through `nn_runtime`. Not an API.
+#[cfg(feature = "__internal")]
+#[doc(hidden)]
+pub use nn_runtime::kernel;
 
 /// `use nn::prelude::*;` brings the macro, the layers, the losses and the traits into scope.
 pub mod prelude {
@@ -31,6 +81,7 @@ pub mod prelude {
     pub use nn_runtime::elementwise_layer;
     pub use nn_runtime::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
+    pub use nn_runtime::Predict;
     pub use nn_runtime::{
         AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Elementwise, Flatten, Identity, Layer, LayerNorm,
         LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,

@@ -1,8 +1,8 @@
 //! The convolution kernels give the same bits with 1, 2 and 3 threads, on batches that are
 //! multiples of their blocks and groups and batches that are not.
 
-use nn::kernel::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 use nn::Rng;
+use nn_runtime::kernel::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 
 fn values(rng: &mut Rng, len: usize) -> Vec<f32> {
     (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()

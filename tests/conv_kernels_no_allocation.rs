@@ -5,8 +5,8 @@
 mod common;
 
 use common::alloc::{allocations_during, CountingAllocator};
-use nn::kernel::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 use nn::Rng;
+use nn_runtime::kernel::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;

@@ -2,9 +2,9 @@
 //! backward pass, and reproducible masks.
 
 use nn::data::InMemory;
-use nn::layer::DropoutCache;
 use nn::prelude::*;
 use nn::Mode;
+use nn_runtime::layer::DropoutCache;
 
 network! {
     struct Regularised: [8] => Linear<8, 16> -> ReLU -> Dropout(0.5) -> Linear<16, 3>

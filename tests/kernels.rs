@@ -2,13 +2,13 @@
 //! as dispatched, and each implementation on its own (the AVX2 micro-kernels where the CPU has
 //! them, `dense.rs`), whose results must also not depend on the number of threads.
 
-use nn::kernel::variants;
-use nn::kernel::{
-    linear_backward_input, linear_backward_input_relu, linear_backward_weight, linear_forward, linear_forward_relu,
-};
 use nn::prelude::*;
 use nn::Mode;
 use nn::Rng;
+use nn_runtime::kernel::variants;
+use nn_runtime::kernel::{
+    linear_backward_input, linear_backward_input_relu, linear_backward_weight, linear_forward, linear_forward_relu,
+};
 
 /// Which implementation a check runs.
 #[derive(Clone, Copy, Debug, PartialEq)]

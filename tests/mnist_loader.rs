@@ -40,7 +40,7 @@ fn write_raw_mnist(dir: &Path, count: u32) {
 fn bundled_digits_load_with_the_documented_counts() {
     let mnist = Mnist::bundled().unwrap();
     assert_eq!((mnist.train.len(), mnist.test.len()), (10_000, 10_000));
-    // Class counts of the training subset, from data/mnist/README.md.
+    // Class counts of the training subset, from nn-mnist-data/README.md.
     let mut counts = [0usize; 10];
     mnist.train.targets().iter().for_each(|&label| counts[label] += 1);
     assert_eq!(counts, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
@@ -52,7 +52,7 @@ fn bundled_digits_load_with_the_documented_counts() {
 
 #[test]
 fn from_dir_reads_gzip_files_like_bundled() {
-    let from_dir = Mnist::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")).unwrap();
+    let from_dir = Mnist::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/nn-mnist-data")).unwrap();
     let bundled = Mnist::bundled().unwrap();
     assert_eq!(from_dir.test, bundled.test);
     assert_eq!(from_dir.train, bundled.train);

@@ -11,9 +11,9 @@ mod common;
 
 use common::seq::Seq;
 use common::{assert_close, backward, Fixture};
-use nn::layer::BatchNormCache;
 use nn::prelude::*;
 use nn::Mode;
+use nn_runtime::layer::BatchNormCache;
 
 /// Max-norm relative tolerance of every comparison: f32 sums of at most 120 values per
 /// statistic in another order than PyTorch's stay well below it.

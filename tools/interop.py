@@ -5,7 +5,7 @@ Run from anywhere (the script finds the repository root from its own path):
     bash tools/setup_venv.sh && ~/.venvs/nn-tools/bin/python tools/interop.py
 
 1. PyTorch -> nn. Trains the seed network in PyTorch on the 10,000 bundled training digits of
-   data/mnist/ (read with gzip + numpy, no torchvision) and writes two fixtures that
+   nn-mnist-data/ (read with gzip + numpy, no torchvision) and writes two fixtures that
    tests/interop.rs loads:
 
    tests/fixtures/torch_trained_mnist_mlp.safetensors
@@ -68,7 +68,7 @@ from make_fixtures import check_file, mnist_mlp, save_fixture, setup_determinism
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
-MNIST = REPO_ROOT / "data" / "mnist"
+MNIST = REPO_ROOT / "nn-mnist-data"
 
 MODEL_PATH = FIXTURES / "torch_trained_mnist_mlp.safetensors"
 IO_PATH = FIXTURES / "torch_trained_mnist_mlp_io.safetensors"

@@ -14,7 +14,7 @@ Trains LeNet-5 as the issue states it,
 (the nn side: `network! { struct LeNet: [1, 28, 28] => Conv2d<1, 6, 5>(padding = 2) -> ReLU ->
 MaxPool2d<2> -> Conv2d<6, 16, 5> -> ReLU -> MaxPool2d<2> -> Flatten -> Linear<400, 120> -> ReLU
 -> Linear<120, 84> -> ReLU -> Linear<84, 10> }`) in PyTorch for EPOCHS = 1 epoch on the 10,000
-bundled training digits of data/mnist/, with the recipe and the standardisation of
+bundled training digits of nn-mnist-data/, with the recipe and the standardisation of
 tools/interop.py (read with gzip + numpy; inputs (pixels / 255 - 0.1307) / 0.3081 in f32;
 torch.manual_seed(SEED) before building the model; nn.CrossEntropyLoss();
 torch.optim.SGD(lr=0.01, momentum=0.9); batch 64, shuffled with torch.randperm), and writes:

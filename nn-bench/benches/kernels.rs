@@ -4,7 +4,7 @@
 //!
 //! On a CPU with AVX2+FMA, the `*_avx2_vs_dense` groups run each Linear product by the AVX2
 //! micro-kernels and by the portable `dense.rs` kernels in the same run, at the seed sizes and
-//! batches 1, 64, 256 and 1024: their ratio decides which one `nn::kernel` dispatches to (the
+//! batches 1, 64, 256 and 1024: their ratio decides which one `nn_runtime::kernel` dispatches to (the
 //! machine is shared, so compare ratios, not times across runs).
 //!
 //! ```sh
@@ -16,15 +16,15 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use nn::kernel::variants::{
+use nn::Rng;
+use nn_runtime::kernel::variants::{
     has_avx2, linear_backward_input_avx2, linear_backward_input_dense, linear_backward_weight_avx2,
     linear_backward_weight_dense, linear_forward_avx2, linear_forward_dense,
 };
-use nn::kernel::{
+use nn_runtime::kernel::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, linear_backward_input, linear_backward_weight,
     linear_forward, ConvShape,
 };
-use nn::Rng;
 
 fn rows<const N: usize>(rng: &mut Rng, count: usize) -> Vec<[f32; N]> {
     (0..count)
@@ -148,7 +148,7 @@ fn convolution(c: &mut Criterion, name: &str, shape: ConvShape, batch: usize, th
 
 fn kernels(c: &mut Criterion) {
     nn::set_num_threads(1);
-    eprintln!("instruction set: {}", nn::kernel::instruction_set());
+    eprintln!("instruction set: {}", nn_runtime::kernel::instruction_set());
     for batch in [1, 64, 256, 1024] {
         layer::<784, 128>(c, batch);
     }

@@ -11,6 +11,7 @@ pub mod layer;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
+mod predict;
 mod rng;
 mod special;
 pub mod summary;
@@ -23,6 +24,7 @@ pub use layer::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Elementwise, Flatten, Identity, Layer, LayerNorm,
     LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
+pub use predict::Predict;
 pub use rng::Rng;
 pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Tensor};
 pub use threads::{max_threads, num_threads, set_num_threads};

@@ -24,8 +24,41 @@ use chacha20::ChaCha8Rng;
 /// let (from_a, from_b): (Vec<u64>, Vec<u64>) = (0..100).map(|_| (a.next_u64(), b.next_u64())).unzip();
 /// assert_eq!(from_a, from_b);
 /// ```
+///
+/// It implements `rand_core`'s `TryRng` with `Error = Infallible`, and so `rand_core::Rng`
+/// (rand_core 0.10's name for `RngCore`): pass it where the `rand` 0.10 ecosystem takes a
+/// generator. The trait's `next_u32`, `next_u64` and `fill_bytes` continue the same stream as
+/// [`Rng::unit`], [`Rng::below`] and the rest.
+///
+/// ```
+/// use rand_core::Rng as _;
+/// fn sample(rng: &mut impl rand_core::Rng) -> u64 {
+///     rng.next_u64()
+/// }
+/// let (mut a, mut b) = (nn::Rng::seed(3), nn::Rng::seed(3));
+/// assert_eq!(sample(&mut a), b.next_u64());
+/// let mut bytes = [0u8; 5];
+/// a.fill_bytes(&mut bytes);
+/// ```
 #[derive(Debug)]
 pub struct Rng(ChaCha8Rng);
+
+impl rand_core::TryRng for Rng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.0.next_u32())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.0.next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.fill_bytes(dst);
+        Ok(())
+    }
+}
 
 /// chacha20's generator is not `Clone` (so that a cipher's key stream is not duplicated by
 /// accident); ours is for reproducibility, so a clone is the generator rebuilt from its state.

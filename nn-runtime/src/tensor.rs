@@ -112,7 +112,7 @@ pub fn boxed_zeros<T: Tensor, const N: usize>() -> Box<[T; N]> {
 ///
 /// ```
 /// let images = [[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]];
-/// let rows: &[[f32; 4]] = nn::flatten_batch(&images);
+/// let rows: &[[f32; 4]] = nn_runtime::flatten_batch(&images);
 /// assert_eq!(rows, [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]);
 /// ```
 pub fn flatten_batch<T: Tensor, const N: usize>(batch: &[T]) -> &[[f32; N]] {

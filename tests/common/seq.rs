@@ -3,7 +3,8 @@
 //! batch norm inside a network do not depend on the macro's version. Keys are PyTorch's
 //! `nn.Sequential(A, B)` ones: `0.` and `1.`.
 
-use nn::{prefix_mut, Layer, Mode, Module, Rng, Tensor};
+use nn::{Layer, Mode, Module, Rng, Tensor};
+use nn_runtime::prefix_mut;
 
 #[derive(Clone, Debug)]
 pub struct Seq<A, B> {

@@ -40,23 +40,25 @@ impl Mnist {
     /// Standard deviation of the MNIST training pixels (after `/ 255`).
     pub const STD: f32 = 0.3081;
 
-    /// The 10,000 training and 10,000 test digits shipped with this crate (see `data/mnist/README.md`),
-    /// embedded in the binary so it works in any crate that depends on `nn`.
+    /// The 10,000 training and 10,000 test digits of the `nn-mnist-data` crate (its README gives
+    /// their provenance and licence), embedded in the binary so it works in any crate that
+    /// depends on `nn`.
+    ///
+    /// ```
+    /// let mnist = nn::data::Mnist::bundled()?;
+    /// # use nn::data::Dataset;
+    /// assert_eq!((mnist.train.len(), mnist.test.len()), (10_000, 10_000));
+    /// # Ok::<(), nn::Error>(())
+    /// ```
     #[cfg(feature = "bundled-mnist")]
     pub fn bundled() -> Result<Self> {
-        macro_rules! bundled_file {
-            ($name:literal) => {
-                (
-                    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist/", $name)).as_slice(),
-                    Path::new(concat!("<bundled>/data/mnist/", $name)),
-                )
-            };
-        }
+        let paths = nn_mnist_data::FILES.map(|(name, _)| std::path::PathBuf::from(format!("<bundled>/{name}")));
+        let [a, b, c, d] = nn_mnist_data::FILES;
         Self::from_bytes([
-            bundled_file!("train-images-idx3-ubyte.gz"),
-            bundled_file!("train-labels-idx1-ubyte.gz"),
-            bundled_file!("t10k-images-idx3-ubyte.gz"),
-            bundled_file!("t10k-labels-idx1-ubyte.gz"),
+            (a.1, paths[0].as_path()),
+            (b.1, paths[1].as_path()),
+            (c.1, paths[2].as_path()),
+            (d.1, paths[3].as_path()),
         ])
     }
 

@@ -24,10 +24,10 @@ static TEMPORARIES: AtomicU64 = AtomicU64::new(0);
 /// let dir = std::env::temp_dir().join(format!("nn-atomic-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
 /// let path = dir.join("notes.txt");
-/// nn::io::write_atomically(&path, b"first").unwrap();
-/// nn::io::write_atomically(&path, b"second").unwrap();
+/// nn_runtime::io::write_atomically(&path, b"first").unwrap();
+/// nn_runtime::io::write_atomically(&path, b"second").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"second");
-/// let error = nn::io::write_atomically(&dir.join("no/such/dir/x.txt"), b"").unwrap_err();
+/// let error = nn_runtime::io::write_atomically(&dir.join("no/such/dir/x.txt"), b"").unwrap_err();
 /// assert!(error.to_string().starts_with(&dir.join("no/such/dir/x.txt").display().to_string()));
 /// std::fs::remove_dir_all(&dir).unwrap();
 /// ```

@@ -43,7 +43,7 @@ fn has_avx2_fma() -> bool {
 /// `"portable"`.
 ///
 /// ```
-/// assert!(["avx512", "avx2+fma", "portable"].contains(&nn::kernel::instruction_set()));
+/// assert!(["avx512", "avx2+fma", "portable"].contains(&nn_runtime::kernel::instruction_set()));
 /// ```
 pub fn instruction_set() -> &'static str {
     #[cfg(target_arch = "x86_64")]
@@ -203,7 +203,7 @@ pub mod variants {
 /// ```
 /// // x = [1 2], w = [[3 4], [5 6]], bias = [10 20]
 /// let mut y = [[0.0; 2]];
-/// nn::kernel::linear_forward(&[[1.0, 2.0]], &[[3.0, 4.0], [5.0, 6.0]], &[10.0, 20.0], &mut y);
+/// nn_runtime::kernel::linear_forward(&[[1.0, 2.0]], &[[3.0, 4.0], [5.0, 6.0]], &[10.0, 20.0], &mut y);
 /// assert_eq!(y, [[21.0, 37.0]]);
 /// ```
 pub fn linear_forward<const IN: usize, const OUT: usize>(
@@ -223,7 +223,7 @@ pub fn linear_forward<const IN: usize, const OUT: usize>(
 /// ```
 /// // x = [1 2], w = [[3 4], [-5 -6]], bias = [10 -20]: [21, -37] before the ReLU
 /// let mut y = [[0.0; 2]];
-/// nn::kernel::linear_forward_relu(&[[1.0, 2.0]], &[[3.0, 4.0], [-5.0, -6.0]], &[10.0, -20.0], &mut y);
+/// nn_runtime::kernel::linear_forward_relu(&[[1.0, 2.0]], &[[3.0, 4.0], [-5.0, -6.0]], &[10.0, -20.0], &mut y);
 /// assert_eq!(y, [[21.0, 0.0]]);
 /// ```
 pub fn linear_forward_relu<const IN: usize, const OUT: usize>(
@@ -489,7 +489,7 @@ fn forward_serial<const IN: usize, const OUT: usize>(
 ///
 /// ```
 /// let mut dx = [[0.0; 2]];
-/// nn::kernel::linear_backward_input(&[[1.0, 10.0]], &[[3.0, 4.0], [5.0, 6.0]], &mut dx);
+/// nn_runtime::kernel::linear_backward_input(&[[1.0, 10.0]], &[[3.0, 4.0], [5.0, 6.0]], &mut dx);
 /// assert_eq!(dx, [[53.0, 64.0]]);
 /// ```
 pub fn linear_backward_input<const IN: usize, const OUT: usize>(
@@ -508,7 +508,7 @@ pub fn linear_backward_input<const IN: usize, const OUT: usize>(
 /// ```
 /// // the ReLU's outputs [2, 0]: the second input's gradient is masked
 /// let mut dx = [[0.0; 2]];
-/// nn::kernel::linear_backward_input_relu(&[[1.0, 10.0]], &[[3.0, 4.0], [5.0, 6.0]], &[[2.0, 0.0]], &mut dx);
+/// nn_runtime::kernel::linear_backward_input_relu(&[[1.0, 10.0]], &[[3.0, 4.0], [5.0, 6.0]], &[[2.0, 0.0]], &mut dx);
 /// assert_eq!(dx, [[53.0, 0.0]]);
 /// ```
 pub fn linear_backward_input_relu<const IN: usize, const OUT: usize>(
@@ -578,7 +578,7 @@ fn backward_input_serial<const IN: usize, const OUT: usize>(
 ///
 /// ```
 /// let (mut dw, mut db) = ([[0.0; 2]; 1], [0.0]);
-/// nn::kernel::linear_backward_weight(&[[2.0], [1.0]], &[[1.0, 2.0], [3.0, 4.0]], &mut dw, &mut db);
+/// nn_runtime::kernel::linear_backward_weight(&[[2.0], [1.0]], &[[1.0, 2.0], [3.0, 4.0]], &mut dw, &mut db);
 /// assert_eq!((dw, db), ([[5.0, 8.0]], [3.0]));
 /// ```
 pub fn linear_backward_weight<const IN: usize, const OUT: usize>(

@@ -1,5 +1,5 @@
 //! [`Elementwise`]: a parameter-free layer defined by a function of one value and its derivative,
-//! made a [`Module`] and a [`Layer`] of every tensor shape by [`elementwise_layer!`].
+//! made a [`Module`] and a [`Layer`] of every tensor shape by [`elementwise_layer!`](crate::elementwise_layer).
 //!
 //! Why a macro line rather than blanket `impl<E: Elementwise> Layer<T> for E`: coherence accepts
 //! the blanket impls, but with them every shape mismatch in a network (`Linear<100, 10>` after a
@@ -11,7 +11,7 @@
 use crate::Tensor;
 
 /// A parameter-free layer applying one function to every value. Implement it, then invoke
-/// [`elementwise_layer!`] on the type: it becomes a [`crate::Layer`] for tensors of every shape and
+/// [`elementwise_layer!`](crate::elementwise_layer) on the type: it becomes a [`crate::Layer`] for tensors of every shape and
 /// a [`crate::Module`] without parameters.
 ///
 /// The backward pass multiplies each output gradient by `derivative(x, y)`, given the input `x`
@@ -47,7 +47,7 @@ pub trait Elementwise: Clone + Default + Send + Sync + 'static {
 /// [`crate::Layer<T>`] for every tensor `T` for types implementing [`Elementwise`]:
 /// `nn::elementwise_layer!(Square);` or several at once, `nn::elementwise_layer!(A, B);`.
 /// Types with generic parameters implement the two traits by hand, calling
-/// `nn::layer::elementwise_forward` and its siblings as this macro does.
+/// `nn_runtime::layer::elementwise_forward` and its siblings as this macro does.
 ///
 /// ```
 /// use nn::prelude::*;
@@ -101,10 +101,10 @@ macro_rules! elementwise_layer {
     )+};
 }
 
-/// [`crate::Layer::forward`] of an [`Elementwise`] layer (what [`elementwise_layer!`] calls).
+/// [`crate::Layer::forward`] of an [`Elementwise`] layer (what [`elementwise_layer!`](crate::elementwise_layer) calls).
 ///
 /// ```
-/// assert_eq!(nn::layer::elementwise_forward(&nn::Identity, &[1.0, 2.0]), [1.0, 2.0]);
+/// assert_eq!(nn_runtime::layer::elementwise_forward(&nn::Identity, &[1.0, 2.0]), [1.0, 2.0]);
 /// ```
 pub fn elementwise_forward<E: Elementwise, T: Tensor>(layer: &E, input: &T) -> T {
     let mut output = *input;
@@ -115,11 +115,11 @@ pub fn elementwise_forward<E: Elementwise, T: Tensor>(layer: &E, input: &T) -> T
     output
 }
 
-/// [`crate::Layer::forward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`] calls).
+/// [`crate::Layer::forward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`](crate::elementwise_layer) calls).
 ///
 /// ```
 /// let mut output = [[0.0; 2]];
-/// nn::layer::elementwise_forward_batch(&nn::LeakyReLU::new(0.5), &[[-2.0, 2.0]], &mut output);
+/// nn_runtime::layer::elementwise_forward_batch(&nn::LeakyReLU::new(0.5), &[[-2.0, 2.0]], &mut output);
 /// assert_eq!(output, [[-1.0, 2.0]]);
 /// ```
 pub fn elementwise_forward_batch<E: Elementwise, T: Tensor>(layer: &E, input: &[T], output: &mut [T]) {
@@ -128,13 +128,13 @@ pub fn elementwise_forward_batch<E: Elementwise, T: Tensor>(layer: &E, input: &[
     }
 }
 
-/// [`crate::Layer::backward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`]
+/// [`crate::Layer::backward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`](crate::elementwise_layer)
 /// calls): `grad_input = grad_output * derivative(input, output)`.
 ///
 /// ```
 /// let mut grad_input = [[0.0; 2]];
 /// let relu = nn::LeakyReLU::new(0.5);
-/// nn::layer::elementwise_backward_batch(&relu, &[[-2.0, 2.0]], &[[-1.0, 2.0]], &[[1.0, 1.0]], Some(&mut grad_input));
+/// nn_runtime::layer::elementwise_backward_batch(&relu, &[[-2.0, 2.0]], &[[-1.0, 2.0]], &[[1.0, 1.0]], Some(&mut grad_input));
 /// assert_eq!(grad_input, [[0.5, 1.0]]);
 /// ```
 pub fn elementwise_backward_batch<E: Elementwise, T: Tensor>(
