@@ -111,20 +111,23 @@ pub(crate) fn forward_batch(
         // same values whatever the split.
         let planes = input.len() / spatial;
         split_rows(&mut cache.sums, 2, 2 * planes / channels * spatial, PARALLEL_MIN_VALUES, |first, sums| {
-            for (i, sums) in sums.chunks_exact_mut(2).enumerate() {
-                let c = first / 2 + i;
-                let plane = |b: usize| &input[(b * channels + c) * spatial..][..spatial];
-                let mut total = 0.0f64;
-                for b in 0..planes / channels {
-                    total += f64::from(sum(plane(b)));
+            // Channels `first / 2..`, the samples' planes in memory order (sequential for the
+            // whole range on one thread).
+            let (c0, range) = (first / 2, sums.len() / 2);
+            let plane = |b: usize, i: usize| &input[(b * channels + c0 + i) * spatial..][..spatial];
+            sums.fill(0.0);
+            for b in 0..planes / channels {
+                for i in 0..range {
+                    sums[2 * i] += f64::from(sum(plane(b, i)));
                 }
-                let mean = (total / n) as f32;
-                let mut squares = 0.0f64;
-                for b in 0..planes / channels {
-                    squares += f64::from(sum_squared_deviations(plane(b), mean));
+            }
+            for sums in sums.chunks_exact_mut(2) {
+                sums[0] = f64::from((sums[0] / n) as f32);
+            }
+            for b in 0..planes / channels {
+                for i in 0..range {
+                    sums[2 * i + 1] += f64::from(sum_squared_deviations(plane(b, i), sums[2 * i] as f32));
                 }
-                sums[0] = f64::from(mean);
-                sums[1] = squares;
             }
         });
         for (c, sums) in cache.sums.chunks_exact(2).enumerate() {
@@ -188,19 +191,18 @@ pub(crate) fn backward_batch(
     let channels = weight.len();
     let mean = &cache.mean;
     let planes = input.len() / spatial;
-    // Each channel's two sums on one thread, its planes in order of the samples.
+    // Each channel's two sums on one thread, its planes in order of the samples, in memory
+    // order within the thread's channels.
     split_rows(&mut cache.sums, 2, 2 * planes / channels * spatial, PARALLEL_MIN_VALUES, |first, sums| {
-        for (i, sums) in sums.chunks_exact_mut(2).enumerate() {
-            let c = first / 2 + i;
-            let (mut sum_g, mut sum_g_centered) = (0.0f64, 0.0f64);
-            for b in 0..planes / channels {
-                let at = (b * channels + c) * spatial;
+        let (c0, range) = (first / 2, sums.len() / 2);
+        sums.fill(0.0);
+        for b in 0..planes / channels {
+            for i in 0..range {
+                let at = (b * channels + c0 + i) * spatial;
                 let (g, x) = (&grad_output[at..][..spatial], &input[at..][..spatial]);
-                sum_g += f64::from(sum(g));
-                sum_g_centered += f64::from(sum_products_of_deviations(g, x, mean[c]));
+                sums[2 * i] += f64::from(sum(g));
+                sums[2 * i + 1] += f64::from(sum_products_of_deviations(g, x, mean[c0 + i]));
             }
-            sums[0] = sum_g;
-            sums[1] = sum_g_centered;
         }
     });
     for (c, sums) in cache.sums.chunks_exact(2).enumerate() {
