@@ -5,6 +5,11 @@
 //! Each statistic is one pass over memory, plane by plane (`spatial` contiguous values of one
 //! channel), summed in 8 independent f32 lanes (which the compiler vectorises) and accumulated
 //! per channel in f64 (so a batch of 64 x 28 x 28 values per channel loses no precision).
+//!
+//! Threads: the statistics split the channels (each channel's sums, its planes in order of the
+//! samples, on one thread), the normalisation and the input gradient split the planes; every
+//! value is computed the same way whatever the split, so the bits do not depend on the number
+//! of threads.
 
 use super::Mode;
 use crate::threads::split_rows;
