@@ -5,8 +5,17 @@
 //! Each statistic is one pass over memory, plane by plane (`spatial` contiguous values of one
 //! channel), summed in 8 independent f32 lanes (which the compiler vectorises) and accumulated
 //! per channel in f64 (so a batch of 64 x 28 x 28 values per channel loses no precision).
+//!
+//! Threads: the statistics split the channels (each channel's sums, its planes in order of the
+//! samples, on one thread), the normalisation and the input gradient split the planes; every
+//! value is computed the same way whatever the split, so the bits do not depend on the number
+//! of threads.
 
 use super::Mode;
+use crate::threads::split_rows;
+
+/// Values below which a pass stays on one thread (as for pooling).
+const PARALLEL_MIN_VALUES: usize = 32_768;
 
 /// Added to the variance before the square root, PyTorch's default `eps`.
 pub(crate) const EPS: f32 = 1e-5;
@@ -86,14 +95,6 @@ fn sum_products_of_deviations(grads: &[f32], values: &[f32], mean: f32) -> f32 {
     lanes.iter().sum::<f32>() + g_rest.iter().zip(x_rest).map(|(&g, &x)| g * (x - mean)).sum::<f32>()
 }
 
-/// Calls `f(channel, plane)` for every plane of a flat `[batch, channels, spatial]` batch, in
-/// memory order.
-fn for_each_plane(values: &[f32], channels: usize, spatial: usize, mut f: impl FnMut(usize, &[f32])) {
-    for (index, plane) in values.chunks_exact(spatial).enumerate() {
-        f(index % channels, plane);
-    }
-}
-
 /// The forward pass of a batch: normalised with the batch's statistics in [`Mode::Train`]
 /// (which it records for the backward pass and the running statistics), with the running ones
 /// in [`Mode::Eval`].
@@ -111,21 +112,34 @@ pub(crate) fn forward_batch(
     cache.count = input.len() / channels;
     if cache.training {
         let n = cache.count as f64;
-        let (sums, _) = cache.sums.split_at_mut(channels);
-        sums.fill(0.0);
-        for_each_plane(input, channels, spatial, |c, plane| sums[c] += f64::from(sum(plane)));
-        for (mean, &total) in cache.mean.iter_mut().zip(&*sums) {
-            *mean = (total / n) as f32;
-        }
-        sums.fill(0.0);
-        let means = &cache.mean;
-        for_each_plane(input, channels, spatial, |c, plane| {
-            sums[c] += f64::from(sum_squared_deviations(plane, means[c]))
+        // Each channel's two sums (its planes in order of the samples) on one thread: the
+        // same values whatever the split.
+        let planes = input.len() / spatial;
+        split_rows(&mut cache.sums, 2, 2 * planes / channels * spatial, PARALLEL_MIN_VALUES, |first, sums| {
+            // Channels `first / 2..`, the samples' planes in memory order (sequential for the
+            // whole range on one thread).
+            let (c0, range) = (first / 2, sums.len() / 2);
+            let plane = |b: usize, i: usize| &input[(b * channels + c0 + i) * spatial..][..spatial];
+            sums.fill(0.0);
+            for b in 0..planes / channels {
+                for i in 0..range {
+                    sums[2 * i] += f64::from(sum(plane(b, i)));
+                }
+            }
+            for sums in sums.chunks_exact_mut(2) {
+                sums[0] = f64::from((sums[0] / n) as f32);
+            }
+            for b in 0..planes / channels {
+                for i in 0..range {
+                    sums[2 * i + 1] += f64::from(sum_squared_deviations(plane(b, i), sums[2 * i] as f32));
+                }
+            }
         });
-        for ((var, inv_std), &total) in cache.batch_var.iter_mut().zip(&mut cache.inv_std).zip(&*sums) {
-            let biased = total / n;
-            *var = biased as f32;
-            *inv_std = (1.0 / (biased + f64::from(EPS)).sqrt()) as f32;
+        for (c, sums) in cache.sums.chunks_exact(2).enumerate() {
+            cache.mean[c] = sums[0] as f32;
+            let biased = sums[1] / n;
+            cache.batch_var[c] = biased as f32;
+            cache.inv_std[c] = (1.0 / (biased + f64::from(EPS)).sqrt()) as f32;
         }
     } else {
         cache.mean.copy_from_slice(params.running_mean);
@@ -139,14 +153,16 @@ pub(crate) fn forward_batch(
 /// `y = (x - mean) * (weight * inv_std) + bias`, plane by plane.
 fn normalize(params: &Params<'_>, mean: &[f32], inv_std: &[f32], input: &[f32], output: &mut [f32], spatial: usize) {
     let channels = params.weight.len();
-    let planes = input.chunks_exact(spatial).zip(output.chunks_exact_mut(spatial));
-    for (index, (x, y)) in planes.enumerate() {
-        let c = index % channels;
-        let (mean, scale, shift) = (mean[c], params.weight[c] * inv_std[c], params.bias[c]);
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = (x - mean) * scale + shift;
+    split_rows(output, spatial, 1, PARALLEL_MIN_VALUES, |first, output| {
+        let planes = input[first..].chunks_exact(spatial).zip(output.chunks_exact_mut(spatial));
+        for (index, (x, y)) in planes.enumerate() {
+            let c = (first / spatial + index) % channels;
+            let (mean, scale, shift) = (mean[c], params.weight[c] * inv_std[c], params.bias[c]);
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = (x - mean) * scale + shift;
+            }
         }
-    }
+    });
 }
 
 /// One sample in evaluation mode (running statistics), without allocating.
@@ -178,40 +194,50 @@ pub(crate) fn backward_batch(
     grad_bias: &mut [f32],
 ) {
     let channels = weight.len();
-    let (sum_g, sum_g_centered) = cache.sums.split_at_mut(channels);
-    sum_g.fill(0.0);
-    sum_g_centered.fill(0.0);
     let mean = &cache.mean;
-    let planes = grad_output.chunks_exact(spatial).zip(input.chunks_exact(spatial));
-    for (index, (g, x)) in planes.enumerate() {
-        let c = index % channels;
-        sum_g[c] += f64::from(sum(g));
-        sum_g_centered[c] += f64::from(sum_products_of_deviations(g, x, mean[c]));
-    }
-    for c in 0..channels {
-        grad_bias[c] = sum_g[c] as f32;
-        grad_weight[c] = (sum_g_centered[c] * f64::from(cache.inv_std[c])) as f32;
+    let planes = input.len() / spatial;
+    // Each channel's two sums on one thread, its planes in order of the samples, in memory
+    // order within the thread's channels.
+    split_rows(&mut cache.sums, 2, 2 * planes / channels * spatial, PARALLEL_MIN_VALUES, |first, sums| {
+        let (c0, range) = (first / 2, sums.len() / 2);
+        sums.fill(0.0);
+        for b in 0..planes / channels {
+            for i in 0..range {
+                let at = (b * channels + c0 + i) * spatial;
+                let (g, x) = (&grad_output[at..][..spatial], &input[at..][..spatial]);
+                sums[2 * i] += f64::from(sum(g));
+                sums[2 * i + 1] += f64::from(sum_products_of_deviations(g, x, mean[c0 + i]));
+            }
+        }
+    });
+    for (c, sums) in cache.sums.chunks_exact(2).enumerate() {
+        grad_bias[c] = sums[0] as f32;
+        grad_weight[c] = (sums[1] * f64::from(cache.inv_std[c])) as f32;
     }
     let Some(grad_input) = grad_input else { return };
     let n = cache.count as f32;
-    let planes = grad_output
-        .chunks_exact(spatial)
-        .zip(input.chunks_exact(spatial))
-        .zip(grad_input.chunks_exact_mut(spatial));
-    for (index, ((g, x), dx)) in planes.enumerate() {
-        let c = index % channels;
-        let (mean, inv_std) = (mean[c], cache.inv_std[c]);
-        let scale = weight[c] * inv_std;
-        // dx = scale * g + shift + (x - mean) * slope, with the batch terms zero in evaluation.
-        let (shift, slope) = if cache.training {
-            (-scale * grad_bias[c] / n, -scale * inv_std * grad_weight[c] / n)
-        } else {
-            (0.0, 0.0)
-        };
-        for ((dx, &g), &x) in dx.iter_mut().zip(g).zip(x) {
-            *dx = scale * g + shift + (x - mean) * slope;
+    let (grad_bias, grad_weight) = (&*grad_bias, &*grad_weight);
+    let (mean, inv_std, training) = (&cache.mean, &cache.inv_std, cache.training);
+    split_rows(grad_input, spatial, 2, PARALLEL_MIN_VALUES, |first, grad_input| {
+        let planes = grad_output[first..]
+            .chunks_exact(spatial)
+            .zip(input[first..].chunks_exact(spatial))
+            .zip(grad_input.chunks_exact_mut(spatial));
+        for (index, ((g, x), dx)) in planes.enumerate() {
+            let c = (first / spatial + index) % channels;
+            let (mean, inv_std) = (mean[c], inv_std[c]);
+            let scale = weight[c] * inv_std;
+            // dx = scale * g + shift + (x - mean) * slope, with the batch terms zero in evaluation.
+            let (shift, slope) = if training {
+                (-scale * grad_bias[c] / n, -scale * inv_std * grad_weight[c] / n)
+            } else {
+                (0.0, 0.0)
+            };
+            for ((dx, &g), &x) in dx.iter_mut().zip(g).zip(x) {
+                *dx = scale * g + shift + (x - mean) * slope;
+            }
         }
-    }
+    });
 }
 
 /// PyTorch's running-statistics update after a training pass (nothing after an evaluation

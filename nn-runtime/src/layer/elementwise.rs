@@ -8,6 +8,7 @@
 //! (the trybuild snapshots of `tests/ui/types/` show it). Impls for each named type, as the macro
 //! writes them, leave those diagnostics as they are.
 
+use crate::threads::split_rows;
 use crate::Tensor;
 
 /// A parameter-free layer applying one function to every value. Implement it, then invoke
@@ -123,9 +124,12 @@ pub fn elementwise_forward<E: Elementwise, T: Tensor>(layer: &E, input: &T) -> T
 /// assert_eq!(output, [[-1.0, 2.0]]);
 /// ```
 pub fn elementwise_forward_batch<E: Elementwise, T: Tensor>(layer: &E, input: &[T], output: &mut [T]) {
-    for (out, &x) in T::flat_batch_mut(output).iter_mut().zip(T::flat_batch(input)) {
-        *out = layer.apply(x);
-    }
+    let input = T::flat_batch(input);
+    split_rows(T::flat_batch_mut(output), PARALLEL_ALIGN, 1, PARALLEL_MIN_VALUES, |first, output| {
+        for (out, &x) in output.iter_mut().zip(&input[first..]) {
+            *out = layer.apply(x);
+        }
+    });
 }
 
 /// [`crate::Layer::backward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`](crate::elementwise_layer)
@@ -145,9 +149,18 @@ pub fn elementwise_backward_batch<E: Elementwise, T: Tensor>(
     grad_input: Option<&mut [T]>,
 ) {
     let Some(grad_input) = grad_input else { return };
-    let values = T::flat_batch(input).iter().zip(T::flat_batch(output));
-    let grads = T::flat_batch_mut(grad_input).iter_mut().zip(T::flat_batch(grad_output));
-    for ((grad_in, &grad_out), (&x, &y)) in grads.zip(values) {
-        *grad_in = grad_out * layer.derivative(x, y);
-    }
+    let (input, output, grad_output) = (T::flat_batch(input), T::flat_batch(output), T::flat_batch(grad_output));
+    split_rows(T::flat_batch_mut(grad_input), PARALLEL_ALIGN, 2, PARALLEL_MIN_VALUES, |first, grad_input| {
+        let values = input[first..].iter().zip(&output[first..]);
+        let grads = grad_input.iter_mut().zip(&grad_output[first..]);
+        for ((grad_in, &grad_out), (&x, &y)) in grads.zip(values) {
+            *grad_in = grad_out * layer.derivative(x, y);
+        }
+    });
 }
+
+/// Values below which an elementwise pass over a batch stays on one thread (as for pooling).
+pub(crate) const PARALLEL_MIN_VALUES: usize = 32_768;
+
+/// Parts of a batch pass start on multiples of this many values (a cache line).
+pub(crate) const PARALLEL_ALIGN: usize = 16;

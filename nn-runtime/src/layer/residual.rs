@@ -1,7 +1,9 @@
 //! `Residual<Body, Shortcut>`: `body(x) + shortcut(x)`, the skip connection of a ResNet block.
 
 use super::{Identity, Layer, Mode, Module};
+use super::elementwise::{PARALLEL_ALIGN, PARALLEL_MIN_VALUES};
 use crate::tensor::prefix_mut;
+use crate::threads::split_rows;
 use crate::{Rng, Tensor};
 
 /// A residual block: the output of `body` added to the output of `shortcut` (by default
@@ -114,16 +116,17 @@ impl<I: Tensor, B: Layer<I>, S: Layer<I, Output = B::Output>> Layer<I> for Resid
         let batch = input.len();
         let body_output = prefix_mut(&mut cache.body_output, batch);
         self.body.forward_batch(input, body_output, &mut cache.body, mode);
+        let sums = B::Output::flat_batch_mut(output);
+        let body_output = B::Output::flat_batch(body_output);
+        if is_identity::<S>() {
+            // `x + body(x)` straight from the input: no copy of it through `Identity`.
+            add(sums, body_output, I::flat_batch(input));
+            return;
+        }
         let shortcut_output = prefix_mut(&mut cache.shortcut_output, batch);
         self.shortcut
             .forward_batch(input, shortcut_output, &mut cache.shortcut, mode);
-        let sums = B::Output::flat_batch_mut(output).iter_mut();
-        let terms = B::Output::flat_batch(body_output)
-            .iter()
-            .zip(B::Output::flat_batch(shortcut_output));
-        for (sum, (&body, &shortcut)) in sums.zip(terms) {
-            *sum = body + shortcut;
-        }
+        add(sums, body_output, B::Output::flat_batch(shortcut_output));
     }
 
     fn backward_batch(
@@ -143,7 +146,8 @@ impl<I: Tensor, B: Layer<I>, S: Layer<I, Output = B::Output>> Layer<I> for Resid
             body,
             shortcut,
         } = cache;
-        let (body_output, shortcut_output) = (&body_output[..batch], &shortcut_output[..batch]);
+        // `shortcut_output` stays empty for `Identity`.
+        let (body_output, shortcut_output) = (&body_output[..batch], &shortcut_output[..batch.min(shortcut_output.len())]);
         // Both paths receive the output's gradient; their input gradients add up.
         match grad_input {
             Some(grad_input) => {
@@ -155,6 +159,11 @@ impl<I: Tensor, B: Layer<I>, S: Layer<I, Output = B::Output>> Layer<I> for Resid
                     body,
                     &mut grads.body,
                 );
+                if is_identity::<S>() {
+                    // The identity's input gradient is the output's: added as it is.
+                    add_into(I::flat_batch_mut(grad_input), B::Output::flat_batch(grad_output));
+                    return;
+                }
                 let shortcut_grad = prefix_mut(shortcut_grad_input, batch);
                 self.shortcut.backward_batch(
                     input,
@@ -169,6 +178,9 @@ impl<I: Tensor, B: Layer<I>, S: Layer<I, Output = B::Output>> Layer<I> for Resid
             None => {
                 self.body
                     .backward_batch(input, body_output, grad_output, None, body, &mut grads.body);
+                if is_identity::<S>() {
+                    return;
+                }
                 self.shortcut
                     .backward_batch(input, shortcut_output, grad_output, None, shortcut, &mut grads.shortcut);
             }
@@ -183,7 +195,26 @@ impl<I: Tensor, B: Layer<I>, S: Layer<I, Output = B::Output>> Layer<I> for Resid
 
 /// `sum[i] += term[i]`.
 pub(crate) fn add_into(sum: &mut [f32], term: &[f32]) {
-    for (sum, &term) in sum.iter_mut().zip(term) {
-        *sum += term;
-    }
+    assert_eq!(sum.len(), term.len(), "add_into: lengths differ");
+    split_rows(sum, PARALLEL_ALIGN, 2, PARALLEL_MIN_VALUES, |first, sum| {
+        for (sum, &term) in sum.iter_mut().zip(&term[first..]) {
+            *sum += term;
+        }
+    });
+}
+
+/// `sum = a + b`, value by value, on several threads for large batches.
+fn add(sum: &mut [f32], a: &[f32], b: &[f32]) {
+    assert!(sum.len() == a.len() && sum.len() == b.len(), "add: lengths differ");
+    split_rows(sum, PARALLEL_ALIGN, 2, PARALLEL_MIN_VALUES, |first, sum| {
+        for (sum, (&a, &b)) in sum.iter_mut().zip(a[first..].iter().zip(&b[first..])) {
+            *sum = a + b;
+        }
+    });
+}
+
+/// Whether the shortcut is [`Identity`], whose forward and backward passes are copies that
+/// [`Residual`] skips.
+fn is_identity<S: 'static>() -> bool {
+    std::any::TypeId::of::<S>() == std::any::TypeId::of::<Identity>()
 }

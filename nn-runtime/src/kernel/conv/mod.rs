@@ -190,6 +190,9 @@ thread_local! {
     /// Buffers of a whole call, made by the calling thread before the work is split (packed
     /// weights, the groups' partial sums); grows once, like [`SAMPLE_SCRATCH`].
     static CALL_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The flipped weight (and zero bias) with which the input gradient runs as a forward
+    /// convolution, which uses [`CALL_SCRATCH`] itself; grows once, like it.
+    static FLIP_SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Values of a cache line: scratch slices start on one, so that rows of whole registers in
@@ -217,6 +220,12 @@ fn with_buffer<R>(
 /// tasks given to [`for_each_sample`] or [`for_each_group`]).
 fn with_call_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     with_buffer(&CALL_SCRATCH, len, f)
+}
+
+/// Runs `f` with this thread's buffer for a flipped weight, `len` values long.
+#[cfg(target_arch = "x86_64")]
+fn with_flip_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_buffer(&FLIP_SCRATCH, len, f)
 }
 
 /// Calls `task(sample, values, scratch)` for every sample of `out` (`len` values each), on

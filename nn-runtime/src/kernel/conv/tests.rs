@@ -331,3 +331,37 @@ fn a_partial_sample_is_named() {
     let shape = ConvShape::new(1, 1, 2, 1, 0, 3, 3);
     conv2d_forward(&shape, &[0.0; 10], &[0.0; 4], &[0.0], &mut [0.0; 4]);
 }
+
+/// Both AVX2 input gradients (the run kernel, and the forward channel kernel on the flipped
+/// weight that the public function takes for stride 1 and whole registers of input channels)
+/// on shapes where the second applies, the residual CNN's among them.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[test]
+fn both_avx2_input_gradients_match_the_seven_loops() {
+    if !has_avx2_fma() {
+        return;
+    }
+    let shapes = [
+        ConvShape::new(16, 16, 3, 1, 1, 28, 28),
+        ConvShape::new(32, 32, 3, 1, 1, 14, 14),
+        ConvShape::new(16, 32, 3, 1, 1, 14, 14),
+        ConvShape::new(8, 16, 3, 1, 0, 9, 11),
+        ConvShape::new(16, 12, 5, 1, 2, 10, 13),
+        ConvShape::new(8, 9, 3, 1, 2, 6, 7),
+        ConvShape::new(24, 5, 1, 1, 0, 5, 6),
+        ConvShape::new(16, 16, 3, 2, 1, 9, 9),
+    ];
+    for (i, shape) in shapes.into_iter().enumerate() {
+        let batch = 3;
+        let case = case(shape, batch, 2000 + i as u64);
+        let expected = reference_backward_input(&shape, &to_f64(&case.grad_output), &to_f64(&case.weight), batch);
+        let mut dx = vec![f32::NAN; batch * shape.input_len()];
+        // SAFETY: the CPU supports AVX2 and FMA, checked above.
+        unsafe { avx2::backward_input_runs(&shape, &case.grad_output, &case.weight, &mut dx) };
+        assert_close(&dx, &expected, shape.weight_len(), &format!("avx2 runs input gradient {shape:?}"));
+        let mut dx = vec![f32::NAN; batch * shape.input_len()];
+        conv2d_backward_input(&shape, &case.grad_output, &case.weight, &mut dx);
+        assert_close(&dx, &expected, shape.weight_len(), &format!("public input gradient {shape:?}"));
+    }
+}

@@ -1,6 +1,7 @@
 //! The input gradient: `T[p][kx, c] = sum_o G[o][p] W[o][c][ky][kx]` for each kernel row
 //! `ky`, 6 positions x 16 values of the run `(kx, c)` at a time, added to a channels-last
 //! gradient buffer (where each run is contiguous), which is transposed into place at the end.
+//! (Used where `mod.rs`'s flipped forward convolution does not apply.)
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
@@ -12,7 +13,7 @@ use crate::kernel::conv::{for_each_sample, with_call_scratch, ConvShape};
 /// padded with zeros to whole registers); each sample's gradient is summed channels-last in
 /// `dxt[iy][ix][c]` (padded), then transposed into place.
 #[target_feature(enable = "avx2,fma")]
-pub(in crate::kernel::conv) fn backward_input(
+pub(in crate::kernel::conv) fn backward_input_runs(
     shape: &ConvShape,
     grad_output: &[f32],
     weight: &[f32],
@@ -85,7 +86,7 @@ fn channels_first(shape: &ConvShape, dxt: &[f32], dx: &mut [f32]) {
     }
 }
 
-/// One sample of [`backward_input`]: adds its input gradient to `dxt`.
+/// One sample of [`backward_input_runs`]: adds its input gradient to `dxt`.
 #[target_feature(enable = "avx2,fma")]
 fn input_sample(shape: &ConvShape, packed: &[f32], g: &[f32], dxt: &mut [f32]) {
     if shape.kernel * shape.in_channels > L {

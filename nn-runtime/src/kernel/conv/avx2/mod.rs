@@ -34,7 +34,7 @@ mod weight;
 use std::arch::x86_64::*;
 
 pub(super) use forward::{forward_channels, forward_positions};
-pub(super) use input::backward_input;
+pub(super) use input::backward_input_runs;
 pub(super) use weight::{weight_channels, weight_positions};
 
 use super::ConvShape;
@@ -57,6 +57,56 @@ pub(super) fn forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[
     } else {
         forward_channels(shape, input, weight, bias, output);
     }
+}
+
+/// See [`super::conv2d_backward_input`]. With stride 1 the input gradient is the forward
+/// convolution of the output gradient with the flipped, transposed weight
+/// (`W'[c][o][ky][kx] = W[o][c][k - 1 - ky][k - 1 - kx]`, padding `k - 1 - padding`): when
+/// the channel kernel suits that convolution (whole registers of input channels), it runs on
+/// it, summing over all `out_channels * k * k` taps in registers; otherwise the run kernel of
+/// `input.rs` does.
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f32], grad_input: &mut [f32]) {
+    let Some(flipped) = flipped_shape(shape) else {
+        return backward_input_runs(shape, grad_output, weight, grad_input);
+    };
+    let (m, c_len, k) = (shape.out_channels, shape.in_channels, shape.kernel);
+    let taps = m * k * k;
+    super::with_flip_scratch(flipped.weight_len() + c_len, |buffer| {
+        let (w, bias) = buffer.split_at_mut(flipped.weight_len());
+        for c in 0..c_len {
+            for o in 0..m {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        w[c * taps + (o * k + ky) * k + kx] =
+                            weight[((o * c_len + c) * k + k - 1 - ky) * k + k - 1 - kx];
+                    }
+                }
+            }
+        }
+        bias.fill(0.0);
+        forward_channels(&flipped, grad_output, w, bias, grad_input);
+    });
+}
+
+/// The forward convolution that gives `shape`'s input gradient, when the channel kernel suits
+/// it (see [`backward_input`]).
+fn flipped_shape(shape: &ConvShape) -> Option<ConvShape> {
+    let k = shape.kernel;
+    if shape.stride != 1 || shape.padding >= k || !shape.in_channels.is_multiple_of(L) {
+        return None;
+    }
+    let flipped = ConvShape::new(
+        shape.out_channels,
+        shape.in_channels,
+        k,
+        1,
+        k - 1 - shape.padding,
+        shape.out_height,
+        shape.out_width,
+    );
+    let fits = (flipped.out_height, flipped.out_width) == (shape.in_height, shape.in_width);
+    (fits && !forward_by_positions(&flipped)).then_some(flipped)
 }
 
 /// See [`super::conv2d_backward_weight`].
