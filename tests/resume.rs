@@ -484,15 +484,13 @@ mod crash {
         let path = dir.path().join("run.safetensors");
         let child = spawn(dir.path(), false, Some(150));
         // The fourth write: steps 3, 6 (mid-epoch), 8 (epoch 1's end) are on disk.
-        let mut writes = 0;
-        let mut writing = false;
+        // Each write has a temporary name of its own: count the names, not the moments a
+        // temporary file is present (two writes can follow each other between two looks).
+        let mut seen = std::collections::BTreeSet::new();
         wait_for("the fourth write", || {
-            let now = !temporaries(dir.path()).is_empty();
-            if now && !writing {
-                writes += 1;
-            }
-            writing = now;
-            writes == 4
+            let now = temporaries(dir.path());
+            seen.extend(now.iter().cloned());
+            seen.len() == 4 && !now.is_empty()
         });
         std::thread::sleep(Duration::from_millis(20));
         kill(child);
@@ -518,12 +516,25 @@ mod crash {
 
     #[test]
     fn killed_again_and_again_at_random_times_resumes_bit_identical() {
+        // Each child is killed a random 0-40 ms after it starts a checkpoint write of its own
+        // (which pauses 20 ms with half its bytes written): during the write or between the
+        // steps after it. Waiting for a write, not for a time, makes every kill land after the
+        // child has made progress and before it finishes, however fast the machine is.
         let dir = tempfile::tempdir().unwrap();
         let mut rng = nn::Rng::seed(16);
         let mut kills = 0;
         for _ in 0..12 {
-            let mut child = spawn(dir.path(), false, Some(5));
-            std::thread::sleep(Duration::from_millis(20 + rng.below(120) as u64));
+            let before = temporaries(dir.path());
+            let mut child = spawn(dir.path(), false, Some(20));
+            let mut finished = false;
+            wait_for("a checkpoint write or the end", || {
+                finished = child.try_wait().unwrap().is_some();
+                finished || temporaries(dir.path()).iter().any(|path| !before.contains(path))
+            });
+            if finished {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(rng.below(40) as u64));
             if child.try_wait().unwrap().is_some() {
                 break;
             }

@@ -115,26 +115,32 @@ pub(crate) fn forward_batch(
         // Each channel's two sums (its planes in order of the samples) on one thread: the
         // same values whatever the split.
         let planes = input.len() / spatial;
-        split_rows(&mut cache.sums, 2, 2 * planes / channels * spatial, PARALLEL_MIN_VALUES, |first, sums| {
-            // Channels `first / 2..`, the samples' planes in memory order (sequential for the
-            // whole range on one thread).
-            let (c0, range) = (first / 2, sums.len() / 2);
-            let plane = |b: usize, i: usize| &input[(b * channels + c0 + i) * spatial..][..spatial];
-            sums.fill(0.0);
-            for b in 0..planes / channels {
-                for i in 0..range {
-                    sums[2 * i] += f64::from(sum(plane(b, i)));
+        split_rows(
+            &mut cache.sums,
+            2,
+            2 * planes / channels * spatial,
+            PARALLEL_MIN_VALUES,
+            |first, sums| {
+                // Channels `first / 2..`, the samples' planes in memory order (sequential for the
+                // whole range on one thread).
+                let (c0, range) = (first / 2, sums.len() / 2);
+                let plane = |b: usize, i: usize| &input[(b * channels + c0 + i) * spatial..][..spatial];
+                sums.fill(0.0);
+                for b in 0..planes / channels {
+                    for i in 0..range {
+                        sums[2 * i] += f64::from(sum(plane(b, i)));
+                    }
                 }
-            }
-            for sums in sums.chunks_exact_mut(2) {
-                sums[0] = f64::from((sums[0] / n) as f32);
-            }
-            for b in 0..planes / channels {
-                for i in 0..range {
-                    sums[2 * i + 1] += f64::from(sum_squared_deviations(plane(b, i), sums[2 * i] as f32));
+                for sums in sums.chunks_exact_mut(2) {
+                    sums[0] = f64::from((sums[0] / n) as f32);
                 }
-            }
-        });
+                for b in 0..planes / channels {
+                    for i in 0..range {
+                        sums[2 * i + 1] += f64::from(sum_squared_deviations(plane(b, i), sums[2 * i] as f32));
+                    }
+                }
+            },
+        );
         for (c, sums) in cache.sums.chunks_exact(2).enumerate() {
             cache.mean[c] = sums[0] as f32;
             let biased = sums[1] / n;
@@ -154,7 +160,9 @@ pub(crate) fn forward_batch(
 fn normalize(params: &Params<'_>, mean: &[f32], inv_std: &[f32], input: &[f32], output: &mut [f32], spatial: usize) {
     let channels = params.weight.len();
     split_rows(output, spatial, 1, PARALLEL_MIN_VALUES, |first, output| {
-        let planes = input[first..].chunks_exact(spatial).zip(output.chunks_exact_mut(spatial));
+        let planes = input[first..]
+            .chunks_exact(spatial)
+            .zip(output.chunks_exact_mut(spatial));
         for (index, (x, y)) in planes.enumerate() {
             let c = (first / spatial + index) % channels;
             let (mean, scale, shift) = (mean[c], params.weight[c] * inv_std[c], params.bias[c]);
@@ -198,18 +206,24 @@ pub(crate) fn backward_batch(
     let planes = input.len() / spatial;
     // Each channel's two sums on one thread, its planes in order of the samples, in memory
     // order within the thread's channels.
-    split_rows(&mut cache.sums, 2, 2 * planes / channels * spatial, PARALLEL_MIN_VALUES, |first, sums| {
-        let (c0, range) = (first / 2, sums.len() / 2);
-        sums.fill(0.0);
-        for b in 0..planes / channels {
-            for i in 0..range {
-                let at = (b * channels + c0 + i) * spatial;
-                let (g, x) = (&grad_output[at..][..spatial], &input[at..][..spatial]);
-                sums[2 * i] += f64::from(sum(g));
-                sums[2 * i + 1] += f64::from(sum_products_of_deviations(g, x, mean[c0 + i]));
+    split_rows(
+        &mut cache.sums,
+        2,
+        2 * planes / channels * spatial,
+        PARALLEL_MIN_VALUES,
+        |first, sums| {
+            let (c0, range) = (first / 2, sums.len() / 2);
+            sums.fill(0.0);
+            for b in 0..planes / channels {
+                for i in 0..range {
+                    let at = (b * channels + c0 + i) * spatial;
+                    let (g, x) = (&grad_output[at..][..spatial], &input[at..][..spatial]);
+                    sums[2 * i] += f64::from(sum(g));
+                    sums[2 * i + 1] += f64::from(sum_products_of_deviations(g, x, mean[c0 + i]));
+                }
             }
-        }
-    });
+        },
+    );
     for (c, sums) in cache.sums.chunks_exact(2).enumerate() {
         grad_bias[c] = sums[0] as f32;
         grad_weight[c] = (sums[1] * f64::from(cache.inv_std[c])) as f32;

@@ -125,11 +125,17 @@ pub fn elementwise_forward<E: Elementwise, T: Tensor>(layer: &E, input: &T) -> T
 /// ```
 pub fn elementwise_forward_batch<E: Elementwise, T: Tensor>(layer: &E, input: &[T], output: &mut [T]) {
     let input = T::flat_batch(input);
-    split_rows(T::flat_batch_mut(output), PARALLEL_ALIGN, 1, PARALLEL_MIN_VALUES, |first, output| {
-        for (out, &x) in output.iter_mut().zip(&input[first..]) {
-            *out = layer.apply(x);
-        }
-    });
+    split_rows(
+        T::flat_batch_mut(output),
+        PARALLEL_ALIGN,
+        1,
+        PARALLEL_MIN_VALUES,
+        |first, output| {
+            for (out, &x) in output.iter_mut().zip(&input[first..]) {
+                *out = layer.apply(x);
+            }
+        },
+    );
 }
 
 /// [`crate::Layer::backward_batch`] of an [`Elementwise`] layer (what [`elementwise_layer!`](crate::elementwise_layer)
@@ -150,13 +156,19 @@ pub fn elementwise_backward_batch<E: Elementwise, T: Tensor>(
 ) {
     let Some(grad_input) = grad_input else { return };
     let (input, output, grad_output) = (T::flat_batch(input), T::flat_batch(output), T::flat_batch(grad_output));
-    split_rows(T::flat_batch_mut(grad_input), PARALLEL_ALIGN, 2, PARALLEL_MIN_VALUES, |first, grad_input| {
-        let values = input[first..].iter().zip(&output[first..]);
-        let grads = grad_input.iter_mut().zip(&grad_output[first..]);
-        for ((grad_in, &grad_out), (&x, &y)) in grads.zip(values) {
-            *grad_in = grad_out * layer.derivative(x, y);
-        }
-    });
+    split_rows(
+        T::flat_batch_mut(grad_input),
+        PARALLEL_ALIGN,
+        2,
+        PARALLEL_MIN_VALUES,
+        |first, grad_input| {
+            let values = input[first..].iter().zip(&output[first..]);
+            let grads = grad_input.iter_mut().zip(&grad_output[first..]);
+            for ((grad_in, &grad_out), (&x, &y)) in grads.zip(values) {
+                *grad_in = grad_out * layer.derivative(x, y);
+            }
+        },
+    );
 }
 
 /// Values below which an elementwise pass over a batch stays on one thread (as for pooling).

@@ -1,7 +1,7 @@
 //! `Residual<Body, Shortcut>`: `body(x) + shortcut(x)`, the skip connection of a ResNet block.
 
-use super::{Identity, Layer, Mode, Module};
 use super::elementwise::{PARALLEL_ALIGN, PARALLEL_MIN_VALUES};
+use super::{Identity, Layer, Mode, Module};
 use crate::tensor::prefix_mut;
 use crate::threads::split_rows;
 use crate::{Rng, Tensor};
@@ -147,7 +147,10 @@ impl<I: Tensor, B: Layer<I>, S: Layer<I, Output = B::Output>> Layer<I> for Resid
             shortcut,
         } = cache;
         // `shortcut_output` stays empty for `Identity`.
-        let (body_output, shortcut_output) = (&body_output[..batch], &shortcut_output[..batch.min(shortcut_output.len())]);
+        let (body_output, shortcut_output) = (
+            &body_output[..batch],
+            &shortcut_output[..batch.min(shortcut_output.len())],
+        );
         // Both paths receive the output's gradient; their input gradients add up.
         match grad_input {
             Some(grad_input) => {

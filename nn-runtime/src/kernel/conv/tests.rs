@@ -359,9 +359,19 @@ fn both_avx2_input_gradients_match_the_seven_loops() {
         let mut dx = vec![f32::NAN; batch * shape.input_len()];
         // SAFETY: the CPU supports AVX2 and FMA, checked above.
         unsafe { avx2::backward_input_runs(&shape, &case.grad_output, &case.weight, &mut dx) };
-        assert_close(&dx, &expected, shape.weight_len(), &format!("avx2 runs input gradient {shape:?}"));
+        assert_close(
+            &dx,
+            &expected,
+            shape.weight_len(),
+            &format!("avx2 runs input gradient {shape:?}"),
+        );
         let mut dx = vec![f32::NAN; batch * shape.input_len()];
         conv2d_backward_input(&shape, &case.grad_output, &case.weight, &mut dx);
-        assert_close(&dx, &expected, shape.weight_len(), &format!("public input gradient {shape:?}"));
+        assert_close(
+            &dx,
+            &expected,
+            shape.weight_len(),
+            &format!("public input gradient {shape:?}"),
+        );
     }
 }
