@@ -3,7 +3,9 @@
 //! The model and recipe are `shared/refs/torch_resnet_mnist.py`'s: two residual blocks of
 //! 3x3 convolutions with `BatchNorm2d`, `CrossEntropyLoss`, `SGD(lr=0.01, momentum=0.9)`,
 //! batch 64, 10 epochs, pixels standardised with mean 0.1307 and std 0.3081, on the digits
-//! bundled with the crate. PyTorch reaches 98.34-98.83% (seeds 0-3).
+//! bundled with the crate. PyTorch reaches 98.34-98.83% (seeds 0-3); this example 98.54% with
+//! its default seed 0, and 98.66%, 98.11%, 98.56%, 98.61% with seeds 1-4 (mean 98.50%). An epoch
+//! (training and the evaluation of the 10k test digits) takes about 4 s on two cores.
 //!
 //! The declaration produces PyTorch's `state_dict` keys (`0.weight`, `1.running_mean`,
 //! `3.body.0.weight`, ...), so `--init` takes a checkpoint written by
