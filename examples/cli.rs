@@ -87,11 +87,9 @@ pub fn output_path(parser: &mut lexopt::Parser, flag: &str, extensions: &[&str])
     Ok(path)
 }
 
-/// Why the example could not write `path`, if it could not.
+/// Why the example could not write `path`, if it could not: a file in a writable directory,
+/// with one of `extensions` (any if empty).
 pub fn check_output_path(path: &Path, extensions: &[&str]) -> Result<(), String> {
-    let Some(name) = path.file_name() else {
-        return Err("not a file path".into());
-    };
     if !extensions.is_empty() {
         let extension = path
             .extension()
@@ -102,27 +100,7 @@ pub fn check_output_path(path: &Path, extensions: &[&str]) -> Result<(), String>
             return Err(format!("the file name must end in .{}", extensions.join(" or .")));
         }
     }
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    if !directory.is_dir() {
-        return Err(format!("the directory {} does not exist", directory.display()));
-    }
-    let mut probe_name = OsString::from(".");
-    probe_name.push(name);
-    probe_name.push(format!(".{}.probe", std::process::id()));
-    let probe = directory.join(probe_name);
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(error) => Err(format!(
-            "the directory {} is not writable: {error}",
-            directory.display()
-        )),
-    }
+    nn::io::unwritable_reason(path).map_or(Ok(()), Err)
 }
 
 /// The one optional positional argument of `program` (a path), or the exit code after

@@ -22,7 +22,6 @@ mod image_recipe;
 use std::process::ExitCode;
 
 use image_recipe::ImageRecipe;
-use nn::data::Mnist;
 use nn::prelude::*;
 
 network! {
@@ -64,46 +63,10 @@ fn main() -> ExitCode {
 }
 
 fn train(args: &ImageRecipe) -> nn::Result<()> {
-    if let Some(threads) = args.threads {
-        nn::set_num_threads(threads);
-    }
-    let mut data = match &args.data {
-        Some(dir) => Mnist::from_dir(dir)?,
-        None => Mnist::bundled()?,
-    };
-    data.normalize(Mnist::MEAN, Mnist::STD)?;
-    // A convolution takes `[channels, height, width]`: one channel of 28x28 pixels.
-    let train_images = data.train.map_inputs(|digit| [digit]);
-    let test_images = data.test.map_inputs(|digit| [digit]);
-
-    let mut net = match &args.init {
+    let net = match &args.init {
         Some(path) => ResNet::load(path)?,
         None => ResNet::init(args.seed),
     };
     println!("{}", net.summary());
-    let mut optimizer = Sgd::new(args.lr).momentum(0.9);
-    nn::Trainer::new(CrossEntropy)
-        .epochs(args.epochs)
-        .batch_size(args.batch_size)
-        .seed(args.seed)
-        .quiet()
-        .on_epoch(|epoch| {
-            println!(
-                "epoch {:>2}  train loss {:.4}  test accuracy {:.2}%  {:.1} s",
-                epoch.epoch,
-                epoch.train_loss,
-                epoch.valid_accuracy.unwrap_or(0.0) * 100.0,
-                epoch.seconds
-            )
-        })
-        .fit(&mut net, &mut optimizer, &train_images, Some(&test_images))?;
-
-    if let Some(path) = &args.save {
-        net.save(path)?;
-        println!("saved the weights to {}", path.display());
-    }
-    // Evaluation uses the running statistics of every batch norm (eval mode).
-    let test = nn::evaluate(&net, &CrossEntropy, &test_images, 1000)?;
-    println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
-    Ok(())
+    args.train(net)
 }

@@ -64,7 +64,7 @@ pub mod io {
     //! A network declared with `network!` has these as methods too: `net.save(path)`,
     //! `Net::load(path)`, `net.load_from(path, &options)`.
 
-    pub use nn_runtime::io::{load, load_into, load_with, save, LoadOptions, LoadReport};
+    pub use nn_runtime::io::{load, load_into, load_with, save, unwritable_reason, LoadOptions, LoadReport};
 }
 
 // The kernels, for the doc examples of `nn-runtime/src/kernel/conv/` only (they name

@@ -2,7 +2,9 @@
 
 mod atomic;
 mod safetensors_file;
+mod writable;
 
 pub use atomic::write_atomically;
 pub use safetensors_file::{load, load_into, load_with, save, LoadOptions, LoadReport};
 pub(crate) use safetensors_file::{load_checkpoint_weights, read_checkpoint_extras, save_checkpoint};
+pub use writable::unwritable_reason;

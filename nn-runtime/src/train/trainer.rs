@@ -493,41 +493,14 @@ fn trainable_len<N: crate::Module + Clone>(net: &mut N) -> usize {
     len
 }
 
-/// An error unless a training checkpoint can be written at `path`: a file name in a directory
-/// that exists and is writable now (checked by creating and removing a file in it).
+/// An error unless a training checkpoint can be written at `path` now.
 fn check_resume_path(path: &Path) -> Result<()> {
-    let problem = |problem: String| {
-        Err(Error::InvalidArgument(format!(
+    match crate::io::unwritable_reason(path) {
+        None => Ok(()),
+        Some(problem) => Err(Error::InvalidArgument(format!(
             "training checkpoint {}: {problem}",
             path.display()
-        )))
-    };
-    let Some(name) = path.file_name() else {
-        return problem("not a file path".into());
-    };
-    if path.is_dir() {
-        return problem("is a directory".into());
-    }
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    if !directory.is_dir() {
-        return problem(format!("the directory {} does not exist", directory.display()));
-    }
-    let mut probe_name = std::ffi::OsString::from(".");
-    probe_name.push(name);
-    probe_name.push(format!(".{}.probe", std::process::id()));
-    let probe = directory.join(probe_name);
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(error) => problem(format!(
-            "the directory {} is not writable: {error}",
-            directory.display()
-        )),
+        ))),
     }
 }
 
