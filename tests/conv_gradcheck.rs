@@ -222,7 +222,7 @@ where
     let g = Geometry::new(&[IN, H, W], K, S, P);
     g.assert_output::<Sample<OUT, HO, WO>>(&name, OUT);
     let mut rng = Rng::seed(seed);
-    let layer = Conv2d::<IN, OUT, K, S, P, HO, WO>::init(&mut rng);
+    let layer = Conv2d::<IN, OUT, K, S, P, HO, WO>::init_with(&mut rng);
     let inputs: Vec<Sample<IN, H, W>> = random_batch(&mut rng, batch, -1.0, 1.0);
     check_layer(&name, &layer, &inputs, &mut rng, |layout, p, x| {
         per_sample(x, g.len(), |x| {
@@ -428,7 +428,7 @@ fn small_cnn_parameter_and_input_gradients() {
 fn the_check_rejects_typical_conv_gradient_bugs() {
     let g = Geometry::new(&[2, 6, 6], 3, 1, 1);
     let mut rng = Rng::seed(40);
-    let layer = Conv2d::<2, 2, 3, 1, 1, 6, 6>::init(&mut rng);
+    let layer = Conv2d::<2, 2, 3, 1, 1, 6, 6>::init_with(&mut rng);
     let inputs: Vec<Sample<2, 6, 6>> = random_batch(&mut rng, 2, -1.0, 1.0);
     let coeffs: Vec<Sample<2, 6, 6>> = random_batch(&mut rng, 2, -1.0, 1.0);
     let (_, grads, grad_input) = backward(&layer, &inputs, &coeffs);

@@ -27,7 +27,7 @@ fn bits(module: &impl Module) -> Vec<u32> {
     all
 }
 
-/// Trains `N` from `Module::init` (seed 3) with `threads` threads on consecutive batches of [`BATCHES`],
+/// Trains `N` from `Module::init_with` (seed 3) with `threads` threads on consecutive batches of [`BATCHES`],
 /// returning the weights' bits and the bits of the batched logits of the first 100 inputs.
 fn train<N, I>(threads: usize, inputs: &[I], labels: &[usize]) -> (Vec<u32>, Vec<u32>)
 where
@@ -37,7 +37,7 @@ where
     nn::set_num_threads(threads);
     // More threads than cores are clamped to the cores (issue 16).
     assert_eq!(nn::num_threads(), threads.min(nn::max_threads()));
-    let mut net = N::init(&mut Rng::seed(3));
+    let mut net = N::init_with(&mut Rng::seed(3));
     let mut opt = Sgd::new(0.01).momentum(0.9);
     let mut workspace = Workspace::<N, I, usize>::new();
     let mut start = 0;

@@ -74,7 +74,7 @@ struct Everything<const N: usize> {
 
 #[test]
 fn visit_params_gives_keys_and_shapes_in_field_order() {
-    let module = Everything::<5>::init(&mut Rng::seed(0));
+    let module = Everything::<5>::init_with(&mut Rng::seed(0));
     let mut keys = Vec::new();
     module.visit_params("block.", &mut |key, shape, values| {
         assert_eq!(values.len(), shape.iter().product::<usize>(), "{key}");
@@ -107,7 +107,7 @@ fn num_params_counts_params_and_sub_modules_not_buffers() {
 
 #[test]
 fn zip_params_walks_params_and_sub_modules_but_not_buffers() {
-    let module = Everything::<5>::init(&mut Rng::seed(0));
+    let module = Everything::<5>::init_with(&mut Rng::seed(0));
     assert_eq!(
         Layout::trainable(&module),
         ["weight", "norm.weight", "norm.bias", "bias", "image"]
@@ -116,7 +116,7 @@ fn zip_params_walks_params_and_sub_modules_but_not_buffers() {
 
 #[test]
 fn init_applies_each_rule_in_field_order_and_row_major() {
-    let module = Everything::<5>::init(&mut Rng::seed(3));
+    let module = Everything::<5>::init_with(&mut Rng::seed(3));
     // The same generator drawn by hand: the weight's 10 values uniform in +-1/sqrt(5) (PyTorch's
     // bound for `nn.Linear(5, ..)`), then BatchNorm1d's init (no draws), then the image's 6.
     let mut rng = Rng::seed(3);
@@ -127,7 +127,7 @@ fn init_applies_each_rule_in_field_order_and_row_major() {
     assert_eq!(module.image.as_flattened().as_flattened(), image);
     assert_eq!(module.running_var, [1.0; 2]);
     assert_eq!(module.bias, [0.5; 2]);
-    assert_eq!(module.norm.weight, BatchNorm1d::<2>::init(&mut Rng::seed(0)).weight);
+    assert_eq!(module.norm.weight, BatchNorm1d::<2>::init_with(&mut Rng::seed(0)).weight);
     assert!(!module.frozen);
     assert_eq!(module.momentum, Momentum(0.1));
 
@@ -138,13 +138,13 @@ fn init_applies_each_rule_in_field_order_and_row_major() {
         assert!(key.starts_with("norm.") || values.iter().all(|&v| v == 0.0), "{key}");
     });
     assert_eq!(zeros.norm.running_var, BatchNorm1d::<2>::zeros().running_var);
-    assert_eq!(Scale::<3>::init(&mut Rng::seed(0)).weight, [1.0; 3]);
-    assert_eq!(Scale::<3>::init(&mut Rng::seed(0)).bias, [0.0; 3]);
+    assert_eq!(Scale::<3>::init_with(&mut Rng::seed(0)).weight, [1.0; 3]);
+    assert_eq!(Scale::<3>::init_with(&mut Rng::seed(0)).bias, [0.0; 3]);
 }
 
 #[test]
 fn set_frozen_stops_updates_of_params_and_sub_modules() {
-    let mut module = Everything::<5>::init(&mut Rng::seed(0));
+    let mut module = Everything::<5>::init_with(&mut Rng::seed(0));
     let grads = module.clone();
     module.set_frozen(true);
     assert!(module.frozen);

@@ -83,7 +83,7 @@ fn mse64(outputs: &[f64], targets: &[f64]) -> f64 {
 /// `Linear<IN, OUT>`: gradients with respect to weight, bias and input (see [`check_layer`]).
 fn check_linear<const IN: usize, const OUT: usize>(seed: u64, batch: usize) -> f64 {
     let mut rng = Rng::seed(seed);
-    let layer = Linear::<IN, OUT>::init(&mut rng);
+    let layer = Linear::<IN, OUT>::init_with(&mut rng);
     let inputs: Vec<[f32; IN]> = random_batch(&mut rng, batch, -1.0, 1.0);
     check_layer(
         &format!("Linear<{IN}, {OUT}> batch {batch}"),
@@ -368,7 +368,7 @@ fn sigmoid_mse_network_parameter_gradients() {
 fn the_check_rejects_typical_gradient_bugs() {
     // Linear<6, 6>: square, so a transposed weight gradient has the right length.
     let mut rng = Rng::seed(40);
-    let layer = Linear::<6, 6>::init(&mut rng);
+    let layer = Linear::<6, 6>::init_with(&mut rng);
     let inputs: Vec<[f32; 6]> = random_batch(&mut rng, 3, -1.0, 1.0);
     let coeffs: Vec<[f32; 6]> = random_batch(&mut rng, 3, -1.0, 1.0);
     let mut outputs = vec![[0.0; 6]; 3];

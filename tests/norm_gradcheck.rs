@@ -251,7 +251,7 @@ fn exact_gelu_is_accurate_to_f32_precision() {
 #[test]
 fn layer_norm_weight_bias_and_input_gradients() {
     let mut rng = Rng::seed(57);
-    let mut layer = LayerNorm::<5>::init(&mut rng);
+    let mut layer = LayerNorm::<5>::init_with(&mut rng);
     // Not PyTorch's 1 and 0, so that a gradient which ignores them fails.
     *layer.weight = random(&mut rng, 0.5, 1.5);
     *layer.bias = random(&mut rng, -1.0, 1.0);
@@ -284,7 +284,7 @@ fn randomize<M: Module>(layer: &mut M, rng: &mut Rng) {
 #[test]
 fn batch_norm1d_gradients_in_training_and_evaluation() {
     let mut rng = Rng::seed(58);
-    let mut layer = BatchNorm1d::<4>::init(&mut rng);
+    let mut layer = BatchNorm1d::<4>::init_with(&mut rng);
     randomize(&mut layer, &mut rng);
     // Inputs with a non-zero mean, as after a Linear layer.
     let inputs: Vec<[f32; 4]> = random_batch(&mut rng, 6, -1.0, 3.0);
@@ -312,7 +312,7 @@ fn batch_norm1d_gradients_in_training_and_evaluation() {
 #[test]
 fn batch_norm2d_gradients_in_training_and_evaluation() {
     let mut rng = Rng::seed(59);
-    let mut layer = BatchNorm2d::<3>::init(&mut rng);
+    let mut layer = BatchNorm2d::<3>::init_with(&mut rng);
     randomize(&mut layer, &mut rng);
     let inputs: Vec<[[[f32; 3]; 2]; 3]> = random_batch(&mut rng, 3, -1.0, 3.0);
     let train = check_layer_in(
@@ -345,7 +345,7 @@ fn batch_norm2d_gradients_in_training_and_evaluation() {
 fn network_with_batch_norm_parameter_gradients() {
     type Net = Seq<Seq<Linear<5, 4>, Tanh>, Seq<BatchNorm1d<4>, Linear<4, 3>>>;
     let mut rng = Rng::seed(60);
-    let mut net = Net::init(&mut rng);
+    let mut net = Net::init_with(&mut rng);
     randomize(&mut net.second.first, &mut rng);
     let inputs: Vec<[f32; 5]> = random_batch(&mut rng, 6, -1.0, 1.0);
     let labels: Vec<usize> = (0..6).map(|_| rng.below(3)).collect();

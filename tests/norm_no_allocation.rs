@@ -26,7 +26,7 @@ fn images(size: usize) -> (Vec<Image>, Vec<usize>) {
 
 #[test]
 fn training_steps_with_batch_norm_after_the_first_do_not_allocate() {
-    let mut net = ConvNorm::init(&mut nn::Rng::seed(0));
+    let mut net = ConvNorm::init_with(&mut nn::Rng::seed(0));
     let (inputs, labels) = images(64);
     assert_steps_after_the_first_do_not_allocate(&mut net, &inputs, &labels, "Conv2d -> BatchNorm2d");
     // Five training steps: the statistics were updated by each.
@@ -35,7 +35,7 @@ fn training_steps_with_batch_norm_after_the_first_do_not_allocate() {
 
 #[test]
 fn evaluation_and_single_sample_forward_do_not_allocate() {
-    let net = ConvNorm::init(&mut nn::Rng::seed(0));
+    let net = ConvNorm::init_with(&mut nn::Rng::seed(0));
     let (inputs, _) = images(16);
     let mut cache = <ConvNorm as Layer<Image>>::Cache::default();
     let mut outputs = vec![[0.0; 10]; 16];

@@ -19,7 +19,7 @@ type LinearNorm = Seq<Linear<4, 3>, BatchNorm1d<3>>;
 /// A `LinearNorm` after `steps` training steps, so its running statistics and counter are not
 /// their initial values.
 fn trained(steps: usize) -> LinearNorm {
-    let mut net = LinearNorm::init(&mut nn::Rng::seed(3));
+    let mut net = LinearNorm::init_with(&mut nn::Rng::seed(3));
     let mut rng = nn::Rng::seed(4);
     let inputs: Vec<[f32; 4]> = (0..8)
         .map(|_| std::array::from_fn(|_| rng.uniform(-1.0, 2.0)))

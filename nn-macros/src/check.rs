@@ -54,7 +54,7 @@ pub struct Block {
 
 /// How generated code builds a layer in `init` and `zeros`.
 pub enum Construct {
-    /// `Module::init(rng)` and `Module::zeros()`.
+    /// `Module::init_with(rng)` and `Module::zeros()`.
     Module,
     /// `Dropout(p)`: `init_with(rng, p)`, which seeds its masks, and `new(p)`.
     Seeded(TokenStream),

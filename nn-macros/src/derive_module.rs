@@ -211,7 +211,7 @@ fn expand(input: &DeriveInput, krate: &Path, fields: &[Field<'_>]) -> TokenStrea
             impl #impl_generics __nn::Module for #name #ty_generics #where_clause {
                 const NUM_PARAMS: usize = 0 #(#lengths)*;
 
-                fn init(__rng: &mut __nn::Rng) -> Self {
+                fn init_with(__rng: &mut __nn::Rng) -> Self {
                     #init
                 }
 
@@ -269,7 +269,7 @@ fn init_value(field: &Field<'_>) -> TokenStream {
             }}
         }
         Kind::Param(None) | Kind::Buffer(None) => quote!(<#ty as __nn::ParamTensor>::zeros()),
-        Kind::Module => quote!(<#ty as __nn::Module>::init(__rng)),
+        Kind::Module => quote!(<#ty as __nn::Module>::init_with(__rng)),
         Kind::Frozen | Kind::Config => quote!(__nn::Default::default()),
     }
 }
@@ -310,7 +310,7 @@ fn fallback(input: &DeriveInput, krate: &Path, errors: Vec<syn::Error>) -> Token
             #[allow(unused_variables, clippy::all)]
             impl #impl_generics __nn::Module for #name #ty_generics #where_clause {
                 const NUM_PARAMS: usize = 0;
-                fn init(__rng: &mut __nn::Rng) -> Self {
+                fn init_with(__rng: &mut __nn::Rng) -> Self {
                     ::core::unreachable!(#message)
                 }
                 fn zeros() -> Self {

@@ -358,7 +358,7 @@ fn inherent_impl(checked: &Chain) -> TokenStream {
             /// A network initialised as PyTorch initialises each layer by default, from `seed`;
             /// the same seed gives bit-identical weights on every machine.
             pub fn init(seed: u64) -> Self {
-                <Self as __nn::Module>::init(&mut __nn::Rng::seed(seed))
+                <Self as __nn::Module>::init_with(&mut __nn::Rng::seed(seed))
             }
 
             #unconditional
@@ -405,7 +405,7 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
     let inits = stages.iter().map(|Stage { ty, construct, .. }| match construct {
         Construct::Seeded(args) => quote!(<#ty>::init_with(__rng, #args)),
         Construct::Call(call) => quote!(<#ty>::#call),
-        Construct::Module => quote!(__nn::Module::init(__rng)),
+        Construct::Module => quote!(__nn::Module::init_with(__rng)),
     });
     let zeros = stages.iter().map(|Stage { ty, construct, .. }| match construct {
         Construct::Seeded(args) => quote!(<#ty>::new(#args)),
@@ -455,7 +455,7 @@ fn module_impl(name: &syn::Ident, stages: &[Stage]) -> TokenStream {
         impl __nn::Module for #name where #(for<'__nn> #module_bounds: __nn::Module),* {
             const NUM_PARAMS: usize = 0 #(+ <#types as __nn::Module>::NUM_PARAMS)*;
 
-            fn init(__rng: &mut __nn::Rng) -> Self {
+            fn init_with(__rng: &mut __nn::Rng) -> Self {
                 Self { #(#fields: #inits,)* }
             }
 

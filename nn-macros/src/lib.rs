@@ -69,7 +69,7 @@ pub fn network(input: TokenStream) -> TokenStream {
 ///     bias: [f32; N],
 /// }
 ///
-/// let scale = Scale::<3>::init(&mut nn::Rng::seed(0));
+/// let scale = Scale::<3>::init_with(&mut nn::Rng::seed(0));
 /// assert_eq!(scale.weight, [1.0; 3]);
 /// assert!(scale.bias.iter().all(|b| (-0.1..0.1).contains(b)));
 /// assert_eq!(Scale::<3>::NUM_PARAMS, 6);

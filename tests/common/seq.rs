@@ -35,11 +35,11 @@ impl<O, CA: Default, CB: Default> Default for SeqCache<O, CA, CB> {
 impl<A: Module, B: Module> Module for Seq<A, B> {
     const NUM_PARAMS: usize = A::NUM_PARAMS + B::NUM_PARAMS;
 
-    fn init(rng: &mut Rng) -> Self {
-        let first = A::init(rng);
+    fn init_with(rng: &mut Rng) -> Self {
+        let first = A::init_with(rng);
         Seq {
             first,
-            second: B::init(rng),
+            second: B::init_with(rng),
         }
     }
 

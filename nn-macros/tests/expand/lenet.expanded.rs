@@ -119,7 +119,7 @@ const _: () = {
         /// A network initialised as PyTorch initialises each layer by default, from `seed`;
         /// the same seed gives bit-identical weights on every machine.
         pub fn init(seed: u64) -> Self {
-            <Self as __nn::Module>::init(&mut __nn::Rng::seed(seed))
+            <Self as __nn::Module>::init_with(&mut __nn::Rng::seed(seed))
         }
         /// The network applied to one sample, without heap allocation.
         pub fn forward(&self, input: &[[[f32; 28]; 28]; 1]) -> [f32; 10] {
@@ -352,20 +352,20 @@ const _: () = {
             + <::nn::__private::Linear<120, 84> as __nn::Module>::NUM_PARAMS
             + <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS
             + <::nn::__private::Linear<84, 10> as __nn::Module>::NUM_PARAMS;
-        fn init(__rng: &mut __nn::Rng) -> Self {
+        fn init_with(__rng: &mut __nn::Rng) -> Self {
             Self {
-                layer_0: __nn::Module::init(__rng),
-                layer_1: __nn::Module::init(__rng),
-                layer_2: __nn::Module::init(__rng),
-                layer_3: __nn::Module::init(__rng),
-                layer_4: __nn::Module::init(__rng),
-                layer_5: __nn::Module::init(__rng),
-                layer_6: __nn::Module::init(__rng),
-                layer_7: __nn::Module::init(__rng),
-                layer_8: __nn::Module::init(__rng),
-                layer_9: __nn::Module::init(__rng),
-                layer_10: __nn::Module::init(__rng),
-                layer_11: __nn::Module::init(__rng),
+                layer_0: __nn::Module::init_with(__rng),
+                layer_1: __nn::Module::init_with(__rng),
+                layer_2: __nn::Module::init_with(__rng),
+                layer_3: __nn::Module::init_with(__rng),
+                layer_4: __nn::Module::init_with(__rng),
+                layer_5: __nn::Module::init_with(__rng),
+                layer_6: __nn::Module::init_with(__rng),
+                layer_7: __nn::Module::init_with(__rng),
+                layer_8: __nn::Module::init_with(__rng),
+                layer_9: __nn::Module::init_with(__rng),
+                layer_10: __nn::Module::init_with(__rng),
+                layer_11: __nn::Module::init_with(__rng),
             }
         }
         fn zeros() -> Self {

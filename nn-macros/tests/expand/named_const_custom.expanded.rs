@@ -58,7 +58,7 @@ const _: () = {
         /// A network initialised as PyTorch initialises each layer by default, from `seed`;
         /// the same seed gives bit-identical weights on every machine.
         pub fn init(seed: u64) -> Self {
-            <Self as __nn::Module>::init(&mut __nn::Rng::seed(seed))
+            <Self as __nn::Module>::init_with(&mut __nn::Rng::seed(seed))
         }
         /// The network applied to one sample, without heap allocation.
         pub fn forward(&self, input: &[[f32; 8]; { HEIGHT }]) -> [f32; 2] {
@@ -227,13 +227,13 @@ const _: () = {
             + <::my_nn::__private::Tanh as __nn::Module>::NUM_PARAMS
             + <my::Encoder as __nn::Module>::NUM_PARAMS
             + <::my_nn::__private::Linear<16, 2> as __nn::Module>::NUM_PARAMS;
-        fn init(__rng: &mut __nn::Rng) -> Self {
+        fn init_with(__rng: &mut __nn::Rng) -> Self {
             Self {
-                layer_0: __nn::Module::init(__rng),
-                fc1: __nn::Module::init(__rng),
-                layer_2: __nn::Module::init(__rng),
-                encoder: __nn::Module::init(__rng),
-                head: __nn::Module::init(__rng),
+                layer_0: __nn::Module::init_with(__rng),
+                fc1: __nn::Module::init_with(__rng),
+                layer_2: __nn::Module::init_with(__rng),
+                encoder: __nn::Module::init_with(__rng),
+                head: __nn::Module::init_with(__rng),
             }
         }
         fn zeros() -> Self {

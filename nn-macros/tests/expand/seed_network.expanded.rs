@@ -72,7 +72,7 @@ const _: () = {
         /// A network initialised as PyTorch initialises each layer by default, from `seed`;
         /// the same seed gives bit-identical weights on every machine.
         pub fn init(seed: u64) -> Self {
-            <Self as __nn::Module>::init(&mut __nn::Rng::seed(seed))
+            <Self as __nn::Module>::init_with(&mut __nn::Rng::seed(seed))
         }
         /// The network applied to one sample, without heap allocation.
         pub fn forward(&self, input: &[[f32; 28]; 28]) -> [f32; 10] {
@@ -197,14 +197,14 @@ const _: () = {
             + <::nn::__private::Linear<128, 64> as __nn::Module>::NUM_PARAMS
             + <::nn::__private::ReLU as __nn::Module>::NUM_PARAMS
             + <::nn::__private::Linear<64, 10> as __nn::Module>::NUM_PARAMS;
-        fn init(__rng: &mut __nn::Rng) -> Self {
+        fn init_with(__rng: &mut __nn::Rng) -> Self {
             Self {
-                layer_0: __nn::Module::init(__rng),
-                layer_1: __nn::Module::init(__rng),
-                layer_2: __nn::Module::init(__rng),
-                layer_3: __nn::Module::init(__rng),
-                layer_4: __nn::Module::init(__rng),
-                layer_5: __nn::Module::init(__rng),
+                layer_0: __nn::Module::init_with(__rng),
+                layer_1: __nn::Module::init_with(__rng),
+                layer_2: __nn::Module::init_with(__rng),
+                layer_3: __nn::Module::init_with(__rng),
+                layer_4: __nn::Module::init_with(__rng),
+                layer_5: __nn::Module::init_with(__rng),
             }
         }
         fn zeros() -> Self {

@@ -330,13 +330,13 @@ macro_rules! batch_norm_type {
 
             /// PyTorch's init: weight 1, bias 0, running mean 0, running variance 1 (nothing is
             /// drawn from `rng`).
-            fn init(_rng: &mut $crate::Rng) -> Self {
+            fn init_with(_rng: &mut $crate::Rng) -> Self {
                 let mut layer = Self::zeros();
                 layer.weight.fill(1.0);
                 layer
             }
 
-            /// Weight and bias 0; the buffers as [`Module::init`] sets them, so that a
+            /// Weight and bias 0; the buffers as [`Module::init_with`] sets them, so that a
             /// partially loaded network normalises sensibly.
             fn zeros() -> Self {
                 $name {

@@ -16,7 +16,7 @@ batch_norm_type!(
     ///
     /// ```
     /// use nn::prelude::*;
-    /// let mut norm = BatchNorm1d::<2>::init(&mut nn::Rng::seed(0));
+    /// let mut norm = BatchNorm1d::<2>::init_with(&mut nn::Rng::seed(0));
     /// norm.running_mean[0] = 1.0;
     /// norm.running_var[1] = 4.0 - 1e-5;
     /// let y = norm.forward(&[3.0, 2.0]); // (3 - 1) / 1 and (2 - 0) / 2

@@ -19,7 +19,7 @@ batch_norm_type!(
     /// ```
     /// use nn::prelude::*;
     /// use nn::Mode;
-    /// let norm = BatchNorm2d::<1>::init(&mut nn::Rng::seed(0));
+    /// let norm = BatchNorm2d::<1>::init_with(&mut nn::Rng::seed(0));
     /// // One 1x2 image per sample, two samples: mean 2.5, biased variance 1.25.
     /// let images = [[[[1.0, 2.0]]], [[[3.0, 4.0]]]];
     /// let mut output = [[[[0.0; 2]; 1]; 1]; 2];

@@ -98,8 +98,8 @@ macro_rules! concat_impl {
         impl<$($branch: Module,)+ O: 'static> Module for Concat<($($branch,)+), O> {
             const NUM_PARAMS: usize = 0 $(+ $branch::NUM_PARAMS)+;
 
-            fn init(rng: &mut Rng) -> Self {
-                Concat::new(($($branch::init(rng),)+))
+            fn init_with(rng: &mut Rng) -> Self {
+                Concat::new(($($branch::init_with(rng),)+))
             }
 
             fn zeros() -> Self {

@@ -125,7 +125,7 @@ impl<
 
     /// PyTorch's default: weight and bias uniform in `[-1/sqrt(IN*K*K), 1/sqrt(IN*K*K))`
     /// (`kaiming_uniform_(a=sqrt(5))` reduces to this bound), weight first.
-    fn init(rng: &mut Rng) -> Self {
+    fn init_with(rng: &mut Rng) -> Self {
         let bound = 1.0 / ((IN * K * K) as f32).sqrt();
         let mut layer = Self::zeros();
         layer

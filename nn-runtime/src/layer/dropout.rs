@@ -68,7 +68,7 @@ impl Module for Dropout {
     const NUM_PARAMS: usize = 0;
 
     /// `p = 0.5`, PyTorch's default.
-    fn init(rng: &mut Rng) -> Self {
+    fn init_with(rng: &mut Rng) -> Self {
         Dropout::init_with(rng, 0.5)
     }
 

@@ -67,7 +67,7 @@ macro_rules! elementwise_layer {
     ($($layer:ty),+ $(,)?) => {$(
         impl $crate::Module for $layer {
             const NUM_PARAMS: usize = 0;
-            fn init(_rng: &mut $crate::Rng) -> Self {
+            fn init_with(_rng: &mut $crate::Rng) -> Self {
                 <Self as ::core::default::Default>::default()
             }
             fn zeros() -> Self {

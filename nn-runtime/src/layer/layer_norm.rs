@@ -13,7 +13,7 @@ const EPS: f32 = 1e-5;
 ///
 /// ```
 /// use nn::prelude::*;
-/// let norm = LayerNorm::<2>::init(&mut nn::Rng::seed(0)); // weight 1, bias 0
+/// let norm = LayerNorm::<2>::init_with(&mut nn::Rng::seed(0)); // weight 1, bias 0
 /// let y = norm.forward(&[1.0, 3.0]);
 /// assert!((y[0] + 1.0).abs() < 1e-5 && (y[1] - 1.0).abs() < 1e-5);
 /// ```
@@ -38,7 +38,7 @@ impl<const N: usize> Module for LayerNorm<N> {
     const NUM_PARAMS: usize = 2 * N;
 
     /// PyTorch's init: weight 1, bias 0 (nothing is drawn from `rng`).
-    fn init(_rng: &mut Rng) -> Self {
+    fn init_with(_rng: &mut Rng) -> Self {
         let mut layer = Self::zeros();
         layer.weight.fill(1.0);
         layer

@@ -41,7 +41,7 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
 
     /// PyTorch's default: weight and bias uniform in `[-1/sqrt(IN), 1/sqrt(IN))`
     /// (`kaiming_uniform_(a=sqrt(5))` reduces to this bound), weight first, row by row.
-    fn init(rng: &mut Rng) -> Self {
+    fn init_with(rng: &mut Rng) -> Self {
         let bound = 1.0 / (IN as f32).sqrt();
         let mut layer = Self::zeros();
         layer

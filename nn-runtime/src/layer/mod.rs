@@ -71,7 +71,7 @@ pub enum Mode {
 ///
 /// ```
 /// use nn::prelude::*;
-/// let layer = Linear::<3, 2>::init(&mut nn::Rng::seed(0));
+/// let layer = Linear::<3, 2>::init_with(&mut nn::Rng::seed(0));
 /// let mut keys = Vec::new();
 /// layer.visit_params("fc.", &mut |key, shape, _values| keys.push(format!("{key} {shape:?}")));
 /// assert_eq!(keys, ["fc.weight [2, 3]", "fc.bias [2]"]);
@@ -85,7 +85,7 @@ pub trait Module: Clone + Send + Sync + 'static {
     /// Number of trainable parameters (f32 values).
     const NUM_PARAMS: usize;
     /// PyTorch's default initialisation, drawn from `rng`.
-    fn init(rng: &mut Rng) -> Self;
+    fn init_with(rng: &mut Rng) -> Self;
     /// Every parameter zero: the starting point of a gradient.
     fn zeros() -> Self;
     /// Calls `visit(key, shape, values)` for every f32 tensor of the `state_dict`, keys prefixed
@@ -107,7 +107,7 @@ pub trait Module: Clone + Send + Sync + 'static {
     ///
     /// ```
     /// use nn::prelude::*;
-    /// let norm = BatchNorm1d::<3>::init(&mut nn::Rng::seed(0));
+    /// let norm = BatchNorm1d::<3>::init_with(&mut nn::Rng::seed(0));
     /// let mut counters = Vec::new();
     /// norm.visit_counters("bn.", &mut |key, value| counters.push(format!("{key} = {value}")));
     /// assert_eq!(counters, ["bn.num_batches_tracked = 0"]);
@@ -118,7 +118,7 @@ pub trait Module: Clone + Send + Sync + 'static {
     ///
     /// ```
     /// use nn::prelude::*;
-    /// let mut norm = BatchNorm1d::<3>::init(&mut nn::Rng::seed(0));
+    /// let mut norm = BatchNorm1d::<3>::init_with(&mut nn::Rng::seed(0));
     /// norm.visit_counters_mut("", &mut |_key, value| *value = 7);
     /// assert_eq!(norm.num_batches_tracked, 7);
     /// ```
@@ -138,7 +138,7 @@ pub trait Module: Clone + Send + Sync + 'static {
 ///
 /// ```
 /// use nn::prelude::*;
-/// let layer = Linear::<2, 1>::init(&mut nn::Rng::seed(0));
+/// let layer = Linear::<2, 1>::init_with(&mut nn::Rng::seed(0));
 /// let y = layer.forward(&[1.0, 2.0]);
 /// let expected = layer.bias[0] + layer.weight[0][0] + 2.0 * layer.weight[0][1];
 /// assert!((y[0] - expected).abs() < 1e-6);
@@ -178,7 +178,7 @@ pub trait Layer<I: Tensor>: Module {
     /// ```
     /// use nn::prelude::*;
     /// use nn::Mode;
-    /// let mut norm = BatchNorm1d::<1>::init(&mut nn::Rng::seed(0));
+    /// let mut norm = BatchNorm1d::<1>::init_with(&mut nn::Rng::seed(0));
     /// let mut cache = Default::default();
     /// let mut output = [[0.0]; 2];
     /// norm.forward_batch(&[[1.0], [3.0]], &mut output, &mut cache, Mode::Train);
@@ -209,7 +209,7 @@ macro_rules! parameterless_module {
     ($layer:ty $(, const $param:ident)*) => {
         impl<$(const $param: usize),*> $crate::layer::Module for $layer {
             const NUM_PARAMS: usize = 0;
-            fn init(_rng: &mut $crate::Rng) -> Self {
+            fn init_with(_rng: &mut $crate::Rng) -> Self {
                 Self::default()
             }
             fn zeros() -> Self {

@@ -33,11 +33,11 @@ pub struct Residual<Body, Shortcut = Identity> {
 impl<B: Module, S: Module> Module for Residual<B, S> {
     const NUM_PARAMS: usize = B::NUM_PARAMS + S::NUM_PARAMS;
 
-    fn init(rng: &mut Rng) -> Self {
-        let body = B::init(rng);
+    fn init_with(rng: &mut Rng) -> Self {
+        let body = B::init_with(rng);
         Residual {
             body,
-            shortcut: S::init(rng),
+            shortcut: S::init_with(rng),
         }
     }
 

@@ -23,7 +23,7 @@ pub struct Identity;
 
 impl Module for Identity {
     const NUM_PARAMS: usize = 0;
-    fn init(_rng: &mut nn::Rng) -> Self {
+    fn init_with(_rng: &mut nn::Rng) -> Self {
         Identity
     }
     fn zeros() -> Self {

@@ -7,7 +7,7 @@ pub struct MyLayer;
 
 impl Module for MyLayer {
     const NUM_PARAMS: usize = 0;
-    fn init(_rng: &mut nn::Rng) -> Self {
+    fn init_with(_rng: &mut nn::Rng) -> Self {
         MyLayer
     }
     fn zeros() -> Self {
