@@ -674,6 +674,13 @@ fn layer_impl(name: &syn::Ident, checked: &Chain) -> TokenStream {
         let c = cache(i);
         quote!(__nn::Layer::<#input_ty>::update_statistics(&mut self.#field, &__cache.#c);)
     });
+    let check_input = stages.first().map(|Stage { field, input_ty, .. }| {
+        quote! {
+            fn check_input(&self, __input: &#input_ty, __sample: usize) -> __nn::Result<()> {
+                __nn::Layer::<#input_ty>::check_input(&self.#field, __input, __sample)
+            }
+        }
+    });
     let cache_name = format_ident!("__{}Cache", name);
     // A chain the macro checked completely needs no bounds (and its documentation shows none).
     let bounds = if fully_checked(checked) {
@@ -725,6 +732,8 @@ fn layer_impl(name: &syn::Ident, checked: &Chain) -> TokenStream {
             fn update_statistics(&mut self, __cache: &Self::Cache) {
                 #(#statistics)*
             }
+
+            #check_input
         }
     }
 }

@@ -91,6 +91,30 @@ pub enum Error {
         /// The epoch, counted from 1.
         epoch: usize,
     },
+    /// A token id of an input sequence is outside the vocabulary of the network's `Embedding`.
+    #[error("sample {sample}: token id {token} at position {position} is outside the vocabulary of {vocab} tokens (0..={max})", max = vocab.saturating_sub(1))]
+    TokenOutOfRange {
+        /// The sample's index in its dataset (0 for a single input).
+        sample: usize,
+        /// The position of the token in the sequence, counted from 0.
+        position: usize,
+        /// The token id.
+        token: usize,
+        /// The vocabulary size: valid ids are `0..vocab`.
+        vocab: usize,
+    },
+    /// A label of a sequence's position is not a valid class for the network's output.
+    #[error("sample {index} has label {label} at position {position}, but the network has only {classes} outputs (classes 0..{classes})")]
+    PositionLabelOutOfRange {
+        /// The sample's index in its dataset.
+        index: usize,
+        /// The position in the sequence, counted from 0.
+        position: usize,
+        /// Its label.
+        label: usize,
+        /// How many classes the network's output has.
+        classes: usize,
+    },
     /// A label is not a valid class for the network's output.
     #[error("sample {index} has label {label}, but the network has only {classes} outputs (classes 0..{classes})")]
     LabelOutOfRange {
@@ -173,6 +197,30 @@ impl std::fmt::Debug for Error {
                 .field("key", key)
                 .field("value", value)
                 .field("epoch", epoch)
+                .finish(),
+            Error::TokenOutOfRange {
+                sample,
+                position,
+                token,
+                vocab,
+            } => f
+                .debug_struct("TokenOutOfRange")
+                .field("sample", sample)
+                .field("position", position)
+                .field("token", token)
+                .field("vocab", vocab)
+                .finish(),
+            Error::PositionLabelOutOfRange {
+                index,
+                position,
+                label,
+                classes,
+            } => f
+                .debug_struct("PositionLabelOutOfRange")
+                .field("index", index)
+                .field("position", position)
+                .field("label", label)
+                .field("classes", classes)
                 .finish(),
             Error::LabelOutOfRange { index, label, classes } => f
                 .debug_struct("LabelOutOfRange")

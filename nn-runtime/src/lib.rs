@@ -26,6 +26,6 @@ pub use layer::{
 };
 pub use predict::Predict;
 pub use rng::Rng;
-pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Tensor};
+pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Input, Tensor};
 pub use threads::{max_threads, num_threads, set_num_threads};
 pub use train::{evaluate, Evaluation, TrainReport, Trainer};

@@ -88,6 +88,40 @@ impl<const C: usize, const H: usize, const W: usize> Tensor for [[[f32; W]; H]; 
     }
 }
 
+/// What a network takes for one sample: a [`Tensor`] of `f32`, or a fixed-length sequence of
+/// token ids `[usize; T]` (the input of an [`Embedding`](crate::layer::Embedding)).
+///
+/// Token ids are `usize`, as class labels are, so that one id type serves inputs and targets;
+/// an id outside a vocabulary is reported by [`Layer::check_input`](crate::Layer::check_input)
+/// where data enters (the trainer, `evaluate`, `predict`), never read out of bounds.
+///
+/// ```
+/// use nn::Input;
+/// assert_eq!(<[usize; 3] as Input>::DIMS, &[3]);
+/// assert_eq!(<[[f32; 2]; 4] as Input>::DIMS, &[4, 2]);
+/// assert_eq!(<[usize; 3] as Input>::blank(), [0, 0, 0]);
+/// ```
+pub trait Input: Copy + Send + Sync + 'static {
+    /// Dimensions, outermost first.
+    const DIMS: &'static [usize];
+    /// A sample of zeros (token id 0): what buffers are filled with before use.
+    fn blank() -> Self;
+}
+
+impl<T: Tensor> Input for T {
+    const DIMS: &'static [usize] = T::SHAPE;
+    fn blank() -> Self {
+        T::zeros()
+    }
+}
+
+impl<const T: usize> Input for [usize; T] {
+    const DIMS: &'static [usize] = &[T];
+    fn blank() -> Self {
+        [0; T]
+    }
+}
+
 /// Formats a shape as PyTorch users read it: `[28, 28]`.
 pub fn shape_to_string(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
@@ -123,9 +157,9 @@ pub fn flatten_batch<T: Tensor, const N: usize>(batch: &[T]) -> &[[f32; N]] {
 }
 
 /// Grows `buffer` to at least `len` elements (allocating only when it must) and returns the first `len`.
-pub fn prefix_mut<T: Tensor>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
+pub fn prefix_mut<T: Input>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
     if buffer.len() < len {
-        buffer.resize(len, T::zeros());
+        buffer.resize(len, T::blank());
     }
     &mut buffer[..len]
 }

@@ -1299,5 +1299,14 @@ const _: () = {
                 [f32; 84],
             >::update_statistics(&mut self.layer_11, &__cache.__cache_11);
         }
+        fn check_input(
+            &self,
+            __input: &[[[f32; 28]; 28]; 1],
+            __sample: usize,
+        ) -> __nn::Result<()> {
+            __nn::Layer::<
+                [[[f32; 28]; 28]; 1],
+            >::check_input(&self.layer_0, __input, __sample)
+        }
     }
 };

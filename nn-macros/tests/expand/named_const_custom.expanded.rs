@@ -678,5 +678,14 @@ const _: () = {
                 <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
             >::update_statistics(&mut self.head, &__cache.__cache_4);
         }
+        fn check_input(
+            &self,
+            __input: &[[f32; 8]; { HEIGHT }],
+            __sample: usize,
+        ) -> __nn::Result<()> {
+            __nn::Layer::<
+                [[f32; 8]; { HEIGHT }],
+            >::check_input(&self.layer_0, __input, __sample)
+        }
     }
 };

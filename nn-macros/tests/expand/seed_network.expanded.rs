@@ -550,5 +550,12 @@ const _: () = {
                 [f32; 64],
             >::update_statistics(&mut self.layer_5, &__cache.__cache_5);
         }
+        fn check_input(
+            &self,
+            __input: &[[f32; 28]; 28],
+            __sample: usize,
+        ) -> __nn::Result<()> {
+            __nn::Layer::<[[f32; 28]; 28]>::check_input(&self.layer_0, __input, __sample)
+        }
     }
 };

@@ -33,7 +33,7 @@ use crate::Tensor;
 /// ```
 pub trait Dataset: Sync {
     /// One sample's input.
-    type Input: Tensor;
+    type Input: crate::Input;
     /// One sample's target: a class index or a tensor.
     type Target: Copy + Send + Sync + 'static;
     /// Number of samples.
@@ -62,7 +62,7 @@ pub struct InMemory<I, T = usize> {
     targets: Vec<T>,
 }
 
-impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
+impl<I: crate::Input, T: Copy + Send + Sync + 'static> InMemory<I, T> {
     /// Pairs `inputs[i]` with `targets[i]`; they must have the same length.
     pub fn new(inputs: Vec<I>, targets: Vec<T>) -> crate::Result<Self> {
         if inputs.len() != targets.len() {
@@ -94,7 +94,7 @@ impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
     /// let images = digits.map_inputs(|digit| [digit]);
     /// assert_eq!(images.get(0), ([[[0.5; 2]; 2]], 7));
     /// ```
-    pub fn map_inputs<J: Tensor>(self, f: impl FnMut(I) -> J) -> InMemory<J, T> {
+    pub fn map_inputs<J: crate::Input>(self, f: impl FnMut(I) -> J) -> InMemory<J, T> {
         InMemory {
             inputs: self.inputs.into_iter().map(f).collect(),
             targets: self.targets,
@@ -108,7 +108,9 @@ impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
     pub(crate) fn targets_mut(&mut self) -> &mut [T] {
         &mut self.targets
     }
+}
 
+impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
     /// Standardises every input value in place: `x <- (x - mean) / std`, as torchvision's
     /// `transforms.Normalize((mean,), (std,))`.
     ///
@@ -132,7 +134,7 @@ impl<I: Tensor, T: Copy + Send + Sync + 'static> InMemory<I, T> {
     }
 }
 
-impl<I: Tensor, T: Copy + Send + Sync + 'static> Dataset for InMemory<I, T> {
+impl<I: crate::Input, T: Copy + Send + Sync + 'static> Dataset for InMemory<I, T> {
     type Input = I;
     type Target = T;
 

@@ -2,7 +2,7 @@
 //! that name both layers.
 
 use super::Layer;
-use crate::Tensor;
+use crate::Input;
 
 /// `Self` can come right after `Previous` in a chain, taking its output `I`.
 ///
@@ -18,7 +18,7 @@ use crate::Tensor;
 )]
 pub trait Follows<Previous, I> {}
 
-impl<L: Layer<I>, Previous, I: Tensor> Follows<Previous, I> for L {}
+impl<L: Layer<I>, Previous, I: Input> Follows<Previous, I> for L {}
 
 /// Stands for a network's input in [`Follows`] when the first layer is checked.
 #[derive(Debug, Clone, Copy)]

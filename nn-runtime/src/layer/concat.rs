@@ -208,6 +208,11 @@ macro_rules! concat_impl {
             fn update_statistics(&mut self, cache: &Self::Cache) {
                 $(self.branches.$index.update_statistics(&cache.branches.$index.inner);)+
             }
+
+            fn check_input(&self, input: &I, sample: usize) -> crate::Result<()> {
+                $(self.branches.$index.check_input(input, sample)?;)+
+                Ok(())
+            }
         }
     };
 }

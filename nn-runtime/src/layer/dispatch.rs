@@ -9,7 +9,7 @@
 use std::marker::PhantomData;
 
 use super::Layer;
-use crate::Tensor;
+use crate::Input;
 
 /// A network and the input and output its declaration states.
 pub struct ForwardDispatch<'a, N, I, O> {
@@ -33,7 +33,7 @@ pub trait ForwardFits<I, O> {
     fn run(&self, input: &I) -> O;
 }
 
-impl<N: Layer<I, Output = O>, I: Tensor, O> ForwardFits<I, O> for &ForwardDispatch<'_, N, I, O> {
+impl<N: Layer<I, Output = O>, I: Input, O> ForwardFits<I, O> for &ForwardDispatch<'_, N, I, O> {
     fn run(&self, input: &I) -> O {
         self.network.forward(input)
     }

@@ -47,7 +47,7 @@ pub use residual::Residual;
 pub use silu::SiLU;
 pub use softmax::{LogSoftmax, Softmax};
 
-use crate::{Rng, Tensor};
+use crate::{Input, Rng, Tensor};
 
 /// Whether a batched forward pass is part of training or of evaluation.
 ///
@@ -149,7 +149,7 @@ pub trait Module: Clone + Send + Sync + 'static {
     note = "each layer's input must be exactly the previous layer's output; check the sizes in the chain",
     note = "a layer of your own implements `nn::Layer<{I}>` and `nn::Module` (which needs `Clone`)"
 )]
-pub trait Layer<I: Tensor>: Module {
+pub trait Layer<I: Input>: Module {
     /// The per-sample output tensor.
     type Output: Tensor;
     /// What a batched forward pass keeps for the backward pass (intermediate activations of a
@@ -189,6 +189,23 @@ pub trait Layer<I: Tensor>: Module {
     /// assert_eq!(norm.num_batches_tracked, 1);
     /// ```
     fn update_statistics(&mut self, _cache: &Self::Cache) {}
+
+    /// An error if `input` (sample `sample` of a dataset) can never be valid for this layer: a
+    /// token id outside an [`Embedding`]'s vocabulary. The trainer, [`evaluate`](crate::evaluate)
+    /// and [`Predict`](crate::Predict) check every sample before any work, so that
+    /// [`Layer::forward`] needs no checks; a network passes it to its first layer. Layers that
+    /// take any value of `I` keep this default.
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    /// let embedding = Embedding::<4, 2>::init_with(&mut nn::Rng::seed(0));
+    /// assert!(embedding.check_input(&[0, 3], 0).is_ok());
+    /// let error = embedding.check_input(&[1, 4], 7).unwrap_err();
+    /// assert_eq!(error.to_string(), "sample 7: token id 4 at position 1 is outside the vocabulary of 4 tokens (0..=3)");
+    /// ```
+    fn check_input(&self, _input: &I, _sample: usize) -> crate::Result<()> {
+        Ok(())
+    }
 
     /// The backward pass of the last [`Layer::forward_batch`] (same `input`, `output`, `cache`):
     /// writes `dLoss/dParameters` into `grads` (overwriting) and, when asked, `dLoss/dInput`

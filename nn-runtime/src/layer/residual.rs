@@ -194,6 +194,11 @@ impl<I: Tensor, B: Layer<I>, S: Layer<I, Output = B::Output>> Layer<I> for Resid
         self.body.update_statistics(&cache.body);
         self.shortcut.update_statistics(&cache.shortcut);
     }
+
+    fn check_input(&self, input: &I, sample: usize) -> crate::Result<()> {
+        self.body.check_input(input, sample)?;
+        self.shortcut.check_input(input, sample)
+    }
 }
 
 /// `sum[i] += term[i]`.

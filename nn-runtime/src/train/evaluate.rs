@@ -64,8 +64,9 @@ where
     for chunk in indices.chunks(batch_size) {
         gather(data, chunk, &mut inputs, &mut targets);
         // Checked before the loss, which indexes the outputs by the label.
-        for (target, &index) in targets.iter().zip(chunk) {
+        for ((target, input), &index) in targets.iter().zip(&inputs).zip(chunk) {
             loss.check_target(target, index)?;
+            net.check_input(input, index)?;
         }
         let outputs = prefix_mut(&mut outputs, chunk.len());
         net.forward_batch(&inputs, outputs, &mut cache, Mode::Eval);

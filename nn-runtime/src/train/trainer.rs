@@ -273,6 +273,7 @@ impl<'a, L> Trainer<'a, L> {
     {
         optimizer.check()?;
         self.check::<D, N::Output>(train)?;
+        check_inputs(net, train)?;
         if let Some(valid) = valid {
             if valid.is_empty() {
                 return Err(Error::InvalidArgument(
@@ -280,6 +281,7 @@ impl<'a, L> Trainer<'a, L> {
                 ));
             }
             self.check_targets::<D, N::Output>(valid)?;
+            check_inputs(net, valid)?;
         }
         if let Some((key, value)) = first_non_finite(net) {
             return Err(Error::InvalidArgument(format!(
@@ -469,6 +471,11 @@ impl<'a, L> Trainer<'a, L> {
     {
         (0..data.len()).try_for_each(|index| self.loss.check_target(&data.get(index).1, index))
     }
+}
+
+/// The first sample of `data` that `net` can never take (a token id outside its vocabulary).
+pub(crate) fn check_inputs<N: Layer<D::Input>, D: Dataset>(net: &N, data: &D) -> Result<()> {
+    (0..data.len()).try_for_each(|index| net.check_input(&data.get(index).0, index))
 }
 
 /// The key and value of the first parameter of `net` that is NaN or infinite, if any.

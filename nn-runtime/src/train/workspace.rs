@@ -6,7 +6,7 @@ use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::tensor::prefix_mut;
 use crate::threads::split_rows_with;
-use crate::Tensor;
+use crate::Input;
 
 /// Bytes of samples from which a batch is copied on the kernel threads.
 const PARALLEL_MIN_BYTES: usize = 64 * 1024;
@@ -27,7 +27,7 @@ const PARALLEL_MIN_BYTES: usize = 64 * 1024;
 /// let later = workspace.train_step(&mut net, &nn::loss::Mse, &mut opt, &[[1.0]], &[[2.0]]);
 /// assert!(later < first);
 /// ```
-pub struct Workspace<N: Layer<I>, I: Tensor, T> {
+pub struct Workspace<N: Layer<I>, I: Input, T> {
     inputs: Vec<I>,
     targets: Vec<T>,
     outputs: Vec<N::Output>,
@@ -36,13 +36,13 @@ pub struct Workspace<N: Layer<I>, I: Tensor, T> {
     grads: N,
 }
 
-impl<N: Layer<I>, I: Tensor, T: Copy> Default for Workspace<N, I, T> {
+impl<N: Layer<I>, I: Input, T: Copy> Default for Workspace<N, I, T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<N: Layer<I>, I: Tensor, T: Copy> Workspace<N, I, T> {
+impl<N: Layer<I>, I: Input, T: Copy> Workspace<N, I, T> {
     /// Empty buffers and zero gradients for network type `N`.
     pub fn new() -> Self {
         Workspace {
