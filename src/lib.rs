@@ -101,8 +101,8 @@ pub mod __private {
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
         flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Error, Flatten,
-        Identity, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, Residual, Result,
-        Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
+        Identity, Input, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, Residual,
+        Result, Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

@@ -15,5 +15,6 @@ fn ui() {
     t.compile_fail("tests/ui/norm/*.rs");
     t.compile_fail("tests/ui/cascade/*.rs");
     t.compile_fail("tests/ui/derive/*.rs");
+    t.compile_fail("tests/ui/sequence/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

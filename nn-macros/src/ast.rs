@@ -9,8 +9,14 @@ use syn::{bracketed, Attribute, Expr, Ident, Path, Token, Visibility};
 /// A whole `network!` declaration.
 pub struct Network {
     pub header: Header,
-    /// The per-sample input shape, `[N]`, `[H, W]` or `[C, H, W]`.
+    /// The per-sample input shape, `[N]`, `[H, W]` or `[C, H, W]`; for token ids `[usize; T]`,
+    /// the one dimension `T`.
     pub input: Vec<Expr>,
+    /// Whether the input is a sequence of token ids, `[usize; T]`, rather than `f32` values.
+    pub token_input: bool,
+    /// Token ids written with another type (`[u16; T]`): reported by the check, which reads
+    /// the input as `[usize; T]` so that the rest is checked as usual.
+    pub token_type: Option<Ident>,
     /// Span of the input shape's brackets.
     pub input_span: Span,
     pub layers: Vec<Node>,
@@ -143,9 +149,11 @@ impl Parse for Parsed {
             Err(error) => return skip_rest(input, None, error),
         };
         match parse_body(input, &header.name.clone()) {
-            Ok((input_shape, input_span, layers)) => Ok(Parsed::Network(Network {
+            Ok((input_shape, token_type, input_span, layers)) => Ok(Parsed::Network(Network {
                 header,
                 input: input_shape,
+                token_input: token_type.is_some(),
+                token_type: token_type.filter(|element| element != "usize"),
                 input_span,
                 layers,
             })),
@@ -177,9 +185,11 @@ fn parse_header(input: ParseStream<'_>) -> syn::Result<Header> {
     })
 }
 
-/// `: [dims] => layer -> layer ...`, with messages that say what to write.
-fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, Span, Vec<Node>)> {
-    const SHAPES: &str = "`[N]`, `[H, W]` or `[C, H, W]`";
+/// `: [dims] => layer -> layer ...` (or `: [usize; T] => ...`), with messages that say what to
+/// write; returns the dimensions, the element type of token ids, the shape's span and the layers.
+#[allow(clippy::type_complexity)]
+fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, Option<Ident>, Span, Vec<Node>)> {
+    const SHAPES: &str = "`[N]`, `[H, W]` or `[C, H, W]` (or token ids, `[usize; T]`)";
     if !input.peek(Token![:]) {
         return Err(input.error(format!(
             "expected `:` and the input shape after `{name}`\n= help: write `struct {name}: [784] => ...` with the shape of one sample: {SHAPES}"
@@ -193,7 +203,18 @@ fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, S
     }
     let content;
     let bracket = bracketed!(content in input);
-    let dims = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+    let mut token_type = None;
+    let dims = if content.peek(Ident) && content.peek2(Token![;]) {
+        token_type = Some(content.parse::<Ident>()?);
+        content.parse::<Token![;]>()?;
+        let length: Expr = content.parse()?;
+        if !content.is_empty() {
+            return Err(content.error("expected `]` after the sequence length of `[usize; T]`"));
+        }
+        Punctuated::<Expr, Token![,]>::from_iter([length])
+    } else {
+        Punctuated::<Expr, Token![,]>::parse_terminated(&content)?
+    };
     if !input.peek(Token![=>]) {
         let found = if input.is_empty() {
             "the end of the declaration".to_string()
@@ -212,7 +233,7 @@ fn parse_body(input: ParseStream<'_>, name: &Ident) -> syn::Result<(Vec<Expr>, S
         ));
     }
     let layers = parse_chain(input, "`=>`", false)?;
-    Ok((dims.into_iter().collect(), bracket.span.join(), layers))
+    Ok((dims.into_iter().collect(), token_type, bracket.span.join(), layers))
 }
 
 /// `node -> node -> ...` up to the end of `input`, or, inside a block, up to a `,`.

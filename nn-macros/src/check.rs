@@ -21,6 +21,8 @@ mod block;
 mod built_in;
 #[path = "check/norm.rs"]
 mod norm;
+#[path = "check/sequence.rs"]
+mod sequence;
 #[path = "check/spatial.rs"]
 mod spatial;
 
@@ -116,6 +118,8 @@ struct Dim {
 #[derive(Clone)]
 enum Shape {
     Known(Vec<Dim>),
+    /// A sequence of `T` token ids, `[usize; T]`: only a network's input is one.
+    Tokens(Dim),
     /// After a custom layer: only the type system knows.
     Opaque,
 }
@@ -192,7 +196,14 @@ pub fn check(network: &Network) -> Result<Chain, Mistakes> {
         .iter()
         .map(|expr| dim(&mut cx, expr).unwrap_or_else(|| unknown_dim(expr)))
         .collect();
-    if network.input.is_empty() || network.input.len() > 3 {
+    if let Some(element) = &network.token_type {
+        cx.error_spanned_by(
+            element,
+            format!("token ids are `usize`, like class labels: write `[usize; T]`, not `[{element}; T]`"),
+        );
+    } else if network.token_input {
+        // The parser reads exactly one length in `[usize; T]`.
+    } else if network.input.is_empty() || network.input.len() > 3 {
         cx.error_at(
             network.input_span,
             format!(
@@ -201,7 +212,10 @@ pub fn check(network: &Network) -> Result<Chain, Mistakes> {
             ),
         );
     }
-    let input_shape = Shape::Known(input_dims);
+    let input_shape = match input_dims.as_slice() {
+        [length] if network.token_input => Shape::Tokens(length.clone()),
+        _ => Shape::Known(input_dims),
+    };
     let flow = Flow {
         ty: shape_ty(&input_shape),
         origin: Origin::Input(shape_text(&input_shape)),
@@ -215,7 +229,11 @@ pub fn check(network: &Network) -> Result<Chain, Mistakes> {
 
 /// Whether a shape is known in every dimension (none is a size already reported as wrong).
 fn reliable(shape: &Shape) -> bool {
-    matches!(shape, Shape::Known(dims) if dims.iter().all(|dim| dim.text != "?"))
+    match shape {
+        Shape::Known(dims) => dims.iter().all(|dim| dim.text != "?"),
+        Shape::Tokens(length) => length.text != "?",
+        Shape::Opaque => false,
+    }
 }
 
 /// Checks a chain of nodes starting from `flow`; returns it and the tensor it gives.
@@ -230,6 +248,17 @@ fn check_chain(cx: &mut Ctxt, krate: &syn::Path, name: Ident, nodes: &[Node], mu
             Some(name) => (name.clone(), name.to_string()),
             None => (format_ident!("layer_{}", position), position.to_string()),
         };
+        if let (Shape::Tokens(_), Node::Block(decl)) = (&flow.shape, node) {
+            cx.error_spanned_by(
+                &decl.keyword,
+                format!(
+                    "`{}` takes `f32` values, but {}\n= help: start with an `Embedding<VOCAB, D>`, which gives each token a vector of D values",
+                    node.display(),
+                    flow.origin.gives_shape(&shape_text(&flow.shape))
+                ),
+            );
+            flow.shape = Shape::Opaque;
+        }
         let (stage, next) = match node {
             Node::Layer(layer) => check_layer_stage(cx, krate, layer, &flow, field, key),
             Node::Block(decl) => block::check(cx, krate, &name, decl, &flow, field, key),
@@ -286,7 +315,16 @@ fn check_layer_stage(
 fn output_size_span(layer: &LayerDecl, built_in: Option<BuiltIn>) -> Span {
     let args = generic_args(&layer.path.segments[0].arguments);
     match (built_in, args.get(1)) {
-        (Some(BuiltIn::Linear | BuiltIn::Conv2d), Some(size)) => size.span(),
+        (
+            Some(
+                BuiltIn::Linear
+                | BuiltIn::Conv2d
+                | BuiltIn::Embedding
+                | BuiltIn::PositionEmbedding
+                | BuiltIn::CausalSelfAttention,
+            ),
+            Some(size),
+        ) => size.span(),
         _ => layer.path.span(),
     }
 }
@@ -389,13 +427,18 @@ fn gelu_options(cx: &mut Ctxt, args: &syn::punctuated::Punctuated<Expr, syn::Tok
 
 /// Whether every dimension of a shape is a literal the macro read.
 fn literal(shape: &Shape) -> bool {
-    matches!(shape, Shape::Known(dims) if dims.iter().all(|dim| dim.value.is_some()))
+    match shape {
+        Shape::Known(dims) => dims.iter().all(|dim| dim.value.is_some()),
+        Shape::Tokens(length) => length.value.is_some(),
+        Shape::Opaque => false,
+    }
 }
 
 /// The tokens of each dimension of a shape the macro knows.
 fn dims_tokens(shape: &Shape) -> Option<Vec<TokenStream>> {
     match shape {
         Shape::Known(dims) => Some(dims.iter().map(|dim| dim.tokens.clone()).collect()),
+        Shape::Tokens(length) => Some(vec![length.tokens.clone()]),
         Shape::Opaque => None,
     }
 }
@@ -414,9 +457,15 @@ fn literal_params(layer: &LayerDecl, input: &Flow) -> Option<u64> {
             let (in_channels, out_channels, kernel) = (literal(in_channels)?, literal(out_channels)?, literal(kernel)?);
             Some(out_channels * in_channels * kernel * kernel + out_channels)
         }
-        (BuiltIn::Linear, [_, outputs]) => {
+        (BuiltIn::Linear, [inputs, outputs]) => {
             let outputs = literal(outputs)?;
-            Some(input.flat_size()? * outputs + outputs)
+            Some(literal(inputs).or_else(|| input.flat_size())? * outputs + outputs)
+        }
+        (BuiltIn::Embedding | BuiltIn::PositionEmbedding, [rows, width]) => Some(literal(rows)? * literal(width)?),
+        (BuiltIn::CausalSelfAttention, [width, _]) => {
+            let width = literal(width)?;
+            // The in-projection [3D, D] and its bias, the out-projection [D, D] and its bias.
+            Some(4 * width * width + 4 * width)
         }
         (BuiltIn::Linear | BuiltIn::Conv2d, _) => None,
         (BuiltIn::BatchNorm1d | BuiltIn::BatchNorm2d | BuiltIn::LayerNorm, args) => norm::params(args, literal),
@@ -440,7 +489,21 @@ fn check_layer(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow)
         return custom_layer(krate, layer, flow);
     };
     let args = generic_args(&layer.path.segments[0].arguments);
+    if let (Shape::Tokens(_), false) = (&flow.shape, built_in == BuiltIn::Embedding) {
+        cx.error_spanned_by(
+            ident,
+            format!(
+                "`{}` takes `f32` values, but {}\n= help: start with an `Embedding<VOCAB, D>`, which gives each token a vector of D values",
+                layer.display(),
+                flow.origin.gives_shape(&shape_text(&flow.shape))
+            ),
+        );
+        return custom_layer(krate, layer, flow);
+    }
     match built_in {
+        BuiltIn::Embedding => sequence::embedding(cx, krate, layer, &args, flow),
+        BuiltIn::PositionEmbedding => sequence::position_embedding(cx, krate, layer, &args, flow),
+        BuiltIn::CausalSelfAttention => sequence::attention(cx, krate, layer, &args, flow),
         BuiltIn::Linear => linear(cx, krate, layer, &args, flow),
         BuiltIn::Flatten => flatten(cx, krate, layer, &args, flow),
         BuiltIn::Conv2d => spatial::check(cx, krate, layer, &args, flow, spatial::Kind::Conv),
@@ -500,6 +563,8 @@ fn linear(
         }
         return custom_layer(krate, layer, flow);
     };
+    // PyTorch's `Linear` acts on the last dimension: a sequence `[T, IN]` gives `[T, OUT]`.
+    let mut rows = None;
     match &flow.shape {
         Shape::Known(dims) if dims.len() == 1 => {
             if let (Some(takes), Some(gives)) = (input.value, dims[0].value) {
@@ -515,6 +580,33 @@ fn linear(
                 }
             }
         }
+        Shape::Known(dims) if dims.len() == 2 => {
+            rows = Some(dims[0].clone());
+            let all = product(dims);
+            match (input.value, dims[1].value) {
+                (Some(takes), Some(last)) if takes != last && all == Some(takes) => cx.error_spanned_by(
+                    args[0],
+                    format!(
+                        "`{display}` acts on the last dimension of its input, as PyTorch's `Linear` does, but {}: rows of {last} values, not {takes}\n= help: to use all {takes} values at once, flatten first: `Flatten -> {display}`",
+                        flow.origin.gives_shape(&shape_text(&flow.shape))
+                    ),
+                ),
+                (Some(takes), Some(last)) if takes != last => {
+                    let flat = all.map_or(String::new(), |all| {
+                        format!(", or flatten first: `Flatten -> Linear<{all}, {}>`", output.text)
+                    });
+                    cx.error_spanned_by(
+                        args[0],
+                        format!(
+                            "shape mismatch: `{display}` takes rows of {takes} values (it acts on the last dimension), but {}: rows of {last}\n= help: write `Linear<{last}, {}>`{flat}",
+                            flow.origin.gives_shape(&shape_text(&flow.shape)),
+                            output.text
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
         Shape::Known(dims) => {
             let fixed = match product(dims) {
                 Some(n) if input.value != Some(n) => format!("Linear<{n}, {}>", output.text),
@@ -523,13 +615,14 @@ fn linear(
             cx.error_spanned_by(
                 &layer.path,
                 format!(
-                    "`{display}` takes a flat input `[{}]`, but {}\n= help: flatten it first: `Flatten -> {fixed}`",
+                    "`{display}` takes a flat input `[{}]` or a sequence `[T, {}]`, but {}\n= help: flatten it first: `Flatten -> {fixed}`",
+                    input.text,
                     input.text,
                     flow.origin.gives_shape(&shape_text(&flow.shape))
                 ),
             );
         }
-        Shape::Opaque => {}
+        Shape::Tokens(_) | Shape::Opaque => {}
     }
     // Sizes are emitted as the macro read them: literals as literals, anything else in braces,
     // so a misspelled constant is one "cannot find value" rather than also "cannot find type".
@@ -537,7 +630,7 @@ fn linear(
     let krate = respan(krate, ident.span());
     let (input_tokens, output_tokens) = (&input.tokens, &output.tokens);
     let ty = quote_spanned!(ident.span()=> #krate::__private::#ident<#input_tokens, #output_tokens>);
-    let shape = Shape::Known(vec![output.clone()]);
+    let shape = Shape::Known(rows.into_iter().chain([output.clone()]).collect());
     (
         ty,
         Flow {
@@ -580,7 +673,7 @@ fn flatten(
             Some(dims[0].clone())
         }
         Shape::Known(dims) => Some(product_dim(dims)),
-        Shape::Opaque => None,
+        Shape::Tokens(_) | Shape::Opaque => None,
     };
     let size = match (explicit, computed) {
         (Some(explicit), Some(computed)) => {
@@ -819,6 +912,10 @@ fn product_dim(dims: &[Dim]) -> Dim {
 /// `[f32; N]`, `[[f32; W]; H]` or `[[[f32; W]; H]; C]`.
 fn shape_ty(shape: &Shape) -> TokenStream {
     match shape {
+        Shape::Tokens(length) => {
+            let tokens = &length.tokens;
+            quote!([usize; #tokens])
+        }
         Shape::Known(dims) => dims.iter().rev().fold(quote!(f32), |inner, dim| {
             let tokens = &dim.tokens;
             quote!([#inner; #tokens])
@@ -833,6 +930,7 @@ fn shape_text(shape: &Shape) -> String {
             "[{}]",
             dims.iter().map(|d| d.text.as_str()).collect::<Vec<_>>().join(", ")
         ),
+        Shape::Tokens(length) => format!("[usize; {}]", length.text),
         Shape::Opaque => "?".into(),
     }
 }

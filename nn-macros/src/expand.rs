@@ -290,7 +290,7 @@ fn inherent_impl(checked: &Chain) -> TokenStream {
         /// A table of the layers: key, type, output shape and parameters.
         pub fn summary(&self) -> __nn::String {
             const ROWS: &[__nn::SummaryRow] = &[#(#rows),*];
-            __nn::format_summary(#name_text, <#input_ty as __nn::Tensor>::SHAPE, ROWS)
+            __nn::format_summary(#name_text, <#input_ty as __nn::Input>::DIMS, ROWS)
         }
     };
     let last_opaque = stages.last().is_some_and(|stage| stage.opaque_output);

@@ -126,7 +126,7 @@ fn residual(
         (shape, _) => shape.clone(),
     };
     let output_ty = match &shape {
-        Shape::Known(_) => shape_ty(&shape),
+        Shape::Known(_) | Shape::Tokens(_) => shape_ty(&shape),
         Shape::Opaque => {
             let input = &flow.ty;
             quote!(<#ty as #krate::__private::Layer<#input>>::Output)
@@ -178,7 +178,7 @@ fn concat(
         .iter()
         .map(|output| match &output.shape {
             Shape::Known(dims) => Some(dims),
-            Shape::Opaque => None,
+            Shape::Tokens(_) | Shape::Opaque => None,
         })
         .collect();
     let shape = match known {
@@ -198,7 +198,7 @@ fn concat(
     };
     // After an error nothing is generated: the type only has to exist.
     let output_ty = match &shape {
-        Shape::Known(_) => shape_ty(&shape),
+        Shape::Known(_) | Shape::Tokens(_) => shape_ty(&shape),
         Shape::Opaque => quote!(()),
     };
     let names = chains.iter().map(|chain| &chain.name);

@@ -25,10 +25,13 @@ pub enum BuiltIn {
     BatchNorm1d,
     BatchNorm2d,
     LayerNorm,
+    Embedding,
+    PositionEmbedding,
+    CausalSelfAttention,
 }
 
 impl BuiltIn {
-    pub const ALL: [BuiltIn; 18] = [
+    pub const ALL: [BuiltIn; 21] = [
         BuiltIn::Linear,
         BuiltIn::ReLU,
         BuiltIn::Sigmoid,
@@ -47,6 +50,9 @@ impl BuiltIn {
         BuiltIn::BatchNorm1d,
         BuiltIn::BatchNorm2d,
         BuiltIn::LayerNorm,
+        BuiltIn::Embedding,
+        BuiltIn::PositionEmbedding,
+        BuiltIn::CausalSelfAttention,
     ];
 
     /// The name users write.
@@ -70,6 +76,9 @@ impl BuiltIn {
             BuiltIn::BatchNorm1d => "BatchNorm1d",
             BuiltIn::BatchNorm2d => "BatchNorm2d",
             BuiltIn::LayerNorm => "LayerNorm",
+            BuiltIn::Embedding => "Embedding",
+            BuiltIn::PositionEmbedding => "PositionEmbedding",
+            BuiltIn::CausalSelfAttention => "CausalSelfAttention",
         }
     }
 

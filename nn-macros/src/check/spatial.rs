@@ -269,6 +269,8 @@ fn image_dims(cx: &mut Ctxt, krate: &syn::Path, layer: &LayerDecl, flow: &Flow, 
             );
             None
         }
+        // Reported before any layer but `Embedding` sees token ids.
+        Shape::Tokens(_) => None,
         // After a custom layer only the compiler knows the shape: read it from the type.
         Shape::Opaque => {
             let previous = &flow.ty;

@@ -159,3 +159,66 @@ impl<const IN: usize, const OUT: usize> FusedRelu<[f32; IN]> for Linear<IN, OUT>
         }
     }
 }
+
+/// PyTorch's `Linear` on a sequence: the same map applied to each of the `T` rows, so a batch
+/// of sequences is one product over `batch * T` rows.
+impl<const IN: usize, const OUT: usize, const T: usize> Layer<[[f32; IN]; T]> for Linear<IN, OUT> {
+    type Output = [[f32; OUT]; T];
+    type Cache = ();
+
+    fn forward(&self, input: &[[f32; IN]; T]) -> [[f32; OUT]; T] {
+        let mut output = [[0.0; OUT]; T];
+        linear_forward(input, &self.weight, &self.bias, &mut output);
+        output
+    }
+
+    fn forward_batch(&self, input: &[[[f32; IN]; T]], output: &mut [[[f32; OUT]; T]], _cache: &mut (), _mode: Mode) {
+        linear_forward(
+            input.as_flattened(),
+            &self.weight,
+            &self.bias,
+            output.as_flattened_mut(),
+        );
+    }
+
+    fn backward_batch(
+        &self,
+        input: &[[[f32; IN]; T]],
+        _output: &[[[f32; OUT]; T]],
+        grad_output: &[[[f32; OUT]; T]],
+        grad_input: Option<&mut [[[f32; IN]; T]]>,
+        _cache: &mut (),
+        grads: &mut Self,
+    ) {
+        self.backward_batch_fused(input, grad_output, grad_input, false, grads);
+    }
+}
+
+impl<const IN: usize, const OUT: usize, const T: usize> FusedRelu<[[f32; IN]; T]> for Linear<IN, OUT> {
+    fn forward_batch_relu(&self, input: &[[[f32; IN]; T]], output: &mut [[[f32; OUT]; T]]) {
+        linear_forward_relu(
+            input.as_flattened(),
+            &self.weight,
+            &self.bias,
+            output.as_flattened_mut(),
+        );
+    }
+
+    fn backward_batch_fused(
+        &self,
+        input: &[[[f32; IN]; T]],
+        grad_output: &[[[f32; OUT]; T]],
+        grad_input: Option<&mut [[[f32; IN]; T]]>,
+        input_from_relu: bool,
+        grads: &mut Self,
+    ) {
+        FusedRelu::<[f32; IN]>::backward_batch_fused(
+            self,
+            input.as_flattened(),
+            grad_output.as_flattened(),
+            grad_input.map(|rows| rows.as_flattened_mut()),
+            input_from_relu,
+            grads,
+        );
+    }
+}
