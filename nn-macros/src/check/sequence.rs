@@ -104,7 +104,7 @@ pub(super) fn attention(
         return unchecked(krate, layer, flow);
     };
     if let (Some(d), Some(h)) = (width.value, heads.value) {
-        if d % h != 0 {
+        if !d.is_multiple_of(h) {
             cx.error_spanned_by(
                 args[1],
                 format!(
@@ -127,8 +127,8 @@ pub(super) fn attention(
 
 /// "use 4 or 8 heads": the divisors of `width` nearest to `heads` on each side.
 fn nearest_divisors(width: u64, heads: u64) -> String {
-    let below = (1..heads).rev().find(|h| width % h == 0);
-    let above = (heads + 1..=width).find(|h| width % h == 0);
+    let below = (1..heads).rev().find(|h| width.is_multiple_of(*h));
+    let above = (heads + 1..=width).find(|h| width.is_multiple_of(*h));
     match (below, above) {
         (Some(below), Some(above)) => {
             format!("use {below} or {above} heads, the divisors of {width} nearest to {heads}")

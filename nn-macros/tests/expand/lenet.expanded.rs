@@ -238,7 +238,7 @@ const _: () = {
             ];
             __nn::format_summary(
                 "LeNet",
-                <[[[f32; 28]; 28]; 1] as __nn::Tensor>::SHAPE,
+                <[[[f32; 28]; 28]; 1] as __nn::Input>::DIMS,
                 ROWS,
             )
         }

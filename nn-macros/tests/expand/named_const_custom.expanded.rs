@@ -3,11 +3,11 @@
 ///
 /// ```text
 ///          input                           [HEIGHT, 8]
-/// 0        Flatten                         [HEIGHT * 8]  0
-/// fc1      Linear<{ HEIGHT * 8 }, HIDDEN>  [HIDDEN]      ?
-/// 2        Tanh                            [HIDDEN]      0
-/// encoder  my::Encoder                     ?             ?
-/// head     Linear<16, 2>                   [2]           ?
+/// 0        Flatten                         [HEIGHT * 8]   0
+/// fc1      Linear<{ HEIGHT * 8 }, HIDDEN>  [HIDDEN]       ?
+/// 2        Tanh                            [HIDDEN]       0
+/// encoder  my::Encoder                     ?              ?
+/// head     Linear<16, 2>                   [2]           34
 /// ```
 ///
 /// The parameter count is `Self::NUM_PARAMS` (some sizes are not literals).
@@ -158,7 +158,7 @@ const _: () = {
             ];
             __nn::format_summary(
                 "Mixed",
-                <[[f32; 8]; { HEIGHT }] as __nn::Tensor>::SHAPE,
+                <[[f32; 8]; { HEIGHT }] as __nn::Input>::DIMS,
                 ROWS,
             )
         }

@@ -129,7 +129,7 @@ const _: () = {
             ];
             __nn::format_summary(
                 "MnistMlp",
-                <[[f32; 28]; 28] as __nn::Tensor>::SHAPE,
+                <[[f32; 28]; 28] as __nn::Input>::DIMS,
                 ROWS,
             )
         }
