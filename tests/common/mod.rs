@@ -53,6 +53,11 @@ impl Fixture {
         (values, view.shape().to_vec())
     }
 
+    /// Every key of the file.
+    pub fn keys(&self) -> Vec<String> {
+        self.file().names().into_iter().map(String::from).collect()
+    }
+
     /// Tensor `key` as f32 values only.
     pub fn values(&self, key: &str) -> Vec<f32> {
         self.f32(key).0
