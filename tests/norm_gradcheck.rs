@@ -220,9 +220,11 @@ fn softmax_and_log_softmax_input_gradients() {
     println!("softmax: worst scaled error {worst:.3e}");
 }
 
-/// The exact GELU against [`gelu64`] on 40,001 points of `[-10, 10]`: within 2^-23 relative
-/// (about one f32 ulp) where `|x| <= 2 sqrt(2)` (the library's `erf` series), and within 2.5e-7
-/// beyond (Numerical Recipes' `erfcc`, relative error under 1.2e-7, then rounding to f32).
+/// The exact GELU against [`gelu64`] on 40,001 points of `[-10, 10]`: within 1e-6 relative
+/// (8 f32 ulps) where `|x| <= 2 sqrt(2)`, and within 1e-5 beyond, which is the lower tail where
+/// `|GELU(x)| < 0.007` and `erfc`'s `e^(-z^2)` inherits the rounding of `z^2` in f32. These are
+/// the bounds of the branch-free f32 approximations (`erf`'s rational fit, Numerical Recipes'
+/// `erfcc`, a polynomial `exp`) that let the compiler vectorise GELU over a batch.
 #[test]
 fn exact_gelu_is_accurate_to_f32_precision() {
     let (mut worst_inner, mut worst_outer) = (0.0f64, 0.0f64);
@@ -240,8 +242,8 @@ fn exact_gelu_is_accurate_to_f32_precision() {
         }
     }
     println!("GELU relative error: {worst_inner:.3e} for |x| <= 2.83, {worst_outer:.3e} beyond");
-    assert!(worst_inner <= f64::from(f32::EPSILON), "{worst_inner:e}");
-    assert!(worst_outer <= 2.5e-7, "{worst_outer:e}");
+    assert!(worst_inner <= 1e-6, "{worst_inner:e}");
+    assert!(worst_outer <= 1e-5, "{worst_outer:e}");
 }
 
 // ---------------------------------------------------------------------------------------------

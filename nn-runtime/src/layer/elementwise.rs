@@ -42,6 +42,25 @@ pub trait Elementwise: Clone + Default + Send + Sync + 'static {
     /// `d output / d input` at the input `x`, whose output is `y = apply(x)` (use whichever is
     /// cheaper: a sigmoid's derivative is `y * (1 - y)`).
     fn derivative(&self, x: f32, y: f32) -> f32;
+
+    /// `output[i] = apply(input[i])` for a part of a batch. The default loops over
+    /// [`Elementwise::apply`]; a layer whose `apply` branches on a setting (`GELU`'s tanh form)
+    /// overrides it to branch once per slice, so the compiler can vectorise the loop. An
+    /// override must give exactly `apply`'s values.
+    fn apply_all(&self, input: &[f32], output: &mut [f32]) {
+        for (out, &x) in output.iter_mut().zip(input) {
+            *out = self.apply(x);
+        }
+    }
+
+    /// `grad_input[i] = grad_output[i] * derivative(input[i], output[i])` for a part of a
+    /// batch; overridden for the same reason as [`Elementwise::apply_all`].
+    fn derivative_all(&self, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
+        let values = input.iter().zip(output);
+        for ((grad_in, &grad_out), (&x, &y)) in grad_input.iter_mut().zip(grad_output).zip(values) {
+            *grad_in = grad_out * self.derivative(x, y);
+        }
+    }
 }
 
 /// Implements [`crate::Module`] (no parameters; `init` and `zeros` give the `Default`) and
@@ -130,11 +149,7 @@ pub fn elementwise_forward_batch<E: Elementwise, T: Tensor>(layer: &E, input: &[
         PARALLEL_ALIGN,
         1,
         PARALLEL_MIN_VALUES,
-        |first, output| {
-            for (out, &x) in output.iter_mut().zip(&input[first..]) {
-                *out = layer.apply(x);
-            }
-        },
+        |first, output| layer.apply_all(&input[first..first + output.len()], output),
     );
 }
 
@@ -162,11 +177,8 @@ pub fn elementwise_backward_batch<E: Elementwise, T: Tensor>(
         2,
         PARALLEL_MIN_VALUES,
         |first, grad_input| {
-            let values = input[first..].iter().zip(&output[first..]);
-            let grads = grad_input.iter_mut().zip(&grad_output[first..]);
-            for ((grad_in, &grad_out), (&x, &y)) in grads.zip(values) {
-                *grad_in = grad_out * layer.derivative(x, y);
-            }
+            let part = first..first + grad_input.len();
+            layer.derivative_all(&input[part.clone()], &output[part.clone()], &grad_output[part], grad_input);
         },
     );
 }

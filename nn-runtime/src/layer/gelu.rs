@@ -4,8 +4,9 @@ use super::Elementwise;
 use crate::special::{normal_cdf, normal_pdf};
 
 /// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
-/// normal CDF, computed in f64 through an `erfc` accurate to f32 precision (PyTorch evaluates
-/// `erf` in f32). [`GELU::tanh`] is `nn.GELU(approximate='tanh')`,
+/// normal CDF, computed in f32 through a rational approximation of `erf` (and of `erfc` in the
+/// lower tail, so that small outputs keep their relative accuracy), as PyTorch evaluates `erf`
+/// in f32. [`GELU::tanh`] is `nn.GELU(approximate='tanh')`,
 /// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, computed in f32 as PyTorch does.
 ///
 /// ```
@@ -57,27 +58,63 @@ impl GELU {
 impl Elementwise for GELU {
     fn apply(&self, x: f32) -> f32 {
         if self.tanh {
-            let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
-            0.5 * x * (1.0 + inner.tanh())
+            tanh_form(x)
         } else {
-            let x = f64::from(x);
-            (x * normal_cdf(x)) as f32
+            exact(x)
         }
     }
 
-    /// Exact: `Phi(x) + x phi(x)`. Tanh: PyTorch's `gelu_backward` with `approximate='tanh'`.
     fn derivative(&self, x: f32, _y: f32) -> f32 {
         if self.tanh {
-            let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
-            let tanh = inner.tanh();
-            let left = 0.5 * (1.0 + tanh);
-            let right = 0.5 * x * (1.0 - tanh * tanh) * SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x);
-            left + right
+            tanh_form_derivative(x)
         } else {
-            let x = f64::from(x);
-            (normal_cdf(x) + x * normal_pdf(x)) as f32
+            exact_derivative(x)
         }
     }
+
+    fn apply_all(&self, input: &[f32], output: &mut [f32]) {
+        // One loop per form, each without a branch or a call, so that it is vectorised.
+        let pairs = output.iter_mut().zip(input);
+        if self.tanh {
+            pairs.for_each(|(out, &x)| *out = tanh_form(x));
+        } else {
+            pairs.for_each(|(out, &x)| *out = exact(x));
+        }
+    }
+
+    fn derivative_all(&self, input: &[f32], _output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
+        let triples = grad_input.iter_mut().zip(grad_output).zip(input);
+        if self.tanh {
+            triples.for_each(|((grad_in, &grad_out), &x)| *grad_in = grad_out * tanh_form_derivative(x));
+        } else {
+            triples.for_each(|((grad_in, &grad_out), &x)| *grad_in = grad_out * exact_derivative(x));
+        }
+    }
+}
+
+#[inline(always)]
+fn exact(x: f32) -> f32 {
+    x * normal_cdf(x)
+}
+
+#[inline(always)]
+fn exact_derivative(x: f32) -> f32 {
+    normal_cdf(x) + x * normal_pdf(x)
+}
+
+#[inline(always)]
+fn tanh_form(x: f32) -> f32 {
+    let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
+    0.5 * x * (1.0 + inner.tanh())
+}
+
+#[inline(always)]
+fn tanh_form_derivative(x: f32) -> f32 {
+    let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
+    let tanh = inner.tanh();
+    let left = 0.5 * (1.0 + tanh);
+    let right = 0.5 * x * (1.0 - tanh * tanh) * SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x);
+    left + right
 }
 
 crate::elementwise_layer!(GELU);
