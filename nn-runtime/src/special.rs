@@ -24,7 +24,7 @@ pub(crate) fn exp(x: f32) -> f32 {
     poly * f32::from_bits(exponent)
 }
 
-/// `erf(x)` within 3e-7 (absolute; the fit itself is within 6.5e-8, the rest is f32 rounding): Eigen's rational approximation `x P(x^2) / Q(x^2)` on
+/// `erf(x)` within 4e-7 (absolute; the fit itself is within 6.5e-8, the rest is f32 rounding): Eigen's rational approximation `x P(x^2) / Q(x^2)` on
 /// `[-4, 4]` (outside, `erf` rounds to +-1 in f32).
 #[inline(always)]
 pub(crate) fn erf(x: f32) -> f32 {
@@ -168,12 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn erf_is_within_3e_7() {
+    fn erf_is_within_4e_7() {
         for x in grid() {
             let expected = 1.0 - erfc(f64::from(x));
             let error = (f64::from(super::erf(x)) - expected).abs();
             // 6.5e-8 of the fit (in exact arithmetic) plus the rounding of f32 arithmetic.
-            assert!(error < 3e-7, "erf({x}): error {error:e}");
+            assert!(error < 4e-7, "erf({x}): error {error:e}");
         }
     }
 
