@@ -1,6 +1,7 @@
 //! The [`Layer`] and [`Module`] traits, and the built-in layers, one file each.
 
 mod activation;
+mod attention;
 mod batch_norm;
 mod batch_norm1d;
 mod batch_norm2d;
@@ -26,6 +27,7 @@ mod silu;
 mod softmax;
 
 pub use activation::{ReLU, Sigmoid, Tanh};
+pub use attention::{AttentionCache, CausalSelfAttention};
 pub use batch_norm::BatchNormCache;
 pub use batch_norm1d::BatchNorm1d;
 pub use batch_norm2d::BatchNorm2d;
