@@ -184,7 +184,10 @@ mod tests {
             let x = rng.unit_f64() * f64::from(2.0f32).powi(-(rng.below(60) as i32)) + f64::MIN_POSITIVE;
             let (ours, std) = (ln_f64(x), x.ln());
             // A few f64 ulps of the result (or of ln 2 * exponent, near x = 1 where ln x -> 0).
-            assert!((ours - std).abs() <= 4.0 * f64::EPSILON * std.abs().max(1.0), "ln({x}): {ours} vs {std}");
+            assert!(
+                (ours - std).abs() <= 4.0 * f64::EPSILON * std.abs().max(1.0),
+                "ln({x}): {ours} vs {std}"
+            );
         }
         assert_eq!(ln_f64(1.0), 0.0);
         assert!((ln_f64(0.5) + std::f64::consts::LN_2).abs() < 1e-16);
