@@ -208,10 +208,7 @@ fn read_words(path: &Path) -> nn::Result<(Words, Words)> {
 /// Input `.` + word, target word + `.`, the reference's `encode`; ids `.` = 0, `a` = 1, ...
 fn encode(word: &str) -> Result<([usize; CONTEXT], [usize; CONTEXT]), String> {
     if word.is_empty() || word.len() >= CONTEXT || !word.bytes().all(|b| b.is_ascii_lowercase()) {
-        return Err(format!(
-            "`{word}` is not a word of 1 to {} letters a-z",
-            CONTEXT - 1
-        ));
+        return Err(format!("`{word}` is not a word of 1 to {} letters a-z", CONTEXT - 1));
     }
     let (mut input, mut target) = ([0; CONTEXT], [IGNORE; CONTEXT]);
     for (position, letter) in word.bytes().enumerate() {

@@ -51,8 +51,9 @@ pub use nn_runtime::{data, loss, metrics, optim, train};
 pub use nn_runtime::{evaluate, Evaluation, TrainReport, Trainer};
 pub use nn_runtime::{max_threads, num_threads, set_num_threads};
 pub use nn_runtime::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Flatten, Identity, LayerNorm,
-    LeakyReLU, Linear, LogSoftmax, MaxPool2d, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, GELU,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Embedding, Flatten, Identity,
+    LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, PositionEmbedding, ReLU, Residual, SiLU, Sigmoid, Softmax,
+    Tanh, GELU,
 };
 pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Result, Rng, Tensor};
 
@@ -83,9 +84,9 @@ pub mod prelude {
     pub use nn_runtime::optim::{Adam, AdamW, Optimizer, Schedule, Sgd};
     pub use nn_runtime::Predict;
     pub use nn_runtime::{
-        AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Elementwise, Flatten,
-        Identity, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, ReLU, Residual, SiLU, Sigmoid,
-        Softmax, Tanh, Tensor, GELU,
+        AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Elementwise, Embedding,
+        Flatten, Identity, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Module, PositionEmbedding, ReLU,
+        Residual, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
     };
 }
 
@@ -102,8 +103,8 @@ pub mod __private {
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
         flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout,
-        Error, Flatten, Identity, Input, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module,
-        ReLU, Residual, Result, Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
+        Embedding, Error, Flatten, Identity, Input, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode,
+        Module, ReLU, Residual, Result, Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

@@ -116,7 +116,10 @@ fn one_adamw_step_matches_pytorch() {
     let io = Fixture::open("words_gpt_io.safetensors");
     let inputs = tokens(&io, "inputs");
     let targets = tokens(&io, "targets");
-    assert!(targets.iter().flatten().any(|&t| t == IGNORE), "the batch has ignored positions");
+    assert!(
+        targets.iter().flatten().any(|&t| t == IGNORE),
+        "the batch has ignored positions"
+    );
 
     let loss_fn = CrossEntropy.ignore_index(IGNORE);
     let mut workspace = Workspace::<WordsGpt, Tokens, Tokens>::new();

@@ -21,9 +21,9 @@ pub mod train;
 
 pub use error::{Error, Result};
 pub use layer::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Elementwise, Flatten, Identity,
-    Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, ReLU, Residual, SiLU, Sigmoid, Softmax,
-    Tanh, GELU,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Elementwise, Embedding, Flatten,
+    Identity, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode, Module, PositionEmbedding, ReLU,
+    Residual, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
 pub use predict::Predict;
 pub use rng::Rng;

@@ -55,7 +55,8 @@ fn erfc_tail(z: f32) -> f32 {
             + t * (0.374_091_96
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
-                        + t * (0.278_868_07 + t * (-1.135_203_9 + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_9 + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
     t * exp(-z * z + poly)
 }
 
@@ -92,10 +93,10 @@ mod tests {
     /// `erfc(|z|) < 0.0047`, so its relative error of 1.2e-7 changes `1 - erfc` by under 6e-10, and
     /// `erfc` itself (the tail GELU multiplies by `x`) keeps that relative accuracy.
     const SERIES_BELOW: f64 = 2.0;
-    
+
     /// `2 / sqrt(pi)`.
     const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
-    
+
     /// `erf(z)` for `|z| < 2` by the series of Abramowitz and Stegun 7.1.6,
     /// `erf(z) = 2/sqrt(pi) e^(-z^2) sum_n 2^n z^(2n+1) / (1 * 3 * ... * (2n+1))`, whose terms are
     /// all of one sign (no cancellation): exact to a few f64 ulps, at most 45 terms.
@@ -110,7 +111,7 @@ mod tests {
         }
         TWO_OVER_SQRT_PI * (-z2).exp() * sum
     }
-    
+
     /// `erfc(z)` for `z >= 0` with a relative error below 1.2e-7 everywhere: the Chebyshev fit
     /// `erfcc` of Numerical Recipes in C (2nd ed., section 6.2).
     fn erfc_large(z: f64) -> f64 {
@@ -124,7 +125,7 @@ mod tests {
                                 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
         t * (-z * z + poly).exp()
     }
-    
+
     /// The complementary error function `erfc(z) = 1 - erf(z)`, accurate relative to its value (so
     /// also in the tail where `erf` rounds to 1).
     fn erfc(z: f64) -> f64 {
@@ -136,12 +137,12 @@ mod tests {
             2.0 - erfc_large(-z)
         }
     }
-    
+
     /// The standard normal CDF `Phi(x) = erfc(-x / sqrt(2)) / 2`.
     fn normal_cdf(x: f64) -> f64 {
         0.5 * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
     }
-    
+
     /// The standard normal density `phi(x) = e^(-x^2/2) / sqrt(2 pi)`.
     fn normal_pdf(x: f64) -> f64 {
         /// `1 / sqrt(2 pi)`.
@@ -163,7 +164,10 @@ mod tests {
         for x in grid().chain((-87..=87).map(|i| i as f32 + 0.37)) {
             let expected = f64::from(x).exp();
             let relative = (f64::from(super::exp(x)) - expected).abs() / expected;
-            assert!(relative < 3.0 * f64::from(f32::EPSILON), "exp({x}): relative error {relative:e}");
+            assert!(
+                relative < 3.0 * f64::from(f32::EPSILON),
+                "exp({x}): relative error {relative:e}"
+            );
         }
     }
 

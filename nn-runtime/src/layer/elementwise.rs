@@ -178,7 +178,12 @@ pub fn elementwise_backward_batch<E: Elementwise, T: Tensor>(
         PARALLEL_MIN_VALUES,
         |first, grad_input| {
             let part = first..first + grad_input.len();
-            layer.derivative_all(&input[part.clone()], &output[part.clone()], &grad_output[part], grad_input);
+            layer.derivative_all(
+                &input[part.clone()],
+                &output[part.clone()],
+                &grad_output[part],
+                grad_input,
+            );
         },
     );
 }
