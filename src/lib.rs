@@ -104,7 +104,7 @@ pub mod __private {
     pub use nn_runtime::{
         flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout,
         Embedding, Error, Flatten, Identity, Input, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode,
-        Module, ReLU, Residual, Result, Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
+        Module, PositionEmbedding, ReLU, Residual, Result, Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

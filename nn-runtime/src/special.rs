@@ -138,18 +138,6 @@ mod tests {
         }
     }
 
-    /// The standard normal CDF `Phi(x) = erfc(-x / sqrt(2)) / 2`.
-    fn normal_cdf(x: f64) -> f64 {
-        0.5 * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
-    }
-
-    /// The standard normal density `phi(x) = e^(-x^2/2) / sqrt(2 pi)`.
-    fn normal_pdf(x: f64) -> f64 {
-        /// `1 / sqrt(2 pi)`.
-        const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
-        FRAC_1_SQRT_2PI * (-0.5 * x * x).exp()
-    }
-
     fn reference_cdf(x: f64) -> f64 {
         0.5 * erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
     }
