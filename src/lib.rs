@@ -54,7 +54,7 @@ pub use nn_runtime::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv2d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU,
     Linear, LogSoftmax, MaxPool2d, PositionEmbedding, ReLU, Residual, SiLU, Sigmoid, Softmax, Tanh, GELU,
 };
-pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Result, Rng, Tensor};
+pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Result, Rng, Sampler, Tensor};
 
 pub mod io {
     //! Weights as safetensors files with PyTorch's `state_dict` key names: [`save`], [`load`],
