@@ -55,7 +55,7 @@ pub use nn_runtime::{
     LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, PositionEmbedding, ReLU, Residual, SiLU, Sigmoid, Softmax,
     Tanh, GELU,
 };
-pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Result, Rng, Tensor};
+pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Result, Rng, Sampler, Tensor};
 
 pub mod io {
     //! Weights as safetensors files with PyTorch's `state_dict` key names: [`save`], [`load`],

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod optim;
 mod predict;
 mod rng;
+mod sample;
 mod special;
 pub mod summary;
 mod tensor;
@@ -27,6 +28,7 @@ pub use layer::{
 };
 pub use predict::Predict;
 pub use rng::Rng;
+pub use sample::Sampler;
 pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Input, Tensor};
 pub use threads::{max_threads, num_threads, set_num_threads};
 pub use train::{evaluate, Evaluation, TrainReport, Trainer};

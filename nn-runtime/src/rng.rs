@@ -132,7 +132,7 @@ impl Rng {
     }
 
     /// A float uniform in `[0, 1)` with 53 random bits (every step of an f64 mantissa).
-    fn unit_f64(&mut self) -> f64 {
+    pub(crate) fn unit_f64(&mut self) -> f64 {
         (self.0.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 

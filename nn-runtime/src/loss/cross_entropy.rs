@@ -21,7 +21,7 @@ pub struct CrossEntropy;
 
 impl CrossEntropy {
     /// `(max logit, ln sum exp(logit - max))`: the pieces of a stable log-sum-exp.
-    fn log_sum_exp<const N: usize>(logits: &[f32; N]) -> (f32, f32) {
+    pub(super) fn log_sum_exp<const N: usize>(logits: &[f32; N]) -> (f32, f32) {
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let sum: f32 = logits.iter().map(|&x| (x - max).exp()).sum();
         (max, sum.ln())
