@@ -28,8 +28,6 @@ use nn::io::LoadOptions;
 use nn::optim::AdamW;
 use nn::prelude::*;
 
-/// Tokens: `.` (start and end of a word) and `a`-`z`.
-const VOCAB: usize = 27;
 /// Positions per sample: `.` and a word of at most 15 letters.
 const CONTEXT: usize = 16;
 /// The target of a position after the word's end: the loss skips it.
@@ -94,7 +92,7 @@ fn parse() -> Result<Option<Args>, lexopt::Error> {
         save: None,
         seed: 0,
         samples: 20,
-        sampler: nn::Sampler::new(1.0),
+        sampler: nn::Sampler::new(1.0, None).expect("a temperature of 1 is valid"),
     };
     let (mut temperature, mut top_k) = (1.0f32, None);
     let mut parser = lexopt::Parser::from_env();
@@ -115,12 +113,7 @@ fn parse() -> Result<Option<Args>, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
-    args.sampler = nn::Sampler::try_new(temperature)
-        .and_then(|sampler| match top_k {
-            Some(k) => sampler.top_k(k),
-            None => Ok(sampler),
-        })
-        .map_err(|error| error.to_string())?;
+    args.sampler = nn::Sampler::new(temperature, top_k).map_err(|error| error.to_string())?;
     Ok(Some(args))
 }
 
@@ -142,10 +135,10 @@ fn run(args: &Args) -> nn::Result<()> {
         valid.len(),
         args.data.display()
     );
-    let mut net = match &args.init {
-        Some(path) => WordsGpt::load_from(path, &LoadOptions::strict().rename(pytorch_key))?,
-        None => WordsGpt::init(args.seed),
-    };
+    let mut net = WordsGpt::init(args.seed);
+    if let Some(path) = &args.init {
+        net.load_from(path, &LoadOptions::strict().rename(pytorch_key))?;
+    }
     println!("{}", net.summary());
     let loss = CrossEntropy.ignore_index(IGNORE);
     let mut optimizer = AdamW::new(args.lr).weight_decay(0.01);

@@ -100,7 +100,7 @@ fn keys_map_one_to_one_onto_pytorchs() {
 fn pytorch_checkpoint_gives_pytorchs_logits() {
     let net = load();
     let io = Fixture::open("words_gpt_io.safetensors");
-    let inputs = tokens(&io, "inputs");
+    let inputs = tokens(&io, "input");
     let expected = io.values("logits");
     let mut logits = vec![[[0.0; 27]; 16]; inputs.len()];
     net.forward_batch(&inputs, &mut logits, &mut Default::default(), Mode::Eval);
@@ -114,8 +114,8 @@ fn pytorch_checkpoint_gives_pytorchs_logits() {
 fn one_adamw_step_matches_pytorch() {
     let mut net = load();
     let io = Fixture::open("words_gpt_io.safetensors");
-    let inputs = tokens(&io, "inputs");
-    let targets = tokens(&io, "targets");
+    let inputs = tokens(&io, "input");
+    let targets = tokens(&io, "target");
     assert!(
         targets.iter().flatten().any(|&t| t == IGNORE),
         "the batch has ignored positions"
@@ -137,14 +137,21 @@ fn one_adamw_step_matches_pytorch() {
     // LayerNorm and the head.
     assert_eq!(compared, 2 + 2 * 12 + 2 + 2, "every parameter tensor of the reference");
 
-    // `torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01).step()`.
+    // `torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01).step()`. The weights are
+    // compared within 1e-4 absolute, a tenth of the step: Adam's first step moves a weight by
+    // `lr * g / (|g| + 1e-8)`, about 1e-3 whatever the size of `g`, so where `g` is rounding
+    // noise in both libraries (the key projection's bias, whose true gradient is 0 because
+    // softmax ignores a constant shift of its scores) the step is noise of up to that size.
     let mut optimizer = AdamW::new(1e-3).weight_decay(0.01);
     optimizer.step(&mut net, workspace.grads());
+    let mut worst_step = 0.0f32;
     net.visit_params("", &mut |key, _, values| {
         let expected = io.values(&format!("after.{}", torch_key(key)));
-        worst = worst.max(assert_close(values, &expected, TOLERANCE, key));
+        let difference = values.iter().zip(&expected).fold(0.0f32, |m, (a, e)| m.max((a - e).abs()));
+        assert!(difference <= 1e-4, "{key} after the step: max difference {difference:e}");
+        worst_step = worst_step.max(difference);
     });
-    println!("training step: worst relative difference {worst:.2e}");
+    println!("loss and gradients: worst relative difference {worst:.2e}; weights after the step: worst difference {worst_step:.2e}");
 }
 
 #[test]
