@@ -72,22 +72,102 @@ impl Elementwise for GELU {
         }
     }
 
+    // Both loops run compiled for the widest vectors the CPU has, 16 or 8 values per
+    // instruction instead of the baseline's 4. The operations are the same (no fused
+    // multiply-add: neither `avx512f` nor `avx2` enables it), so are the bits.
     fn apply_all(&self, input: &[f32], output: &mut [f32]) {
-        // One loop per form, each without a branch or a call, so that it is vectorised.
-        let pairs = output.iter_mut().zip(input);
-        if self.tanh {
-            pairs.for_each(|(out, &x)| *out = tanh_form(x));
-        } else {
-            pairs.for_each(|(out, &x)| *out = exact(x));
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU supports AVX-512F, checked just above.
+                return unsafe { wide::apply_avx512(self.tanh, input, output) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { wide::apply_avx2(self.tanh, input, output) };
+            }
         }
+        apply_loop(self.tanh, input, output)
     }
 
     fn derivative_all(&self, input: &[f32], _output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-        let triples = grad_input.iter_mut().zip(grad_output).zip(input);
-        if self.tanh {
-            triples.for_each(|((grad_in, &grad_out), &x)| *grad_in = grad_out * tanh_form_derivative(x));
-        } else {
-            triples.for_each(|((grad_in, &grad_out), &x)| *grad_in = grad_out * exact_derivative(x));
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU supports AVX-512F, checked just above.
+                return unsafe { wide::derivative_avx512(self.tanh, input, grad_output, grad_input) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { wide::derivative_avx2(self.tanh, input, grad_output, grad_input) };
+            }
+        }
+        derivative_loop(self.tanh, input, grad_output, grad_input)
+    }
+}
+
+/// The loops compiled for wider vectors.
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use super::{apply_loop, derivative_loop};
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn apply_avx512(tanh: bool, input: &[f32], output: &mut [f32]) {
+        apply_loop(tanh, input, output)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn apply_avx2(tanh: bool, input: &[f32], output: &mut [f32]) {
+        apply_loop(tanh, input, output)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn derivative_avx512(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
+        derivative_loop(tanh, input, grad_output, grad_input)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn derivative_avx2(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
+        derivative_loop(tanh, input, grad_output, grad_input)
+    }
+}
+
+/// `output = GELU(input)`, one loop per form, each without a branch or a call (but `tanh`), so
+/// that it is vectorised. Index loops, not iterator adapters: an adapter's `fold` is a function
+/// of its own that would not be compiled for the wider vectors of [`wide`].
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn apply_loop(tanh: bool, input: &[f32], output: &mut [f32]) {
+    let n = input.len().min(output.len());
+    let (input, output) = (&input[..n], &mut output[..n]);
+    if tanh {
+        for i in 0..n {
+            output[i] = tanh_form(input[i]);
+        }
+    } else {
+        for i in 0..n {
+            output[i] = exact(input[i]);
+        }
+    }
+}
+
+/// `grad_input = grad_output * GELU'(input)`.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn derivative_loop(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
+    let n = input.len().min(grad_output.len()).min(grad_input.len());
+    let (input, grad_output, grad_input) = (&input[..n], &grad_output[..n], &mut grad_input[..n]);
+    if tanh {
+        for i in 0..n {
+            grad_input[i] = grad_output[i] * tanh_form_derivative(input[i]);
+        }
+    } else {
+        for i in 0..n {
+            grad_input[i] = grad_output[i] * exact_derivative(input[i]);
         }
     }
 }
