@@ -1,0 +1,85 @@
+//! After the first step, a training step of the transformer of `examples/words.rs` (token
+//! embeddings, learned positions, causal self-attention, LayerNorm, GELU, residual blocks, the
+//! ignore-index loss and AdamW) performs no heap allocation, nor does its evaluation pass or
+//! single-sample `forward`. A counting global allocator proves it.
+
+mod common;
+
+use common::alloc::{allocations_during, CountingAllocator};
+use nn::optim::AdamW;
+use nn::prelude::*;
+use nn::train::Workspace;
+use nn::Mode;
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+network! {
+    /// `examples/words.rs`'s model.
+    struct WordsGpt: [usize; 16] =>
+        tok: Embedding<27, 64> -> pos: PositionEmbedding<16, 64> ->
+        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
+        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
+        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
+        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
+        ln: LayerNorm<64> -> head: Linear<64, 27>
+}
+
+type Tokens = [usize; 16];
+const IGNORE: usize = usize::MAX;
+
+/// Random words of 1 to 15 letters, encoded as the example does.
+fn batch(size: usize) -> (Vec<Tokens>, Vec<Tokens>) {
+    let mut rng = nn::Rng::seed(3);
+    (0..size)
+        .map(|_| {
+            let len = 1 + rng.below(15);
+            let (mut input, mut target) = ([0; 16], [IGNORE; 16]);
+            for position in 0..len {
+                let id = 1 + rng.below(26);
+                input[position + 1] = id;
+                target[position] = id;
+            }
+            target[len] = 0;
+            (input, target)
+        })
+        .unzip()
+}
+
+#[test]
+fn training_steps_of_the_words_transformer_after_the_first_do_not_allocate() {
+    let mut net = WordsGpt::init(0);
+    let (inputs, targets) = batch(64);
+    let loss = CrossEntropy.ignore_index(IGNORE);
+    let mut optimizer = AdamW::new(1e-3).weight_decay(0.01);
+    let mut workspace = Workspace::<WordsGpt, Tokens, Tokens>::new();
+    let first = allocations_during(|| {
+        workspace.train_step(&mut net, &loss, &mut optimizer, &inputs, &targets);
+    });
+    assert!(first > 0, "the first step sizes the buffers (so the counter works)");
+    let later = allocations_during(|| {
+        for _ in 0..3 {
+            workspace.train_step(&mut net, &loss, &mut optimizer, &inputs, &targets);
+        }
+    });
+    assert_eq!(later, 0, "steps after the first allocated {later} times");
+    let smaller = allocations_during(|| {
+        workspace.train_step(&mut net, &loss, &mut optimizer, &inputs[..10], &targets[..10]);
+    });
+    assert_eq!(smaller, 0, "a smaller last batch allocated {smaller} times");
+}
+
+#[test]
+fn evaluation_and_single_sample_forward_do_not_allocate() {
+    let net = WordsGpt::init(0);
+    let (inputs, _) = batch(16);
+    let mut cache = <WordsGpt as Layer<Tokens>>::Cache::default();
+    let mut outputs = vec![[[0.0; 27]; 16]; 16];
+    net.forward_batch(&inputs, &mut outputs, &mut cache, Mode::Train);
+    let evaluation = allocations_during(|| net.forward_batch(&inputs, &mut outputs, &mut cache, Mode::Eval));
+    assert_eq!(evaluation, 0);
+    let mut logits = [[0.0; 27]; 16];
+    let single = allocations_during(|| logits = net.forward(&inputs[0]));
+    assert_eq!(single, 0);
+    assert!(logits.as_flattened().iter().all(|v| v.is_finite()));
+}
