@@ -18,6 +18,15 @@ use crate::Rng;
 /// let y = positions.forward(&[[0.5, 0.5], [0.0, 1.0]]);
 /// assert_eq!(y, [[1.5, 2.5], [10.0, 21.0]]);
 /// ```
+///
+/// A sequence of 5 positions does not fit a table of 4: "PositionEmbedding<P, D> has P
+/// positions but its input sequence is longer".
+///
+/// ```compile_fail
+/// use nn::prelude::*;
+/// let positions = PositionEmbedding::<4, 2>::zeros();
+/// let y = positions.forward(&[[0.0; 2]; 5]);
+/// ```
 #[derive(Clone, PartialEq)]
 pub struct PositionEmbedding<const P: usize, const D: usize> {
     /// `weight[t]` is added to row `t` of the input (PyTorch's `weight`, `[P, D]`).
