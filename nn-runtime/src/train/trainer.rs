@@ -272,16 +272,14 @@ impl<'a, L> Trainer<'a, L> {
         O: Optimizer,
     {
         optimizer.check()?;
-        self.check::<D, N::Output>(train)?;
-        check_inputs(net, train)?;
+        self.check(net, train)?;
         if let Some(valid) = valid {
             if valid.is_empty() {
                 return Err(Error::InvalidArgument(
                     "the validation set is empty; pass `None` to train without validation".into(),
                 ));
             }
-            self.check_targets::<D, N::Output>(valid)?;
-            check_inputs(net, valid)?;
+            self.check_samples(net, valid)?;
         }
         if let Some((key, value)) = first_non_finite(net) {
             return Err(Error::InvalidArgument(format!(
@@ -448,11 +446,11 @@ impl<'a, L> Trainer<'a, L> {
         Ok(state.report)
     }
 
-    fn check<D, O>(&self, train: &D) -> Result<()>
+    fn check<N, D>(&self, net: &N, train: &D) -> Result<()>
     where
         D: Dataset,
-        O: crate::Tensor,
-        L: Loss<O, Target = D::Target>,
+        N: Layer<D::Input>,
+        L: Loss<N::Output, Target = D::Target>,
     {
         if self.batch_size == 0 {
             return Err(Error::InvalidArgument("batch size must be at least 1".into()));
@@ -460,22 +458,24 @@ impl<'a, L> Trainer<'a, L> {
         if train.is_empty() {
             return Err(Error::InvalidArgument("the training set is empty".into()));
         }
-        self.check_targets::<D, O>(train)
+        self.check_samples(net, train)
     }
 
-    fn check_targets<D, O>(&self, data: &D) -> Result<()>
+    /// The first sample of `data` whose target the loss can never take (a label beyond the
+    /// classes) or whose input the network can never take (a token id outside its vocabulary),
+    /// in one pass over the data.
+    fn check_samples<N, D>(&self, net: &N, data: &D) -> Result<()>
     where
         D: Dataset,
-        O: crate::Tensor,
-        L: Loss<O, Target = D::Target>,
+        N: Layer<D::Input>,
+        L: Loss<N::Output, Target = D::Target>,
     {
-        (0..data.len()).try_for_each(|index| self.loss.check_target(&data.get(index).1, index))
+        (0..data.len()).try_for_each(|index| {
+            let (input, target) = data.get(index);
+            self.loss.check_target(&target, index)?;
+            net.check_input(&input, index)
+        })
     }
-}
-
-/// The first sample of `data` that `net` can never take (a token id outside its vocabulary).
-pub(crate) fn check_inputs<N: Layer<D::Input>, D: Dataset>(net: &N, data: &D) -> Result<()> {
-    (0..data.len()).try_for_each(|index| net.check_input(&data.get(index).0, index))
 }
 
 /// The key and value of the first parameter of `net` that is NaN or infinite, if any.
