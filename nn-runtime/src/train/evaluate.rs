@@ -10,7 +10,8 @@ use crate::{Error, Result};
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evaluation {
-    /// Mean loss per sample.
+    /// Mean loss per term of the loss: per sample, or per counted position of a sequence loss
+    /// (the positions an ignore index does not skip), as PyTorch averages over a whole set.
     pub loss: f32,
     /// Share of samples predicted correctly, in `[0, 1]`, for classification losses.
     pub accuracy: Option<f32>,
@@ -59,7 +60,10 @@ where
     let batch_size = batch_size.max(1);
     let (mut inputs, mut targets, mut outputs) = (Vec::new(), Vec::new(), Vec::new());
     let mut cache = N::Cache::default();
-    let (mut total_loss, mut correct, mut judged) = (0.0f64, 0usize, 0usize);
+    // The loss is averaged over its terms (`Loss::counted`: the positions that are not ignored,
+    // for a loss with an ignore index), so that the mean over the batches is PyTorch's mean
+    // over the whole set.
+    let (mut total_loss, mut terms, mut correct, mut judged) = (0.0f64, 0usize, 0usize, 0usize);
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch_size) {
         gather(data, chunk, &mut inputs, &mut targets);
@@ -70,7 +74,9 @@ where
         }
         let outputs = prefix_mut(&mut outputs, chunk.len());
         net.forward_batch(&inputs, outputs, &mut cache, Mode::Eval);
-        total_loss += f64::from(loss.loss(outputs, &targets)) * chunk.len() as f64;
+        let batch_terms = loss.counted(&targets);
+        total_loss += f64::from(loss.loss(outputs, &targets)) * batch_terms as f64;
+        terms += batch_terms;
         for (output, target) in outputs.iter().zip(&targets) {
             if let Some(is_correct) = loss.is_correct(output, target) {
                 judged += 1;
@@ -79,7 +85,11 @@ where
         }
     }
     Ok(Evaluation {
-        loss: (total_loss / data.len() as f64) as f32,
+        loss: if terms == 0 {
+            0.0
+        } else {
+            (total_loss / terms as f64) as f32
+        },
         accuracy: (judged > 0).then(|| correct as f32 / judged as f32),
     })
 }
