@@ -70,7 +70,7 @@ impl<const D: usize, const H: usize> CausalSelfAttention<D, H> {
     /// divide `D` fails to compile wherever the layer is used.
     const HEAD_DIM: usize = {
         assert!(
-            H > 0 && D % H == 0,
+            H > 0 && D.is_multiple_of(H),
             "CausalSelfAttention<D, H>: the head count H must divide the width D (each head takes D / H features)"
         );
         D / H
@@ -367,8 +367,8 @@ impl<const D: usize, const H: usize, const T: usize> Layer<[[f32; D]; T]> for Ca
             let grad_input = grad_input.as_flattened_mut();
             linear_backward_input(grad_queries.as_flattened(), &self.in_proj_weight[0], grad_input);
             let part = prefix_mut(&mut cache.grad_input_part, batch).as_flattened_mut();
-            for i in 1..3 {
-                linear_backward_input(grad_projections[i].as_flattened(), &self.in_proj_weight[i], part);
+            for (grad, weight) in grad_projections.iter().zip(&*self.in_proj_weight).skip(1) {
+                linear_backward_input(grad.as_flattened(), weight, part);
                 for (sum, part) in grad_input.iter_mut().zip(&*part) {
                     for (sum, part) in sum.iter_mut().zip(part) {
                         *sum += part;
@@ -491,12 +491,12 @@ fn attend_backward_queries_keys<const D: usize, const H: usize, const T: usize>(
     let head_dim = D / H;
     grad_queries.as_flattened_mut().fill(0.0);
     grad_keys.as_flattened_mut().fill(0.0);
-    for h in 0..H {
+    for (h, grad_scores) in grad_scores.iter().enumerate() {
         let features = h * head_dim..(h + 1) * head_dim;
         for t in 0..T {
             let query = &queries[t][features.clone()];
             let grad_query = &mut grad_queries[t][features.clone()];
-            for ((&grad_s, key), grad_key) in grad_scores[h][t][..=t].iter().zip(keys).zip(grad_keys.iter_mut()) {
+            for ((&grad_s, key), grad_key) in grad_scores[t][..=t].iter().zip(keys).zip(grad_keys.iter_mut()) {
                 add_scaled(grad_query, grad_s, &key[features.clone()]);
                 add_scaled(&mut grad_key[features.clone()], grad_s, query);
             }
