@@ -1,7 +1,7 @@
 """PyTorch's side of nn-bench/benches/attention.rs: nn.MultiheadAttention(64, 4, batch_first=True)
 with the causal mask of shared/refs/torch_words_gpt.py on a batch [64, 16, 64], microseconds per
 forward, per backward (input gradient included) and per both, on 1 and 2 threads, measured the
-same way (median over 15 rounds of 50 calls, after a warm-up round).
+same way (the fastest of 200 rounds of 5 calls, after a warm-up round).
 
     ~/.venvs/nn-tools/bin/python tools/bench_attention.py
 """
@@ -13,15 +13,14 @@ import torch.nn as nn
 B, T, D, H = 64, 16, 64, 4
 
 
-def median_us(f):
+def best_us(f):
     rounds = []
-    for _ in range(16):
+    for _ in range(201):
         start = time.perf_counter()
-        for _ in range(50):
+        for _ in range(5):
             f()
-        rounds.append((time.perf_counter() - start) * 1e6 / 50)
-    rounds = sorted(rounds[1:])
-    return rounds[len(rounds) // 2]
+        rounds.append((time.perf_counter() - start) * 1e6 / 5)
+    return min(rounds[1:])
 
 
 def main():
@@ -37,16 +36,16 @@ def main():
             return attn(x, x, x, attn_mask=mask, need_weights=False)[0]
 
         out = forward()
-        fwd = median_us(forward)
+        fwd = best_us(forward)
         # The graph is kept so that backward alone can be timed.
-        bwd = median_us(lambda: out.backward(upstream, retain_graph=True))
+        bwd = best_us(lambda: out.backward(upstream, retain_graph=True))
 
         def both():
             attn.zero_grad(set_to_none=True)
             x.grad = None
             forward().backward(upstream)
 
-        total = median_us(both)
+        total = best_us(both)
         print(f"threads {threads}: torch MHA forward {fwd:.1f} us, backward {bwd:.1f} us, forward+backward {total:.1f} us")
 
 
