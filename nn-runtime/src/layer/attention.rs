@@ -488,11 +488,47 @@ fn exp_nonpositive<const FMA: bool>(x: f32) -> f32 {
     e * scale
 }
 
+/// The largest of `values[..=last]` (NaN ignored, as by `f32::max`), in 8 lanes.
+#[inline(always)]
+fn max_through<const T: usize>(values: &[f32; T], last: usize) -> f32 {
+    let larger = |a: f32, b: f32| if b > a { b } else { a };
+    let (chunks, rest) = values.as_chunks::<8>();
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    for (c, chunk) in chunks.iter().enumerate() {
+        for (l, (lane, &v)) in lanes.iter_mut().zip(chunk).enumerate() {
+            *lane = larger(*lane, if c * 8 + l <= last { v } else { f32::NEG_INFINITY });
+        }
+    }
+    let [a, b, c, d, e, f, g, h] = lanes;
+    let mut max = larger(larger(larger(a, e), larger(b, f)), larger(larger(c, g), larger(d, h)));
+    for (i, &v) in rest.iter().enumerate() {
+        if chunks.len() * 8 + i <= last {
+            max = larger(max, v);
+        }
+    }
+    max
+}
+
+/// The sum of `values`, in 8 lanes.
+#[inline(always)]
+fn lane_sum<const T: usize>(values: &[f32; T]) -> f32 {
+    let (chunks, rest) = values.as_chunks::<8>();
+    let mut lanes = [0.0f32; 8];
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v;
+        }
+    }
+    let [a, b, c, d, e, f, g, h] = lanes;
+    ((a + e) + (b + f)) + ((c + g) + (d + h)) + rest.iter().sum::<f32>()
+}
+
 /// Features summed together in registers by [`weighted_rows`]: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 16;
 
 /// `out = sum_{i in positions} weight(i) * rows[i][features]` (`out` has the features' length),
-/// `LANES` features at a time in registers, positions in increasing order.
+/// `LANES` features at a time in registers, in two sums (even and odd positions) so that each
+/// multiply-add need not wait for the one before.
 #[inline(always)]
 fn weighted_rows<const D: usize, const T: usize, const FMA: bool>(
     out: &mut [f32],
@@ -504,15 +540,27 @@ fn weighted_rows<const D: usize, const T: usize, const FMA: bool>(
     let (chunks, rest) = out.as_chunks_mut::<LANES>();
     let mut feature = features.start;
     for chunk in chunks {
-        let mut sums = [0.0f32; LANES];
-        for i in positions.clone() {
-            let w = weight(i);
-            let row: &[f32; LANES] = rows[i][feature..feature + LANES].try_into().unwrap();
-            for (sum, &x) in sums.iter_mut().zip(row) {
-                *sum = madd::<FMA>(w, x, *sum);
+        let row = |i: usize| -> &[f32; LANES] { rows[i][feature..feature + LANES].try_into().unwrap() };
+        let (mut even, mut odd) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let mut i = positions.start;
+        while i + 1 < positions.end {
+            let (w_even, w_odd) = (weight(i), weight(i + 1));
+            let (x_even, x_odd) = (row(i), row(i + 1));
+            for l in 0..LANES {
+                even[l] = madd::<FMA>(w_even, x_even[l], even[l]);
+                odd[l] = madd::<FMA>(w_odd, x_odd[l], odd[l]);
+            }
+            i += 2;
+        }
+        if i < positions.end {
+            let (w, x) = (weight(i), row(i));
+            for l in 0..LANES {
+                even[l] = madd::<FMA>(w, x[l], even[l]);
             }
         }
-        *chunk = sums;
+        for ((out, even), odd) in chunk.iter_mut().zip(even).zip(odd) {
+            *out = even + odd;
+        }
         feature += LANES;
     }
     for out in rest {
@@ -524,18 +572,34 @@ fn weighted_rows<const D: usize, const T: usize, const FMA: bool>(
 }
 
 /// `row[j] = sum_{d in features} a[d] * b_transposed[d][j]` for every position `j`, one vector
-/// of `T` positions at a time.
+/// of `T` positions at a time, in four sums (features `d` by `d mod 4`) so that each
+/// multiply-add need not wait for the one before.
 #[inline(always)]
 fn head_products<const D: usize, const T: usize, const FMA: bool>(
     a: &[f32; D],
     b_transposed: &[[f32; T]; D],
     features: std::ops::Range<usize>,
 ) -> [f32; T] {
-    let mut row = [0.0f32; T];
-    for (&a, b) in a[features.clone()].iter().zip(&b_transposed[features]) {
-        for (sum, &b) in row.iter_mut().zip(b) {
-            *sum = madd::<FMA>(a, b, *sum);
+    let (a, b) = (&a[features.clone()], &b_transposed[features]);
+    let (a_blocks, a_rest) = a.as_chunks::<4>();
+    let (b_blocks, b_rest) = b.as_chunks::<4>();
+    let (mut s0, mut s1, mut s2, mut s3) = ([0.0f32; T], [0.0f32; T], [0.0f32; T], [0.0f32; T]);
+    for (a, b) in a_blocks.iter().zip(b_blocks) {
+        for j in 0..T {
+            s0[j] = madd::<FMA>(a[0], b[0][j], s0[j]);
+            s1[j] = madd::<FMA>(a[1], b[1][j], s1[j]);
+            s2[j] = madd::<FMA>(a[2], b[2][j], s2[j]);
+            s3[j] = madd::<FMA>(a[3], b[3][j], s3[j]);
         }
+    }
+    for (&a, b) in a_rest.iter().zip(b_rest) {
+        for j in 0..T {
+            s0[j] = madd::<FMA>(a, b[j], s0[j]);
+        }
+    }
+    let mut row = [0.0f32; T];
+    for j in 0..T {
+        row[j] = (s0[j] + s1[j]) + (s2[j] + s3[j]);
     }
     row
 }
@@ -571,19 +635,16 @@ fn attend_body<const D: usize, const H: usize, const T: usize, const FMA: bool>(
             // Scores for every position, later ones included (a whole vector costs no more
             // than part of one); only `0..=t` are read.
             let mut row = head_products::<D, T, FMA>(&queries[t], keys_transposed, features.clone());
+            // Whole vectors throughout, later positions masked: a loop over `0..=t` would
+            // store single values that the next vector load must wait for.
+            row.iter_mut().for_each(|score| *score *= scale);
             // The largest score is subtracted before `exp`, so no term overflows.
-            let mut max = f32::NEG_INFINITY;
-            for score in &mut row[..=t] {
-                *score *= scale;
-                max = max.max(*score);
+            let max = max_through(&row, t);
+            for (j, p) in row.iter_mut().enumerate() {
+                *p = if j <= t { exp_nonpositive::<FMA>(*p - max) } else { 0.0 };
             }
-            // `exp` of the whole vector, later positions too, then those are zeroed.
-            for p in row.iter_mut() {
-                *p = exp_nonpositive::<FMA>(*p - max);
-            }
-            row[t + 1..].fill(0.0);
-            let inverse = 1.0 / row[..=t].iter().sum::<f32>();
-            row[..=t].iter_mut().for_each(|p| *p *= inverse);
+            let inverse = 1.0 / lane_sum(&row);
+            row.iter_mut().for_each(|p| *p *= inverse);
             weighted_rows::<D, T, FMA>(
                 &mut context[t][features.clone()],
                 values,
@@ -636,7 +697,11 @@ fn attend_backward_values_body<const D: usize, const H: usize, const T: usize, c
         for (t, (row, grad_row)) in probabilities.iter().zip(grad_scores).enumerate() {
             // `dc[t] . v[j]` for every position: `p[t][j]` is 0 beyond `t`, so later ones add 0.
             *grad_row = head_products::<D, T, FMA>(&grad_context[t], values_transposed, features.clone());
-            let weighted: f32 = row[..=t].iter().zip(&grad_row[..=t]).map(|(p, g)| p * g).sum();
+            let mut products = [0.0f32; T];
+            for ((product, &p), &g) in products.iter_mut().zip(row).zip(&*grad_row) {
+                *product = p * g;
+            }
+            let weighted = lane_sum(&products);
             for (grad_p, &p) in grad_row.iter_mut().zip(row) {
                 *grad_p = p * (*grad_p - weighted) * scale;
             }
@@ -687,7 +752,84 @@ fn attend_backward_queries_keys_body<const D: usize, const H: usize, const T: us
 
 #[cfg(test)]
 mod tests {
-    use super::exp_nonpositive;
+    use super::{
+        attend_backward_queries_keys_body, attend_backward_values_body, attend_body, exp_nonpositive, transpose_each,
+    };
+    use crate::Rng;
+
+    /// The per-sample loops compiled without fused multiply-adds (what CPUs without AVX2+FMA
+    /// run) compute what the fused ones compute, up to rounding: the integration tests check
+    /// only the fused ones on machines that have them. Head width 6: a remainder after no full
+    /// block of [`super::LANES`]; 20: a block and a remainder.
+    #[test]
+    fn loops_with_and_without_fused_multiply_adds_agree() {
+        check_fused_and_unfused::<12, 2, 5>(0);
+        check_fused_and_unfused::<40, 2, 7>(1);
+    }
+
+    fn check_fused_and_unfused<const D: usize, const H: usize, const T: usize>(seed: u64) {
+        let mut rng = Rng::seed(seed);
+        let mut random =
+            || -> [[f32; D]; T] { std::array::from_fn(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0))) };
+        let (queries, keys, values, grad_context) = (random(), random(), random(), random());
+        let mut keys_transposed = [[[0.0; T]; D]];
+        let mut values_transposed = [[[0.0; T]; D]];
+        transpose_each(&[keys], &mut keys_transposed);
+        transpose_each(&[values], &mut values_transposed);
+        let results = [false, true].map(|fma| {
+            let mut context = [[0.0; D]; T];
+            let mut probabilities = [[[0.0; T]; T]; H];
+            let mut grad_scores = [[[0.0; T]; T]; H];
+            let [mut grad_queries, mut grad_keys, mut grad_values] = [[[0.0; D]; T]; 3];
+            let (p, gs) = (&mut probabilities, &mut grad_scores);
+            if fma {
+                attend_body::<D, H, T, true>(&queries, &keys_transposed[0], &values, &mut context, Some(p));
+                attend_backward_values_body::<D, H, T, true>(
+                    &values_transposed[0],
+                    p,
+                    &grad_context,
+                    gs,
+                    &mut grad_values,
+                );
+                attend_backward_queries_keys_body::<D, H, T, true>(
+                    &queries,
+                    &keys,
+                    gs,
+                    &mut grad_queries,
+                    &mut grad_keys,
+                );
+            } else {
+                attend_body::<D, H, T, false>(&queries, &keys_transposed[0], &values, &mut context, Some(p));
+                attend_backward_values_body::<D, H, T, false>(
+                    &values_transposed[0],
+                    p,
+                    &grad_context,
+                    gs,
+                    &mut grad_values,
+                );
+                attend_backward_queries_keys_body::<D, H, T, false>(
+                    &queries,
+                    &keys,
+                    gs,
+                    &mut grad_queries,
+                    &mut grad_keys,
+                );
+            }
+            let mut all = context.as_flattened().to_vec();
+            for tensor in [grad_queries, grad_keys, grad_values] {
+                all.extend_from_slice(tensor.as_flattened());
+            }
+            all
+        });
+        for (i, (unfused, fused)) in results[0].iter().zip(&results[1]).enumerate() {
+            assert!(
+                (unfused - fused).abs() <= 1e-5 * fused.abs().max(1.0),
+                "value {i}: {unfused} without FMA, {fused} with"
+            );
+        }
+        // Not vacuous: the gradients are not all zero.
+        assert!(results[1].iter().filter(|v| v.abs() > 1e-3).count() > results[1].len() / 2);
+    }
 
     /// Within `f32::EPSILON` relative of `f64::exp` from 0 down to the clamp, with and without
     /// fused multiply-adds; the clamp gives exp(-87.3); NaN stays NaN.
