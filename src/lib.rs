@@ -37,6 +37,10 @@
 //!   [`data::Mnist::from_dir`] reads the same files, or the full set, from a folder.
 //! - `plot` (default): [`TrainReport::plot`] draws the loss and accuracy curves as PNG or SVG
 //!   (the `nn-plot` crate: pure Rust, bundled font, no system libraries).
+//! - `serde`: `Serialize` and `Deserialize` for the training history ([`TrainReport`],
+//!   [`train::EpochReport`]) and configuration ([`train::TrainConfig`], [`train::Monitor`]), to
+//!   keep a run's record beside its weights. Without it, [`TrainReport::save_json`] and
+//!   [`TrainReport::save_csv`] still write the history.
 //!
 //! ```toml
 //! [dependencies]
@@ -66,12 +70,6 @@ pub mod io {
 
     pub use nn_runtime::io::{load, load_into, load_with, save, unwritable_reason, LoadOptions, LoadReport};
 }
-
-// The kernels, for the doc examples of `nn-runtime/src/kernel/conv/` only (they name
-// `nn::kernel`); everything else reaches internals through `nn_runtime`. Not an API.
-#[cfg(feature = "__internal")]
-#[doc(hidden)]
-pub use nn_runtime::kernel;
 
 /// `use nn::prelude::*;` brings the macro, the layers, the losses and the traits into scope.
 pub mod prelude {

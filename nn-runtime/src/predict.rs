@@ -63,7 +63,7 @@ pub trait Predict<I: Input>: Layer<I> {
 impl<I: Input, L: Layer<I>> Predict<I> for L {}
 
 /// The outputs of `net` for `inputs` in evaluation mode, [`PREDICT_BATCH`] samples at a time.
-fn forward_in_batches<I: Input, N: Layer<I> + ?Sized>(net: &N, inputs: &[I]) -> Vec<N::Output> {
+fn forward_in_batches<I: Input, N: Layer<I>>(net: &N, inputs: &[I]) -> Vec<N::Output> {
     let mut outputs = vec![N::Output::zeros(); inputs.len()];
     let mut cache = N::Cache::default();
     for (input, output) in inputs.chunks(PREDICT_BATCH).zip(outputs.chunks_mut(PREDICT_BATCH)) {
