@@ -62,11 +62,13 @@ pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Re
 
 pub mod io {
     //! Weights as safetensors files with PyTorch's `state_dict` key names: [`save`], [`load`],
-    //! and [`load_with`] for a file whose keys or contents differ from the network's
-    //! ([`LoadOptions`]).
+    //! and [`LoadOptions`] for a file whose keys or contents differ from the network's:
+    //! `LoadOptions::strict().sequential("linear_relu_stack", 1).load(path)` reads PyTorch's
+    //! tutorial model, [`LoadOptions::partial`] loads what fits into a network and returns a
+    //! [`LoadReport`].
     //!
     //! A network declared with `network!` has these as methods too: `net.save(path)`,
-    //! `Net::load(path)`, `net.load_from(path, &options)`.
+    //! `Net::load(path)`, `net.load_from(path, &options)` (the same as [`load_with`]).
 
     pub use nn_runtime::io::{load, load_into, load_with, save, unwritable_reason, LoadOptions, LoadReport};
 }
