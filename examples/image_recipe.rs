@@ -92,8 +92,8 @@ impl ImageRecipe {
             println!("saved the weights to {}", path.display());
         }
         // Evaluation mode: dropout passes values through, batch norms use running statistics.
-        let test = nn::evaluate(&net, &CrossEntropy, &test_images, 1000)?;
-        println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
+        let test = nn::evaluate(&net, &CrossEntropy, &test_images)?;
+        println!("test accuracy: {:.2}%", test.accuracy * 100.0);
         Ok(())
     }
 }

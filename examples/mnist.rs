@@ -148,7 +148,7 @@ fn train(args: &Args, mut optimizer: impl Optimizer) -> nn::Result<()> {
         report.plot(path)?;
         println!("plotted the curves to {}", path.display());
     }
-    let test = nn::evaluate(&net, &CrossEntropy, &data.test, 1000)?;
-    println!("test accuracy: {:.2}%", test.accuracy.unwrap_or(0.0) * 100.0);
+    let test = nn::evaluate(&net, &CrossEntropy, &data.test)?;
+    println!("test accuracy: {:.2}%", test.accuracy * 100.0);
     Ok(())
 }

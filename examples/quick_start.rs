@@ -17,12 +17,9 @@ fn main() -> nn::Result<()> {
         .batch_size(64)
         .seed(42) // the order of the samples; with init(42), the run below
         .fit(&mut net, &mut opt, &data.train, Some(&data.test))?;
-    let last = report.last().expect("ten epochs");
-    println!(
-        "test accuracy after {} epochs: {:.2}%",
-        last.epoch,
-        100.0 * last.valid_accuracy.unwrap_or(0.0)
-    );
+    let percent = 100.0 * nn::evaluate(&net, &CrossEntropy, &data.test)?.accuracy;
+    let epochs = report.epochs.len();
+    println!("test accuracy after {epochs} epochs: {percent:.2}%");
     net.save("mnist.safetensors")?; // keys 1.weight, 1.bias, 3.weight, ... as PyTorch's Sequential
     Ok(())
 }

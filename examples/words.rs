@@ -135,10 +135,10 @@ fn run(args: &Args) -> nn::Result<()> {
         valid.len(),
         args.data.display()
     );
-    let mut net = WordsGpt::init(args.seed);
-    if let Some(path) = &args.init {
-        net.load_from(path, &LoadOptions::strict().rename(pytorch_key))?;
-    }
+    let mut net: WordsGpt = match &args.init {
+        Some(path) => LoadOptions::strict().rename(pytorch_key).load(path)?,
+        None => WordsGpt::init(args.seed),
+    };
     println!("{}", net.summary());
     let loss = CrossEntropy.ignore_index(IGNORE);
     let mut optimizer = AdamW::new(args.lr).weight_decay(0.01);
@@ -173,7 +173,7 @@ fn run(args: &Args) -> nn::Result<()> {
         (train.len() * args.epochs) as f64 / seconds
     );
     // Evaluation mode, the mean over every predicted character of the validation words.
-    let validation = nn::evaluate(&net, &loss, &valid, 1000)?;
+    let validation = nn::evaluate(&net, &loss, &valid)?;
     println!("validation loss: {:.4}", validation.loss);
     Ok(())
 }

@@ -37,6 +37,10 @@
 //!   [`data::Mnist::from_dir`] reads the same files, or the full set, from a folder.
 //! - `plot` (default): [`TrainReport::plot`] draws the loss and accuracy curves as PNG or SVG
 //!   (the `nn-plot` crate: pure Rust, bundled font, no system libraries).
+//! - `serde`: `Serialize` and `Deserialize` for the training history ([`TrainReport`],
+//!   [`train::EpochReport`]) and configuration ([`train::TrainConfig`], [`train::Monitor`]), to
+//!   keep a run's record beside its weights. Without it, [`TrainReport::save_json`] and
+//!   [`TrainReport::save_csv`] still write the history.
 //!
 //! ```toml
 //! [dependencies]
@@ -59,20 +63,16 @@ pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Re
 
 pub mod io {
     //! Weights as safetensors files with PyTorch's `state_dict` key names: [`save`], [`load`],
-    //! and [`load_with`] for a file whose keys or contents differ from the network's
-    //! ([`LoadOptions`]).
+    //! and [`LoadOptions`] for a file whose keys or contents differ from the network's:
+    //! `LoadOptions::strict().sequential("linear_relu_stack", 1).load(path)` reads PyTorch's
+    //! tutorial model, [`LoadOptions::partial`] loads what fits into a network and returns a
+    //! [`LoadReport`].
     //!
     //! A network declared with `network!` has these as methods too: `net.save(path)`,
-    //! `Net::load(path)`, `net.load_from(path, &options)`.
+    //! `Net::load(path)`, `net.load_from(path, &options)` (the same as [`load_with`]).
 
     pub use nn_runtime::io::{load, load_into, load_with, save, unwritable_reason, LoadOptions, LoadReport};
 }
-
-// The kernels, for the doc examples of `nn-runtime/src/kernel/conv/` only (they name
-// `nn::kernel`); everything else reaches internals through `nn_runtime`. Not an API.
-#[cfg(feature = "__internal")]
-#[doc(hidden)]
-pub use nn_runtime::kernel;
 
 /// `use nn::prelude::*;` brings the macro, the layers, the losses and the traits into scope.
 pub mod prelude {

@@ -362,17 +362,19 @@ fn a_nan_validation_loss_never_becomes_best_nor_drives_early_stopping() {
 fn evaluate_with_a_label_out_of_range_is_an_error_naming_the_sample() {
     let net = Tiny::init(1);
     let data = InMemory::new(vec![[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]], vec![0, 1, 7]).unwrap();
-    let error = nn::evaluate(&net, &CrossEntropy, &data, 2).unwrap_err().to_string();
+    let error = nn::train::evaluate_in_batches(&net, &CrossEntropy, &data, 2)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("sample 2") && error.contains("label 7"), "{error}");
     let good = InMemory::new(vec![[0.0, 1.0]], vec![1]).unwrap();
-    assert!(nn::evaluate(&net, &CrossEntropy, &good, 2).unwrap().accuracy.is_some());
+    assert!(nn::evaluate(&net, &CrossEntropy, &good).unwrap().has_accuracy());
 }
 
 #[test]
 fn evaluate_on_an_empty_set_is_an_error() {
     let net = Tiny::init(1);
     let empty = InMemory::new(Vec::<[f32; 2]>::new(), Vec::new()).unwrap();
-    let error = nn::evaluate(&net, &CrossEntropy, &empty, 2).unwrap_err().to_string();
+    let error = nn::evaluate(&net, &CrossEntropy, &empty).unwrap_err().to_string();
     assert!(error.contains("empty"), "{error}");
 }
 

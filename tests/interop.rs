@@ -116,10 +116,7 @@ fn pytorch_trained_network_scores_over_90_percent_on_the_bundled_test_set() {
     let net = torch_trained();
     let mut data = Mnist::bundled().unwrap();
     data.normalize(Mnist::MEAN, Mnist::STD).unwrap();
-    let accuracy = nn::evaluate(&net, &CrossEntropy, &data.test, 1000)
-        .unwrap()
-        .accuracy
-        .unwrap();
+    let accuracy = nn::evaluate(&net, &CrossEntropy, &data.test).unwrap().accuracy;
     assert!(accuracy > 0.90, "test accuracy {accuracy}");
     // test_accuracy = (model(test_x).argmax(dim=1) == test_y).float().mean()   (10,000 digits)
     let torch_accuracy = Fixture::open(IO).values("test_accuracy")[0];

@@ -48,7 +48,7 @@ fn use_names(statement: &str) -> Vec<String> {
 }
 
 /// `(name, is_module)` of the public items declared at the top level of `source`, skipping
-/// those marked `#[doc(hidden)]` or behind the hidden `__internal` feature. Stops at `stop`.
+/// those marked `#[doc(hidden)]`. Stops at `stop`.
 fn public_items(source: &str, stop: Option<&str>) -> Vec<(String, bool)> {
     let mut items = Vec::new();
     let mut hidden = false;
@@ -57,7 +57,7 @@ fn public_items(source: &str, stop: Option<&str>) -> Vec<(String, bool)> {
         if stop.is_some_and(|stop| line.starts_with(stop)) {
             break;
         }
-        if line.starts_with("#[doc(hidden)]") || line.starts_with("#[cfg(feature = \"__internal\")]") {
+        if line.starts_with("#[doc(hidden)]") {
             hidden = true;
             continue;
         }

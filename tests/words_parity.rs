@@ -147,8 +147,14 @@ fn one_adamw_step_matches_pytorch() {
     let mut worst_step = 0.0f32;
     net.visit_params("", &mut |key, _, values| {
         let expected = io.values(&format!("after.{}", torch_key(key)));
-        let difference = values.iter().zip(&expected).fold(0.0f32, |m, (a, e)| m.max((a - e).abs()));
-        assert!(difference <= 1e-4, "{key} after the step: max difference {difference:e}");
+        let difference = values
+            .iter()
+            .zip(&expected)
+            .fold(0.0f32, |m, (a, e)| m.max((a - e).abs()));
+        assert!(
+            difference <= 1e-4,
+            "{key} after the step: max difference {difference:e}"
+        );
         worst_step = worst_step.max(difference);
     });
     println!("loss and gradients: worst relative difference {worst:.2e}; weights after the step: worst difference {worst_step:.2e}");

@@ -10,6 +10,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use super::write_atomically;
+use super::{LoadOptions, LoadReport};
 use crate::{Error, Module, Result};
 
 /// Writes every tensor of `module`'s `state_dict` to `path` in safetensors format: parameters
@@ -112,7 +113,7 @@ pub(crate) fn read_checkpoint_extras(
 pub(crate) fn load_checkpoint_weights<M: Module>(module: &mut M, path: &Path, extra_prefix: &str) -> Result<()> {
     let prefix = extra_prefix.to_string();
     let options = LoadOptions::strict().rename(move |key| (!key.starts_with(&prefix)).then(|| key.to_string()));
-    load_params(module, path, &options).map(|_| ())
+    load_params(module, path, &options, false).map(|_| ())
 }
 
 fn save_params_with(
@@ -165,130 +166,37 @@ pub fn load_into<M: Module>(module: &mut M, path: &Path) -> Result<()> {
     load_with(module, path, &LoadOptions::strict()).map(|_| ())
 }
 
-/// How [`load_with`] matches a file's tensors to a network's parameters.
-///
-/// ```
-/// use nn::io::LoadOptions;
-/// // A PyTorch model whose layers live in `self.linear_relu_stack = nn.Sequential(...)`:
-/// let options = LoadOptions::partial().rename(|key| key.strip_prefix("linear_relu_stack.").map(String::from));
-/// # let _ = options;
-/// ```
-pub struct LoadOptions {
-    strict: bool,
-    rename: Option<Rename>,
-}
-
-/// Maps a file's key to a network's key, or drops it.
-type Rename = Box<dyn Fn(&str) -> Option<String>>;
-
-impl std::fmt::Debug for LoadOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadOptions")
-            .field("strict", &self.strict)
-            .field("rename", &self.rename.as_ref().map(|_| "closure"))
-            .finish()
-    }
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        Self::strict()
-    }
-}
-
-impl LoadOptions {
-    /// Every parameter must be in the file with its shape, and the file may hold nothing else;
-    /// otherwise an error lists every missing, unexpected and mis-shaped key (nothing is loaded).
-    pub fn strict() -> Self {
-        LoadOptions {
-            strict: true,
-            rename: None,
-        }
-    }
-
-    /// Loads every parameter the file has with the right shape and reports the rest in the
-    /// returned [`LoadReport`] (fine-tuning a network whose head differs).
-    pub fn partial() -> Self {
-        LoadOptions {
-            strict: false,
-            rename: None,
-        }
-    }
-
-    /// Maps each key of the file to this network's key (`None` ignores the tensor), as
-    /// `state_dict` surgery in PyTorch: `|key| key.strip_prefix("backbone.").map(String::from)`.
-    pub fn rename(mut self, rename: impl Fn(&str) -> Option<String> + 'static) -> Self {
-        self.rename = Some(Box::new(rename));
-        self
-    }
-
-    /// Replaces the prefix `from` of the file's keys with `to` (keys without it are kept as
-    /// they are): `.replace_prefix("linear_relu_stack.", "")`.
-    pub fn replace_prefix(self, from: &str, to: &str) -> Self {
-        let (from, to) = (from.to_string(), to.to_string());
-        self.rename(move |key| {
-            Some(
-                key.strip_prefix(&from)
-                    .map_or_else(|| key.to_string(), |rest| format!("{to}{rest}")),
-            )
-        })
-    }
-}
-
-/// What [`load_with`] did: the parameters loaded and those it could not.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadReport {
-    /// Network keys loaded from the file.
-    pub loaded: Vec<String>,
-    /// Network keys the file does not have (they keep their values).
-    pub missing: Vec<String>,
-    /// File keys (after renaming) the network does not have.
-    pub unexpected: Vec<String>,
-    /// Keys present in both with different shapes: `(key, file shape, network shape)`.
-    pub mismatched: Vec<(String, Vec<usize>, Vec<usize>)>,
-}
-
-impl LoadReport {
-    /// Whether every parameter was loaded and the file held nothing else.
-    pub fn is_complete(&self) -> bool {
-        self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
-    }
-
-    /// One line per problem, sorted by key; `expected` gives the network's dtype and shape of
-    /// each key.
-    fn details(&self, expected: &BTreeMap<String, (Dtype, Vec<usize>)>) -> String {
-        let mut lines: Vec<(String, String)> = Vec::new();
-        lines.extend(self.missing.iter().map(|key| {
-            let (dtype, shape) = &expected[key];
-            let dtype = format!("{dtype:?}").to_lowercase();
-            (key.clone(), format!("`{key}` missing (expected {dtype} {shape:?})"))
-        }));
-        lines.extend(self.unexpected.iter().map(|key| {
-            (
-                key.clone(),
-                format!("`{key}` unexpected: this network has no such parameter"),
-            )
-        }));
-        lines.extend(self.mismatched.iter().map(|(key, file, expected)| {
-            (
-                key.clone(),
-                format!("`{key}` has shape {file:?}, expected {expected:?}"),
-            )
-        }));
-        lines.sort();
-        lines.into_iter().map(|(_, line)| format!("\n  {line}")).collect()
-    }
-}
-
 /// Loads `module`'s parameters from `path` as `options` say. Strict loading fails (leaving
 /// `module` unchanged) unless the file fits exactly; partial loading loads what fits and
-/// reports the rest. Parameters and buffers must be f32 tensors, counters 0-dimensional I64
-/// ones (`num_batches_tracked`); a key of the other dtype is an error naming it.
+/// reports the rest, and fails if nothing fits. Parameters and buffers must be f32 tensors,
+/// counters 0-dimensional I64 ones (`num_batches_tracked`); a key of the other dtype is an
+/// error naming it.
+///
+/// A network declared with `network!` has this as a method: `net.load_from(path, &options)`.
 pub fn load_with<M: Module>(module: &mut M, path: &Path, options: &LoadOptions) -> Result<LoadReport> {
-    load_params(module, path, options)
+    load_params(module, path, options, false)
 }
 
-fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> Result<LoadReport> {
+/// Loads every parameter of `module` from `path` (see [`LoadOptions::load`]): as [`load_with`],
+/// and an error if one is missing or mis-shaped even when `options` are partial.
+pub(super) fn load_whole<M: Module>(module: &mut M, path: &Path, options: &LoadOptions) -> Result<()> {
+    load_params(module, path, options, true).map(|_| ())
+}
+
+/// How many keys an error quotes from the file and from the network when none match.
+const QUOTED_KEYS: usize = 4;
+
+/// Up to [`QUOTED_KEYS`] of `keys`, quoted, and how many there are in all.
+fn some_keys<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let count = keys.len();
+    let mut quoted: Vec<String> = keys.take(QUOTED_KEYS).map(|key| format!("`{key}`")).collect();
+    if count > QUOTED_KEYS {
+        quoted.push(format!("... ({count} in all)"));
+    }
+    quoted.join(", ")
+}
+
+fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions, whole: bool) -> Result<LoadReport> {
     let bytes = std::fs::read(path).map_err(|source| Error::io(path, source))?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|error| Error::format(path, format!("not a valid safetensors file: {error}")))?;
@@ -298,13 +206,9 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
     let mut by_network_key: BTreeMap<String, String> = BTreeMap::new();
     let mut names = file.names();
     names.sort();
-    for name in names {
-        let renamed = match &options.rename {
-            Some(rename) => rename(name),
-            None => Some(name.clone()),
-        };
-        if let Some(key) = renamed {
-            if let Some(first) = by_network_key.insert(key.clone(), name.clone()) {
+    for name in &names {
+        if let Some(key) = options.network_key(name) {
+            if let Some(first) = by_network_key.insert(key.clone(), name.to_string()) {
                 return Err(Error::format(
                     path,
                     format!(
@@ -343,12 +247,53 @@ fn load_params(module: &mut dyn Params, path: &Path, options: &LoadOptions) -> R
         .filter(|key| !known.contains(key.as_str()))
         .cloned()
         .collect();
-    if !wrong_types.is_empty() || (options.strict && !report.is_complete()) {
-        let details =
+    let incomplete = if options.is_strict() {
+        !report.is_complete()
+    } else {
+        whole && !(report.missing.is_empty() && report.mismatched.is_empty())
+    };
+    if !wrong_types.is_empty() || incomplete {
+        let mut details =
             report.details(&expected) + &wrong_types.iter().map(|line| format!("\n  {line}")).collect::<String>();
+        if report.loaded.is_empty() && !expected.is_empty() && !report.unexpected.is_empty() {
+            details += "\n  (no key matches: map the file's keys with `LoadOptions::sequential`, \
+                        `replace_prefix` or `rename`)";
+        }
+        if whole && !options.is_strict() {
+            details += "\n  (a network read from a file alone needs every parameter from it; to load part \
+                        of a file, build the network first: `Net::init(seed).load_from(path, &options)`)";
+        }
         return Err(Error::WeightsMismatch {
             path: path.to_path_buf(),
             details,
+        });
+    }
+    if report.loaded.is_empty() && !expected.is_empty() {
+        // A partial load that matches nothing is almost always keys laid out differently (a
+        // prefix, an offset): an error, not a report that is easy to overlook.
+        let renamed: Vec<&str> = by_network_key.keys().map(String::as_str).collect();
+        let file_keys = if names.iter().map(|name| name.as_str()).eq(renamed.iter().copied()) {
+            some_keys(names.iter().map(|name| name.as_str()))
+        } else {
+            format!(
+                "{} (after renaming: {})",
+                some_keys(names.iter().map(|name| name.as_str())),
+                some_keys(renamed.iter().copied())
+            )
+        };
+        return Err(Error::WeightsMismatch {
+            path: path.to_path_buf(),
+            details: format!(
+                "\n  no parameter loaded: the file has {file_keys},\n  this network has {}{}\n  \
+                 (map the file's keys with `LoadOptions::sequential`, `replace_prefix` or `rename`)",
+                some_keys(expected.keys().map(String::as_str)),
+                report
+                    .details(&expected)
+                    .lines()
+                    .filter(|line| line.contains("has shape"))
+                    .map(|line| format!("\n{line}"))
+                    .collect::<String>()
+            ),
         });
     }
     let loaded: BTreeSet<&str> = report.loaded.iter().map(String::as_str).collect();

@@ -296,8 +296,7 @@ const AVX2_DOTS_MIN_INPUTS: usize = 384;
 
 /// Batch rows from which the broadcast form wins even for long inputs: the dot-product form
 /// streams both operands from L2 with little reuse, while the broadcast form keeps a block of
-/// rows in L1 against the transposed weight in L2 (784x128, 1 thread: equal at batch 64,
-/// broadcast 87-91 GFLOP/s against 72-84 at 256, 75-93 against 62-79 at 1024).
+/// rows in L1 against the transposed weight in L2 (docs/decisions.md, "AVX2 Linear kernels").
 #[cfg(target_arch = "x86_64")]
 const AVX2_DOTS_MAX_ROWS: usize = 128;
 
@@ -346,10 +345,9 @@ fn with_buffer(
 /// The AVX-512 forward against the weight transposed panel by panel ([`avx512::PANEL`]
 /// outputs each). Below [`AVX512_ROW_SPLIT_MIN_ROWS`] rows the threads split the panels: each
 /// transposes its panels and computes them for every row, so a transposed panel is never read by
-/// a core other than the one that wrote it (on the AMD EPYC VM of 2026-12-02 a core reads what
-/// the other wrote at about 7 GB/s: a split by rows ran 784x128 at batch 64 in 104-128 us on two
-/// threads against 129-137 us on one). From that many rows the copy is split by panels and the
-/// products by rows, which balances better and repays the shared copy.
+/// a core other than the one that wrote it: reading what another core just wrote is slow enough
+/// to undo the split (docs/decisions.md, "AVX-512 on two cores"). From that many rows the copy
+/// is split by panels and the products by rows, which balances better and repays the shared copy.
 #[cfg(target_arch = "x86_64")]
 fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
     x: &[[f32; IN]],

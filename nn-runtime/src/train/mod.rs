@@ -1,6 +1,7 @@
 //! Training: the allocation-free [`Workspace`] step, the [`Trainer`] loop (progress, early
 //! stopping, checkpoints, clipping, history as CSV, JSON or a plot), and [`evaluate`].
 
+mod config;
 mod evaluate;
 mod monitor;
 #[cfg(feature = "plot")]
@@ -11,7 +12,8 @@ mod resume;
 mod trainer;
 mod workspace;
 
-pub use evaluate::{evaluate, Evaluation};
+pub use config::TrainConfig;
+pub use evaluate::{evaluate, evaluate_in_batches, Evaluation};
 pub use monitor::Monitor;
 pub use progress::Progress;
 pub use report::{EpochReport, TrainReport};

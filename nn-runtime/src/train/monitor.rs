@@ -5,6 +5,7 @@ use super::EpochReport;
 /// A figure of each epoch to watch: the best epoch is the one where it is best, and early
 /// stopping counts epochs without improvement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Monitor {
     /// Validation loss, lower is better (the default when a validation set is given).
     ValidLoss,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::progress::EpochProgress;
 use super::resume::{self, Position, Settings};
-use super::{evaluate, EpochReport, Monitor, Progress, TrainReport, Workspace};
+use super::{evaluate_in_batches, EpochReport, Monitor, Progress, TrainConfig, TrainReport, Workspace};
 use crate::data::Dataset;
 use crate::layer::Layer;
 use crate::loss::Loss;
@@ -26,8 +26,9 @@ struct Scheduled<'a> {
 /// Trains a network with a loss: shuffled mini-batches for a number of epochs, evaluating on a
 /// validation set after each, as a PyTorch training loop with a shuffling `DataLoader` does.
 ///
-/// Defaults: 10 epochs, batch size 64, seed 0, progress as [`Progress::Auto`], no early
-/// stopping, no checkpoint, no clipping, no learning-rate schedule.
+/// Defaults: 10 epochs, batch size 64, shuffled with seed 0, progress as [`Progress::Auto`], no
+/// early stopping, no checkpoint, no clipping, no learning-rate schedule. The plain-value
+/// settings are a [`TrainConfig`] ([`Trainer::config`], [`Trainer::with_config`]).
 ///
 /// ```
 /// use nn::prelude::*;
@@ -48,34 +49,18 @@ struct Scheduled<'a> {
 /// ```
 pub struct Trainer<'a, L> {
     loss: L,
-    epochs: usize,
-    batch_size: usize,
-    seed: u64,
+    config: TrainConfig,
     progress: Progress,
-    monitor: Option<Monitor>,
-    patience: Option<usize>,
-    checkpoint: Option<PathBuf>,
-    max_grad_norm: Option<f32>,
     on_epoch: Option<EpochCallback<'a>>,
     schedule: Option<Scheduled<'a>>,
-    resume: Option<PathBuf>,
-    resume_every_steps: Option<usize>,
 }
 
 impl<L: fmt::Debug> fmt::Debug for Trainer<'_, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Trainer")
             .field("loss", &self.loss)
-            .field("epochs", &self.epochs)
-            .field("batch_size", &self.batch_size)
-            .field("seed", &self.seed)
+            .field("config", &self.config)
             .field("progress", &self.progress)
-            .field("monitor", &self.monitor)
-            .field("patience", &self.patience)
-            .field("checkpoint", &self.checkpoint)
-            .field("max_grad_norm", &self.max_grad_norm)
-            .field("resume", &self.resume)
-            .field("resume_every_steps", &self.resume_every_steps)
             .field("on_epoch", &self.on_epoch.as_ref().map(|_| "callback"))
             .field(
                 "schedule",
@@ -93,36 +78,64 @@ impl<'a, L> Trainer<'a, L> {
     pub fn new(loss: L) -> Self {
         Trainer {
             loss,
-            epochs: 10,
-            batch_size: 64,
-            seed: 0,
+            config: TrainConfig::default(),
             progress: Progress::Auto,
-            monitor: None,
-            patience: None,
-            checkpoint: None,
-            max_grad_norm: None,
             on_epoch: None,
             schedule: None,
-            resume: None,
-            resume_every_steps: None,
         }
+    }
+
+    /// The plain-value settings: epochs, batch size, seed, shuffling, monitor, early stopping,
+    /// clipping and checkpoint paths.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Sets every plain-value setting at once (a configuration read from a file, or one kept
+    /// from an earlier run); the loss, schedule, callback and progress stay as they are.
+    pub fn with_config(mut self, config: TrainConfig) -> Self {
+        self.config = config;
+        self
     }
 
     /// Number of passes over the training set.
     pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
+        self.config.epochs = epochs;
         self
     }
 
     /// Samples per step (the last batch of an epoch may be smaller, as with PyTorch's `DataLoader`).
     pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
+        self.config.batch_size = batch_size;
         self
     }
 
     /// Seed of the shuffling: the same seed gives the same batches, so the same result.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+        self.config.seed = seed;
+        self
+    }
+
+    /// Whether each epoch visits the training samples in a new random order (the default, as a
+    /// `DataLoader` with `shuffle=True`). With `false`, every epoch visits them in the dataset's
+    /// order, batch after batch, so a run can be replayed step by step by hand (or in PyTorch
+    /// with `shuffle=False`), and a dataset already in the order wanted keeps it.
+    ///
+    /// ```
+    /// use nn::prelude::*;
+    /// network! { struct Line: [1] => Linear<1, 1> }
+    /// let data = nn::data::InMemory::new(vec![[1.0], [2.0]], vec![[2.0], [4.0]]).unwrap();
+    /// let run = |seed| {
+    ///     let mut net = Line::init(0);
+    ///     nn::Trainer::new(Mse).epochs(3).batch_size(1).shuffle(false).seed(seed).quiet()
+    ///         .fit(&mut net, &mut Sgd::new(0.1), &data, None)
+    ///         .unwrap();
+    ///     net.forward(&[1.0])[0]
+    /// };
+    /// assert_eq!(run(1), run(2)); // without shuffling, the seed has nothing to change
+    /// ```
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.config.shuffle = shuffle;
         self
     }
 
@@ -141,20 +154,20 @@ impl<'a, L> Trainer<'a, L> {
     /// [`Trainer::early_stopping`]). Default: validation loss with a validation set, training
     /// loss without.
     pub fn monitor(mut self, monitor: Monitor) -> Self {
-        self.monitor = Some(monitor);
+        self.config.monitor = Some(monitor);
         self
     }
 
     /// Stops when the monitored figure has not improved for `patience` epochs.
     pub fn early_stopping(mut self, patience: usize) -> Self {
-        self.patience = Some(patience);
+        self.config.early_stopping = Some(patience);
         self
     }
 
     /// Saves the weights to `path` (safetensors) after every epoch that improves the monitored
     /// figure, so the file always holds the best epoch so far, even if training fails later.
     pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-        self.checkpoint = Some(path.into());
+        self.config.checkpoint = Some(path.into());
         self
     }
 
@@ -205,21 +218,21 @@ impl<'a, L> Trainer<'a, L> {
     /// std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn resume_checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-        self.resume = Some(path.into());
+        self.config.resume_checkpoint = Some(path.into());
         self
     }
 
     /// Also writes the [`Trainer::resume_checkpoint`] every `steps` steps (counted across
     /// epochs), so that a crash loses at most `steps` steps. `steps` must be at least 1.
     pub fn resume_every_steps(mut self, steps: usize) -> Self {
-        self.resume_every_steps = Some(steps);
+        self.config.resume_every_steps = Some(steps);
         self
     }
 
     /// Clips gradients to a global L2 norm of at most `max_norm` before each update, as
     /// `torch.nn.utils.clip_grad_norm_` does.
     pub fn clip_grad_norm(mut self, max_norm: f32) -> Self {
-        self.max_grad_norm = Some(max_norm);
+        self.config.clip_grad_norm = Some(max_norm);
         self
     }
 
@@ -264,22 +277,35 @@ impl<'a, L> Trainer<'a, L> {
     /// puts back the weights of the end of the last completed one (or those `net` started
     /// with). The best checkpoint stays on disk. A validation loss (or accuracy) that is NaN
     /// is never the best epoch; it counts as an epoch without improvement.
-    pub fn fit<N, D, O>(&mut self, net: &mut N, optimizer: &mut O, train: &D, valid: Option<&D>) -> Result<TrainReport>
+    pub fn fit<N, D, O>(
+        &mut self,
+        net: &mut N,
+        optimizer: &mut O,
+        train: &D,
+        valid: Option<&dyn Dataset<Input = D::Input, Target = D::Target>>,
+    ) -> Result<TrainReport>
     where
         D: Dataset,
         N: Layer<D::Input>,
         L: Loss<N::Output, Target = D::Target>,
         O: Optimizer,
     {
+        let config = self.config.clone();
         optimizer.check()?;
-        self.check(net, train)?;
+        if config.batch_size == 0 {
+            return Err(Error::InvalidArgument("batch size must be at least 1".into()));
+        }
+        if train.is_empty() {
+            return Err(Error::InvalidArgument("the training set is empty".into()));
+        }
+        check_samples(net, &self.loss, train)?;
         if let Some(valid) = valid {
             if valid.is_empty() {
                 return Err(Error::InvalidArgument(
                     "the validation set is empty; pass `None` to train without validation".into(),
                 ));
             }
-            self.check_samples(net, valid)?;
+            check_samples(net, &self.loss, valid)?;
         }
         if let Some((key, value)) = first_non_finite(net) {
             return Err(Error::InvalidArgument(format!(
@@ -287,15 +313,15 @@ impl<'a, L> Trainer<'a, L> {
             )));
         }
         let settings = Settings {
-            seed: self.seed,
-            batch_size: self.batch_size,
+            seed: config.seed,
+            batch_size: config.batch_size,
             train_len: train.len(),
         };
         // Where training starts: from scratch, or where the training checkpoint left it.
-        let position = match &self.resume {
+        let position = match &config.resume_checkpoint {
             Some(path) => {
                 check_resume_path(path)?;
-                if self.resume_every_steps == Some(0) {
+                if config.resume_every_steps == Some(0) {
                     return Err(Error::InvalidArgument("`resume_every_steps` must be at least 1".into()));
                 }
                 // An optimizer that cannot save its state fails now, not after an epoch.
@@ -305,30 +331,32 @@ impl<'a, L> Trainer<'a, L> {
             }
             None => Position::default(),
         };
-        if position.report.stopped_early || position.epoch >= self.epochs {
+        if position.report.stopped_early || position.epoch >= config.epochs {
             return Ok(position.report);
         }
         // The weights at the end of the last completed epoch, all finite: what a failed epoch
         // leaves in the network (one copy per epoch, not per step). After a resume in the middle
         // of an epoch, the weights resumed.
         let mut last_good = net.clone();
-        let monitor = self.monitor.unwrap_or(if valid.is_some() {
+        let monitor = config.monitor.unwrap_or(if valid.is_some() {
             Monitor::ValidLoss
         } else {
             Monitor::TrainLoss
         });
         // The shuffling order is shuffled in place each epoch: replaying the shuffles of the
         // epochs begun gives the resumed epoch's order and the generator's position.
-        let mut rng = Rng::seed(self.seed);
+        let mut rng = Rng::seed(config.seed);
         let mut order: Vec<usize> = (0..train.len()).collect();
         let resumed_in_epoch = position.step_in_epoch > 0;
-        for _ in 0..position.epoch + usize::from(resumed_in_epoch) {
-            rng.shuffle(&mut order);
+        if config.shuffle {
+            for _ in 0..position.epoch + usize::from(resumed_in_epoch) {
+                rng.shuffle(&mut order);
+            }
         }
         let mut workspace = Workspace::<N, D::Input, D::Target>::new();
         let mut state = position;
         let mut skip_steps = state.step_in_epoch;
-        for epoch in state.epoch + 1..=self.epochs {
+        for epoch in state.epoch + 1..=config.epochs {
             if let Some(Scheduled {
                 schedule,
                 per_step: false,
@@ -338,16 +366,16 @@ impl<'a, L> Trainer<'a, L> {
                 optimizer.check().map_err(|error| scheduled_error(error, epoch, None))?;
             }
             let start = Instant::now();
-            let progress = EpochProgress::start(self.progress, epoch, self.epochs, train.len());
+            let progress = EpochProgress::start(self.progress, epoch, config.epochs, train.len());
             let (mut total_loss, mut seen) = (0.0f64, 0usize);
-            if skip_steps == 0 {
-                rng.shuffle(&mut order);
-            } else {
+            if skip_steps > 0 {
                 (total_loss, seen) = (state.epoch_loss, state.epoch_seen);
+            } else if config.shuffle {
+                rng.shuffle(&mut order);
             }
-            let steps_in_epoch = order.len().div_ceil(self.batch_size);
+            let steps_in_epoch = order.len().div_ceil(config.batch_size);
             for (step, batch) in order
-                .chunks(self.batch_size)
+                .chunks(config.batch_size)
                 .enumerate()
                 .skip(std::mem::take(&mut skip_steps))
             {
@@ -360,7 +388,7 @@ impl<'a, L> Trainer<'a, L> {
                         step: step + 1,
                     });
                 }
-                if let Some(max_norm) = self.max_grad_norm {
+                if let Some(max_norm) = config.clip_grad_norm {
                     workspace.clip_grad_norm(net, max_norm);
                 }
                 if let Some(Scheduled {
@@ -379,7 +407,7 @@ impl<'a, L> Trainer<'a, L> {
                 total_loss += f64::from(loss) * batch.len() as f64;
                 seen += batch.len();
                 progress.advance(batch.len(), step, total_loss / seen as f64);
-                if let (Some(path), Some(every)) = (&self.resume, self.resume_every_steps) {
+                if let (Some(path), Some(every)) = (&config.resume_checkpoint, config.resume_every_steps) {
                     // The end of the epoch writes its own checkpoint, after validation.
                     if state.global_step % every == 0 && step + 1 < steps_in_epoch {
                         if let Some((key, value)) = first_non_finite(net) {
@@ -402,13 +430,13 @@ impl<'a, L> Trainer<'a, L> {
             }
             last_good.clone_from(net);
             let evaluation = valid
-                .map(|valid| evaluate(net, &self.loss, valid, self.batch_size.max(256)))
+                .map(|valid| evaluate_in_batches(net, &self.loss, valid, config.batch_size.max(256)))
                 .transpose()?;
             let epoch_report = EpochReport {
                 epoch,
                 train_loss: (total_loss / train.len() as f64) as f32,
                 valid_loss: evaluation.map(|e| e.loss),
-                valid_accuracy: evaluation.and_then(|e| e.accuracy),
+                valid_accuracy: evaluation.filter(|e| e.has_accuracy()).map(|e| e.accuracy),
                 seconds,
             };
             progress.finish(&epoch_report);
@@ -424,19 +452,19 @@ impl<'a, L> Trainer<'a, L> {
                     state.best = Some(value);
                     report.best_epoch = Some(epoch);
                     state.epochs_without_improvement = 0;
-                    if let Some(path) = &self.checkpoint {
+                    if let Some(path) = &config.checkpoint {
                         crate::io::save(net, path)?;
                     }
                 }
                 _ => state.epochs_without_improvement += 1,
             }
-            let stop = self
-                .patience
+            let stop = config
+                .early_stopping
                 .is_some_and(|patience| state.epochs_without_improvement >= patience)
-                && epoch < self.epochs;
+                && epoch < config.epochs;
             report.stopped_early = stop;
             (state.epoch, state.step_in_epoch, state.epoch_loss, state.epoch_seen) = (epoch, 0, 0.0, 0);
-            if let Some(path) = &self.resume {
+            if let Some(path) = &config.resume_checkpoint {
                 resume::save(path, net, optimizer, settings, &state)?;
             }
             if stop {
@@ -445,37 +473,22 @@ impl<'a, L> Trainer<'a, L> {
         }
         Ok(state.report)
     }
+}
 
-    fn check<N, D>(&self, net: &N, train: &D) -> Result<()>
-    where
-        D: Dataset,
-        N: Layer<D::Input>,
-        L: Loss<N::Output, Target = D::Target>,
-    {
-        if self.batch_size == 0 {
-            return Err(Error::InvalidArgument("batch size must be at least 1".into()));
-        }
-        if train.is_empty() {
-            return Err(Error::InvalidArgument("the training set is empty".into()));
-        }
-        self.check_samples(net, train)
-    }
-
-    /// The first sample of `data` whose target the loss can never take (a label beyond the
-    /// classes) or whose input the network can never take (a token id outside its vocabulary),
-    /// in one pass over the data.
-    fn check_samples<N, D>(&self, net: &N, data: &D) -> Result<()>
-    where
-        D: Dataset,
-        N: Layer<D::Input>,
-        L: Loss<N::Output, Target = D::Target>,
-    {
-        (0..data.len()).try_for_each(|index| {
-            let (input, target) = data.get(index);
-            self.loss.check_target(&target, index)?;
-            net.check_input(&input, index)
-        })
-    }
+/// An error naming the first sample of `data` whose target `loss` can never take (a label
+/// beyond the outputs) or whose input `net` can never take (a token id beyond its vocabulary):
+/// one pass over the data, before training changes anything.
+pub(crate) fn check_samples<N, L, D>(net: &N, loss: &L, data: &D) -> Result<()>
+where
+    D: Dataset + ?Sized,
+    N: Layer<D::Input>,
+    L: Loss<N::Output, Target = D::Target>,
+{
+    (0..data.len()).try_for_each(|index| {
+        let (input, target) = data.get(index);
+        loss.check_target(&target, index)?;
+        net.check_input(&input, index)
+    })
 }
 
 /// The key and value of the first parameter of `net` that is NaN or infinite, if any.

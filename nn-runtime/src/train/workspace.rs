@@ -138,7 +138,7 @@ impl<N: Layer<I>, I: Input, T: Copy> Workspace<N, I, T> {
 /// Replaces the contents of `inputs` and `targets` with the samples `indices` of `data`,
 /// reusing their capacity. A large batch is copied on the kernel threads: reading samples
 /// scattered over a large data set is bound by memory latency, which two cores halve.
-pub(crate) fn gather<D: Dataset>(
+pub(crate) fn gather<D: Dataset + ?Sized>(
     data: &D,
     indices: &[usize],
     inputs: &mut Vec<D::Input>,

@@ -60,7 +60,7 @@ impl ConvShape {
     /// `in_height x in_width` inputs, output sizes computed.
     ///
     /// ```
-    /// let shape = nn::kernel::ConvShape::new(1, 6, 5, 1, 2, 28, 28);
+    /// let shape = nn_runtime::kernel::ConvShape::new(1, 6, 5, 1, 2, 28, 28);
     /// assert_eq!((shape.out_height, shape.out_width), (28, 28));
     /// ```
     pub const fn new(
@@ -289,7 +289,7 @@ fn for_each_group(
 /// size is `input.len() / shape.input_len()`.
 ///
 /// ```
-/// use nn::kernel::{conv2d_forward, ConvShape};
+/// use nn_runtime::kernel::{conv2d_forward, ConvShape};
 ///
 /// // One 3x3 image, one 2x2 filter of ones, stride 1, no padding: sums of 2x2 windows.
 /// let shape = ConvShape::new(1, 1, 2, 1, 0, 3, 3);
@@ -323,7 +323,7 @@ pub fn conv2d_forward(shape: &ConvShape, input: &[f32], weight: &[f32], bias: &[
 /// gradient with respect to the output, overwriting `grad_input` (laid out as the input).
 ///
 /// ```
-/// use nn::kernel::{conv2d_backward_input, ConvShape};
+/// use nn_runtime::kernel::{conv2d_backward_input, ConvShape};
 ///
 /// // A 2x2 filter over a 3x3 image: each input value receives the weights that touched it.
 /// let shape = ConvShape::new(1, 1, 2, 1, 0, 3, 3);
@@ -356,7 +356,7 @@ pub fn conv2d_backward_input(shape: &ConvShape, grad_output: &[f32], weight: &[f
 /// `grad_weight` (laid out as the weight) and `grad_bias`.
 ///
 /// ```
-/// use nn::kernel::{conv2d_backward_weight, ConvShape};
+/// use nn_runtime::kernel::{conv2d_backward_weight, ConvShape};
 ///
 /// // A 2x2 filter over a 3x3 image: each weight receives the sum of the window it saw.
 /// let shape = ConvShape::new(1, 1, 2, 1, 0, 3, 3);
