@@ -280,41 +280,113 @@ impl AdamCore {
         };
         let l2 = !self.decoupled && wd != 0.0;
 
+        let constants = Constants {
+            decay: decay.unwrap_or(1.0),
+            wd,
+            weight1,
+            weight2,
+            beta2,
+            eps,
+            bias_correction2_sqrt,
+            neg_step_size,
+        };
+        // The settings are fixed for the whole step: each combination gets a loop without
+        // branches, which the compiler vectorises.
+        let update = match (decay.is_some(), l2, weight1.abs() < 0.5) {
+            (false, false, true) => update::<false, false, true>,
+            (false, false, false) => update::<false, false, false>,
+            (false, true, true) => update::<false, true, true>,
+            (false, true, false) => update::<false, true, false>,
+            (true, false, true) => update::<true, false, true>,
+            (true, false, false) => update::<true, false, false>,
+            (true, true, true) => update::<true, true, true>,
+            (true, true, false) => update::<true, true, false>,
+        };
         let mut offset = 0;
         let (exp_avg, exp_avg_sq, max_exp_avg_sq) = (&mut self.exp_avg, &mut self.exp_avg_sq, &mut self.max_exp_avg_sq);
         params.zip_params(grads, &mut |p, g| {
             let end = offset + p.len();
-            let moments = exp_avg[offset..end].iter_mut().zip(&mut exp_avg_sq[offset..end]);
             // With AMSGrad, each element's running maximum; without, nothing (empty slice).
-            let mut maxima = max_exp_avg_sq.get_mut(offset..end).unwrap_or_default().iter_mut();
-            for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
-                if let Some(decay) = decay {
-                    *p *= decay;
-                }
-                let g = if l2 { g + wd * *p } else { g };
-                *m = lerp(*m, g, weight1);
-                *v = *v * beta2 + weight2 * g * g;
-                // torch: `torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)`.
-                let second = match maxima.next() {
-                    Some(max) => {
-                        *max = max.max(*v);
-                        *max
-                    }
-                    None => *v,
-                };
-                let denom = second.sqrt() / bias_correction2_sqrt + eps;
-                *p += neg_step_size * *m / denom;
-            }
+            let maxima = max_exp_avg_sq.get_mut(offset..end).unwrap_or_default();
+            update(
+                &constants,
+                p,
+                g,
+                &mut exp_avg[offset..end],
+                &mut exp_avg_sq[offset..end],
+                maxima,
+            );
             offset = end;
         });
     }
 }
 
-/// `torch.lerp(start, end, weight)` as ATen computes it in f32.
-fn lerp(start: f32, end: f32, weight: f32) -> f32 {
-    if weight.abs() < 0.5 {
-        start + weight * (end - start)
+/// What one Adam step multiplies and adds, as f32.
+struct Constants {
+    /// AdamW's `1 - lr * weight_decay` (1 without decoupled decay).
+    decay: f32,
+    /// Adam's L2 weight decay.
+    wd: f32,
+    weight1: f32,
+    weight2: f32,
+    beta2: f32,
+    eps: f32,
+    bias_correction2_sqrt: f32,
+    neg_step_size: f32,
+}
+
+/// One Adam step on a tensor `p` with gradient `g` and moments `m`, `v` (and AMSGrad's running
+/// maxima, or an empty slice): `DECAY` is AdamW's decoupled decay, `L2` Adam's weight decay in
+/// the gradient, `SMALL_WEIGHT` which form of `lerp` torch uses for `1 - beta1`.
+#[allow(clippy::needless_range_loop)] // index loops: no adapter `fold` stands between the body and the vectoriser
+fn update<const DECAY: bool, const L2: bool, const SMALL_WEIGHT: bool>(
+    c: &Constants,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    maxima: &mut [f32],
+) {
+    if maxima.is_empty() {
+        update_all::<DECAY, L2, SMALL_WEIGHT, false>(c, p, g, m, v, maxima)
     } else {
-        end - (end - start) * (1.0 - weight)
+        update_all::<DECAY, L2, SMALL_WEIGHT, true>(c, p, g, m, v, maxima)
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn update_all<const DECAY: bool, const L2: bool, const SMALL_WEIGHT: bool, const AMSGRAD: bool>(
+    c: &Constants,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    maxima: &mut [f32],
+) {
+    let n = p.len().min(g.len()).min(m.len()).min(v.len());
+    let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[..n], &mut v[..n]);
+    let maxima = if AMSGRAD { &mut maxima[..n] } else { maxima };
+    for i in 0..n {
+        if DECAY {
+            p[i] *= c.decay;
+        }
+        let grad = if L2 { g[i] + c.wd * p[i] } else { g[i] };
+        // `exp_avg.lerp_(grad, 1 - beta1)`, in the form ATen's f32 `lerp` takes for the weight.
+        m[i] = if SMALL_WEIGHT {
+            m[i] + c.weight1 * (grad - m[i])
+        } else {
+            grad - (grad - m[i]) * (1.0 - c.weight1)
+        };
+        v[i] = v[i] * c.beta2 + c.weight2 * grad * grad;
+        // torch: `torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)`.
+        let second = if AMSGRAD {
+            maxima[i] = maxima[i].max(v[i]);
+            maxima[i]
+        } else {
+            v[i]
+        };
+        let denom = second.sqrt() / c.bias_correction2_sqrt + c.eps;
+        p[i] += c.neg_step_size * m[i] / denom;
     }
 }
