@@ -106,3 +106,38 @@ fn saving_writes_pytorch_keys_and_shapes_that_load_back() {
     nn::io::save(&attention, &path).unwrap();
     assert!(nn::io::load::<Attention>(&path).unwrap() == attention);
 }
+
+/// `CausalSelfAttention::init_with` draws as `MultiheadAttention._reset_parameters` does
+/// (distributions, not bits: our generator is not PyTorch's): `xavier_uniform_(in_proj_weight)`,
+/// uniform in `±sqrt(6 / (fan_in + fan_out)) = ±sqrt(6 / (64 + 192))`; `out_proj.weight` as
+/// `nn.Linear(64, 64)`'s `kaiming_uniform_(a=sqrt(5))`, uniform in `±1/sqrt(64)`;
+/// `constant_(in_proj_bias, 0.)` and `constant_(out_proj.bias, 0.)`.
+#[test]
+fn initialisation_follows_pytorch_reset_parameters() {
+    let attention = Attention::init_with(&mut nn::Rng::seed(1));
+    let uniform_in = |values: &[f32], bound: f32, what: &str| {
+        let largest = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let mean = values.iter().sum::<f32>() / values.len() as f32;
+        let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / values.len() as f32;
+        assert!(
+            largest <= bound && largest > 0.99 * bound,
+            "{what}: largest |value| {largest}, bound {bound}"
+        );
+        // A uniform distribution on [-b, b] has mean 0 and variance b^2 / 3; with n >= 4096
+        // draws the sample mean's standard deviation is below b / 110.
+        assert!(mean.abs() < 0.05 * bound, "{what}: mean {mean}");
+        let expected = bound * bound / 3.0;
+        assert!(
+            (variance / expected - 1.0).abs() < 0.1,
+            "{what}: variance {variance}, expected {expected}"
+        );
+    };
+    uniform_in(
+        attention.in_proj_weight.as_flattened().as_flattened(),
+        (6.0f32 / 256.0).sqrt(),
+        "in_proj_weight",
+    );
+    uniform_in(attention.out_proj.weight.as_flattened(), 1.0 / 8.0, "out_proj.weight");
+    assert!(attention.in_proj_bias.as_flattened().iter().all(|&b| b == 0.0));
+    assert!(attention.out_proj.bias.iter().all(|&b| b == 0.0));
+}
