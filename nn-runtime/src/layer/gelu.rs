@@ -4,9 +4,8 @@ use super::Elementwise;
 use crate::special::{normal_cdf, normal_pdf};
 
 /// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
-/// normal CDF, computed in f32 through a rational approximation of `erf` (and of `erfc` in the
-/// lower tail, so that small outputs keep their relative accuracy), as PyTorch evaluates `erf`
-/// in f32. [`GELU::tanh`] is `nn.GELU(approximate='tanh')`,
+/// normal CDF, computed in f32 through a Chebyshev approximation of `erfc` (accurate relative to
+/// small outputs too), as PyTorch evaluates `erf` in f32. [`GELU::tanh`] is `nn.GELU(approximate='tanh')`,
 /// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, computed in f32 as PyTorch does.
 ///
 /// ```
