@@ -4,7 +4,10 @@ Same workload as `nn-bench/benches/speed.rs`: the seed MLP (784-128-64-10, ReLU,
 CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), 60,000 synthetic samples (pixels uniform in [0, 1),
 labels uniform in 0..10, fixed seed); a warm-up epoch, then a timed one. `lenet_train_b64` trains LeNet-5
 (`tools/make_fixtures.py`'s `lenet()`, as `examples/lenet.rs`) the same way, at batch 64, on
-10,000 such samples shaped [1, 28, 28] (`--lenet-samples`). Prints one JSON line per figure:
+10,000 such samples shaped [1, 28, 28] (`--lenet-samples`). `words_train_b64` trains the reference
+character-level transformer (`tools/make_words_fixture.py`'s copy of `shared/refs/torch_words_gpt.py`,
+as `examples/words.rs`) with AdamW on the first 10,000 training words of `data/words/words.txt`
+(`--words-samples`), in words/s. Prints one JSON line per figure:
 
     ~/.venvs/nn-tools/bin/python tools/bench_speed_torch.py --threads 2
 
@@ -16,15 +19,19 @@ import argparse
 import json
 import time
 
+from pathlib import Path
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # The networks, as the fixtures build them (this script's folder is on the import path).
 from make_fixtures import lenet, mnist_mlp
 from make_resnet_fixture import model as resnet
+from make_words_fixture import Gpt, encode, V
 
 FIGURES = ["train_b64", "train_b256", "latency_us", "infer_b1024", "lenet_train_b64", "resnet_train_b64",
-           "ceiling_gflops"]
+           "words_train_b64", "ceiling_gflops"]
 
 
 def synthetic(samples):
@@ -51,6 +58,36 @@ def train(images, labels, batch_size, build=mnist_mlp):
             x, y = images[idx], labels[idx]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+        seconds = time.perf_counter() - start
+    return n / seconds
+
+
+def words_data(samples):
+    """The first `samples` training words (every 10th word is validation), encoded as the reference does."""
+    path = Path(__file__).resolve().parent.parent / "data" / "words" / "words.txt"
+    words = [w for i, w in enumerate(path.read_text().split()) if i % 10 != 9][:samples]
+    return encode(words)
+
+
+def train_words(samples, batch_size=64):
+    """Words/s of the second of two epochs of the reference recipe (the first warms up)."""
+    x, y = words_data(samples)
+    torch.manual_seed(0)
+    net = Gpt()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
+    g = torch.Generator().manual_seed(0)
+    n = x.shape[0]
+    seconds = 0.0
+    for _epoch in range(2):
+        start = time.perf_counter()
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n, batch_size):
+            b = perm[i : i + batch_size]
+            logits = net(x[b])
+            loss = F.cross_entropy(logits.reshape(-1, V), y[b].reshape(-1), ignore_index=-1)
+            opt.zero_grad()
             loss.backward()
             opt.step()
         seconds = time.perf_counter() - start
@@ -114,6 +151,7 @@ def main():
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--lenet-samples", type=int, default=10_000)
     parser.add_argument("--resnet-samples", type=int, default=3_000)
+    parser.add_argument("--words-samples", type=int, default=10_000)
     parser.add_argument("--latency-calls", type=int, default=10_000)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -134,6 +172,8 @@ def main():
         elif figure == "resnet_train_b64":
             resnet_images, resnet_labels = synthetic(args.resnet_samples)
             value = train(resnet_images.unsqueeze(1), resnet_labels, 64, build=resnet)
+        elif figure == "words_train_b64":
+            value = train_words(args.words_samples)
         elif figure == "ceiling_gflops":
             value = ceiling()
         else:
@@ -143,7 +183,7 @@ def main():
             "figure": figure,
             "threads": torch.get_num_threads(),
             "value": round(value, 3),
-            "unit": units.get(figure, "samples/s"),
+            "unit": "words/s" if figure == "words_train_b64" else units.get(figure, "samples/s"),
             "torch": torch.__version__,
         }
         print(json.dumps(line), flush=True)

@@ -4,7 +4,10 @@
 //!
 //! `lenet_train_b64` trains LeNet-5 (as `examples/lenet.rs`) the same way, at batch 64, on
 //! 10,000 such samples given a channel, `[1, 28, 28]` (`--lenet-samples`); `resnet_train_b64`
-//! trains the residual CNN of `examples/resnet.rs` on 3,000 (`--resnet-samples`).
+//! trains the residual CNN of `examples/resnet.rs` on 3,000 (`--resnet-samples`);
+//! `words_train_b64` trains the transformer of `examples/words.rs` with its recipe (AdamW, the
+//! ignore-index loss) on the first 10,000 training words of `data/words/words.txt`
+//! (`--words-samples`), in words/s.
 //!
 //! ```sh
 //! cargo bench -p nn-bench --bench speed -- --threads 2            # every figure
@@ -41,15 +44,27 @@ network! {
         Flatten -> Linear<1568, 10>
 }
 
-type Image = [[f32; 28]; 28];
+network! {
+    struct WordsGpt: [usize; 16] =>
+        tok: Embedding<27, 64> -> pos: PositionEmbedding<16, 64> ->
+        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
+        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
+        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
+        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
+        ln: LayerNorm<64> -> head: Linear<64, 27>
+}
 
-const FIGURES: [&str; 6] = [
+type Image = [[f32; 28]; 28];
+type Tokens = [usize; 16];
+
+const FIGURES: [&str; 7] = [
     "train_b64",
     "train_b256",
     "latency_us",
     "infer_b1024",
     "lenet_train_b64",
     "resnet_train_b64",
+    "words_train_b64",
 ];
 
 struct Args {
@@ -58,6 +73,7 @@ struct Args {
     samples: usize,
     lenet_samples: usize,
     resnet_samples: usize,
+    words_samples: usize,
     latency_calls: usize,
 }
 
@@ -68,6 +84,7 @@ fn parse_args() -> Args {
         samples: 60_000,
         lenet_samples: 10_000,
         resnet_samples: 3_000,
+        words_samples: 10_000,
         latency_calls: 10_000,
     };
     let mut it = std::env::args().skip(1);
@@ -79,6 +96,7 @@ fn parse_args() -> Args {
             "--samples" => args.samples = value().parse().expect("--samples N"),
             "--lenet-samples" => args.lenet_samples = value().parse().expect("--lenet-samples N"),
             "--resnet-samples" => args.resnet_samples = value().parse().expect("--resnet-samples N"),
+            "--words-samples" => args.words_samples = value().parse().expect("--words-samples N"),
             "--latency-calls" => args.latency_calls = value().parse().expect("--latency-calls N"),
             // `cargo bench` passes `--bench`; ignore it and anything else it adds.
             _ => {}
@@ -109,6 +127,44 @@ where
     let report = nn::Trainer::new(CrossEntropy)
         .epochs(2)
         .batch_size(batch_size)
+        .seed(1)
+        .quiet()
+        .fit(&mut net, &mut opt, data, None)
+        .expect("training runs");
+    data.len() as f64 / report.epochs[1].seconds
+}
+
+/// The first `samples` training words of `data/words/words.txt` (every 10th word is
+/// validation), encoded as `examples/words.rs` and the reference do: input `.` + word, target
+/// word + `.`, the positions after it ignored.
+fn words(samples: usize) -> nn::data::InMemory<Tokens, Tokens> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/words/words.txt");
+    let text = std::fs::read_to_string(path).expect("data/words/words.txt");
+    let (inputs, targets) = text
+        .lines()
+        .enumerate()
+        .filter(|(index, _)| index % 10 != 9)
+        .take(samples)
+        .map(|(_, word)| {
+            let (mut input, mut target) = ([0; 16], [usize::MAX; 16]);
+            for (position, letter) in word.bytes().enumerate() {
+                input[position + 1] = usize::from(letter - b'a' + 1);
+                target[position] = input[position + 1];
+            }
+            target[word.len()] = 0;
+            (input, target)
+        })
+        .unzip();
+    nn::data::InMemory::new(inputs, targets).expect("as many targets as inputs")
+}
+
+/// Words per second of the second of two epochs of the words recipe (the first warms up).
+fn train_words(data: &nn::data::InMemory<Tokens, Tokens>) -> f64 {
+    let mut net = WordsGpt::init(0);
+    let mut opt = AdamW::new(1e-3).weight_decay(0.01);
+    let report = nn::Trainer::new(CrossEntropy.ignore_index(usize::MAX))
+        .epochs(2)
+        .batch_size(64)
         .seed(1)
         .quiet()
         .fit(&mut net, &mut opt, data, None)
@@ -175,6 +231,7 @@ fn main() {
                 let images = synthetic(args.resnet_samples).map_inputs(|image| [image]);
                 (train(ResNet::init(0), &images, 64), "samples/s")
             }
+            "words_train_b64" => (train_words(&words(args.words_samples)), "words/s"),
             other => panic!("unknown figure {other:?}; known: {FIGURES:?}"),
         };
         println!(
