@@ -127,7 +127,10 @@ fn init_applies_each_rule_in_field_order_and_row_major() {
     assert_eq!(module.image.as_flattened().as_flattened(), image);
     assert_eq!(module.running_var, [1.0; 2]);
     assert_eq!(module.bias, [0.5; 2]);
-    assert_eq!(module.norm.weight, BatchNorm1d::<2>::init_with(&mut Rng::seed(0)).weight);
+    assert_eq!(
+        module.norm.weight,
+        BatchNorm1d::<2>::init_with(&mut Rng::seed(0)).weight
+    );
     assert!(!module.frozen);
     assert_eq!(module.momentum, Momentum(0.1));
 

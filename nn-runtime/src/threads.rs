@@ -55,8 +55,8 @@ static STARTED: AtomicUsize = AtomicUsize::new(0);
 pub fn set_num_threads(threads: usize) {
     let threads = clamp(threads);
     THREADS.store(threads, Ordering::SeqCst);
-    let mut workers = WORKERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    start_workers(&mut workers, threads);
+    let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    start_workers(&mut crew.workers, threads);
 }
 
 /// The number of threads the kernels use (from 1 to [`max_threads`]).
@@ -212,9 +212,9 @@ fn for_each_part(
     }
     let chunk = len.div_ceil(parts).div_ceil(align) * align;
     let parts = len.div_ceil(chunk);
-    run(threads, parts, &|part| {
-        let first = part * chunk;
-        task(first, (first + chunk).min(len));
+    let work = len.saturating_mul(work_per_row) as u64;
+    run(threads, parts, work, &|first_part, end_part| {
+        task(first_part * chunk, (end_part * chunk).min(len));
     });
 }
 
@@ -238,7 +238,7 @@ impl<T> SendPtr<T> {
     }
 }
 
-/// What the launching thread and the workers share. One job at a time (the `WORKERS` lock).
+/// What the launching thread and the workers share. One job at a time (the `CREW` lock).
 struct Shared {
     /// `launch << 32 | front << 16 | back`: parts taken from the front and from the back of
     /// the current launch; a thread claims one by incrementing its count, only while the launch
@@ -247,12 +247,15 @@ struct Shared {
     /// Parts of the current launch.
     parts: AtomicUsize,
     /// The current task (on the launcher's stack); read only after a successful claim.
-    task: AtomicPtr<&'static (dyn Fn(usize) + Sync)>,
+    task: AtomicPtr<&'static Task<'static>>,
     /// Workers between their first claim attempt of a launch and their last.
     running: AtomicUsize,
     /// Set when a part panicked on a worker.
     panicked: AtomicBool,
 }
+
+/// `task(first_part, end_part)` runs parts `first_part..end_part` of a launch.
+type Task<'a> = dyn Fn(usize, usize) + Sync + 'a;
 
 static SHARED: Shared = Shared {
     claim: AtomicU64::new(0),
@@ -271,33 +274,58 @@ struct Worker {
 /// yields.
 const SPIN: Duration = Duration::from_micros(200);
 
-/// The workers; holding the lock is the right to launch.
-static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+/// The workers and what the launcher has learnt about them; holding the lock is the right to
+/// launch.
+struct Crew {
+    workers: Vec<Worker>,
+    adapt: Adapt,
+}
 
-/// Runs `task(part)` for every part in `0..parts` on the calling thread and up to
-/// `threads - 1` workers; returns when all have finished (and panics if one did).
-fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
-    let mut workers = match WORKERS.try_lock() {
-        Ok(workers) => workers,
+static CREW: Mutex<Crew> = Mutex::new(Crew {
+    workers: Vec::new(),
+    adapt: Adapt::new(),
+});
+
+/// Runs `task` over every part in `0..parts`, on the calling thread and up to `threads - 1`
+/// workers when [`Adapt`] finds that they help, else as one call on the calling thread;
+/// returns when all have finished (and panics if one did). `work` is the launch's size in the
+/// units [`Adapt`] compares (multiply-adds or values).
+fn run(threads: usize, parts: usize, work: u64, task: &Task<'_>) {
+    let mut crew = match CREW.try_lock() {
+        Ok(crew) => crew,
         Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        Err(TryLockError::WouldBlock) => {
-            (0..parts).for_each(task);
-            return;
-        }
+        Err(TryLockError::WouldBlock) => return task(0, parts),
     };
-    start_workers(&mut workers, threads);
+    crew.run(threads, parts, work, task);
+}
+
+impl Crew {
+    /// [`run`] with the lock held.
+    fn run(&mut self, threads: usize, parts: usize, work: u64, task: &Task<'_>) {
+        let start = Instant::now();
+        if self.adapt.parallel() {
+            start_workers(&mut self.workers, threads);
+            launch(&self.workers, threads, parts, task);
+        } else {
+            task(0, parts);
+        }
+        self.adapt.record(start, Instant::now(), work);
+    }
+}
+
+/// Runs the parts on the calling thread and the first `threads - 1` of `workers`.
+fn launch(workers: &[Worker], threads: usize, parts: usize, task: &Task<'_>) {
     let shared = &SHARED;
     let launch = (shared.claim.load(Ordering::SeqCst) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
     shared.panicked.store(false, Ordering::SeqCst);
     shared.parts.store(parts, Ordering::SeqCst);
     // The task's lifetime is erased for the workers; `Wait` below keeps it alive until no
     // worker can use it, even if a part on this thread panics.
-    let task_ref: &(dyn Fn(usize) + Sync) = task;
     #[allow(unsafe_code)]
     // SAFETY: only the lifetime changes; see above.
-    let task_static: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(task_ref) };
+    let task_static: &'static Task<'static> = unsafe { std::mem::transmute::<&Task<'_>, &'static Task<'static>>(task) };
     shared.task.store(
-        (&task_static as *const &'static (dyn Fn(usize) + Sync)).cast_mut(),
+        (&task_static as *const &'static Task<'static>).cast_mut(),
         Ordering::SeqCst,
     );
     shared.claim.store(launch << 32, Ordering::SeqCst);
@@ -309,10 +337,9 @@ fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
     {
         let _wait = Wait(shared, launch);
         while let Some(part) = claim(shared, launch, false) {
-            task(part);
+            task(part, part + 1);
         }
     }
-    drop(workers);
     if shared.panicked.load(Ordering::SeqCst) {
         panic!("a kernel thread panicked");
     }
@@ -364,6 +391,124 @@ impl Drop for Wait {
                 std::thread::yield_now();
             }
         }
+    }
+}
+
+/// Launch time over which one way of running (with the workers, or on the launcher alone) is
+/// measured: long enough to span several of the OS's time slices, so that a block sees a busy
+/// core's share as it is on average, short enough that a probe of the slower way costs little.
+const BLOCK: Duration = Duration::from_millis(5);
+
+/// The most of a gap between two launches that counts towards a block: gaps hold the caller's
+/// own work between products (which a worker spinning on the launcher's core slows down), but
+/// a long one is the caller doing something else (an evaluation, a file), the same either way.
+const GAP_CAP: Duration = Duration::from_millis(1);
+
+/// Blocks of the chosen way between two probes of the other: the fewest (after a switch) and
+/// the most (after many probes that confirmed the choice; a probe then costs under 1% of the
+/// time, and a change of load is noticed within a third of a second).
+const MIN_INTERVAL: u32 = 2;
+const MAX_INTERVAL: u32 = 64;
+
+/// How much faster a probe must be than the chosen way to replace it, so that noise between
+/// two equal ways does not flip the choice back and forth.
+const MARGIN: f64 = 0.03;
+
+/// Decides whether launches use the workers. Results are the same either way, so the choice
+/// is free to follow speed alone: the launcher times blocks of launches (the time of the
+/// launches and of the gaps between them, per unit of work) with the way it chose, probes the
+/// other way for one block now and then, and switches when the probe was faster.
+///
+/// This is what keeps a second thread from making training slower on a busy machine: a worker
+/// that shares its core with another program is preempted for whole time slices, and when
+/// that happens while it holds a part, the launcher waits for it (milliseconds, a whole step
+/// many times over); a worker that the OS puts on the launcher's core takes its time. Neither
+/// shows in a single launch, and both show in a block's time.
+#[derive(Debug)]
+struct Adapt {
+    /// Whether the chosen way uses the workers.
+    chosen_parallel: bool,
+    /// Whether the block being measured uses them (the other way while probing).
+    block_parallel: bool,
+    /// Nanoseconds and work of the block so far.
+    block_nanos: u64,
+    block_work: u64,
+    /// Nanoseconds per unit of work of the chosen way, averaged over its recent blocks; 0 when
+    /// not measured yet.
+    chosen_rate: f64,
+    /// Blocks of the chosen way left before the next probe, and the current interval.
+    blocks_until_probe: u32,
+    interval: u32,
+    /// When the last launch ended.
+    last_end: Option<Instant>,
+}
+
+impl Adapt {
+    const fn new() -> Self {
+        Adapt {
+            chosen_parallel: true,
+            block_parallel: true,
+            block_nanos: 0,
+            block_work: 0,
+            chosen_rate: 0.0,
+            blocks_until_probe: MIN_INTERVAL,
+            interval: MIN_INTERVAL,
+            last_end: None,
+        }
+    }
+
+    /// Whether the next launch uses the workers.
+    fn parallel(&self) -> bool {
+        self.block_parallel
+    }
+
+    /// Counts a launch that ran from `start` to `end`.
+    fn record(&mut self, start: Instant, end: Instant, work: u64) {
+        let gap = self
+            .last_end
+            .map_or(Duration::ZERO, |last| start.saturating_duration_since(last));
+        self.last_end = Some(end);
+        self.add(gap, end - start, work);
+    }
+
+    /// Counts a launch of `work` that took `time`, `gap` after the previous one ended.
+    fn add(&mut self, gap: Duration, time: Duration, work: u64) {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.block_nanos = self
+            .block_nanos
+            .saturating_add(nanos(gap.min(GAP_CAP)))
+            .saturating_add(nanos(time));
+        self.block_work = self.block_work.saturating_add(work);
+        if self.block_nanos >= nanos(BLOCK) {
+            let rate = self.block_nanos as f64 / self.block_work.max(1) as f64;
+            (self.block_nanos, self.block_work) = (0, 0);
+            self.end_block(rate);
+        }
+    }
+
+    /// Takes in the rate of the block just measured and chooses the way of the next.
+    fn end_block(&mut self, rate: f64) {
+        if self.block_parallel == self.chosen_parallel {
+            self.chosen_rate = if self.chosen_rate > 0.0 {
+                0.75 * self.chosen_rate + 0.25 * rate
+            } else {
+                rate
+            };
+            self.blocks_until_probe = self.blocks_until_probe.saturating_sub(1);
+            if self.blocks_until_probe == 0 {
+                self.block_parallel = !self.chosen_parallel;
+            }
+            return;
+        }
+        if rate < self.chosen_rate * (1.0 - MARGIN) {
+            self.chosen_parallel = self.block_parallel;
+            self.chosen_rate = rate;
+            self.interval = MIN_INTERVAL;
+        } else {
+            self.interval = (self.interval * 2).min(MAX_INTERVAL);
+        }
+        self.blocks_until_probe = self.interval;
+        self.block_parallel = self.chosen_parallel;
     }
 }
 
@@ -421,7 +566,7 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
             // SAFETY: a part was claimed, so the launch is open: its launcher is still inside
             // `run` (it waits for `running` to drop to zero) and the task is alive.
             let task = unsafe { *shared.task.load(Ordering::SeqCst) };
-            if catch_unwind(AssertUnwindSafe(|| task(part))).is_err() {
+            if catch_unwind(AssertUnwindSafe(|| task(part, part + 1))).is_err() {
                 shared.panicked.store(true, Ordering::SeqCst);
             }
         }
@@ -439,12 +584,119 @@ mod tests {
         for threads in 1..=4 {
             for parts in [1, 2, 3, 7, 12] {
                 let runs: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
-                run(threads, parts, &|part| {
-                    runs[part].fetch_add(1, Ordering::SeqCst);
+                let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                start_workers(&mut crew.workers, threads);
+                launch(&crew.workers, threads, parts, &|first, end| {
+                    for run in &runs[first..end] {
+                        run.fetch_add(1, Ordering::SeqCst);
+                    }
                 });
                 let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
                 assert_eq!(runs, vec![1; parts], "{threads} threads, {parts} parts");
             }
         }
+    }
+
+    /// With the workers or without, `run` covers every part once; without them, in one call.
+    #[test]
+    fn run_covers_every_part_either_way() {
+        for parallel in [true, false, true] {
+            let calls = Mutex::new(Vec::new());
+            let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            crew.adapt.block_parallel = parallel;
+            crew.run(2, 6, 1000, &|first, end| calls.lock().unwrap().push((first, end)));
+            drop(crew);
+            let mut calls = calls.into_inner().unwrap();
+            calls.sort_unstable();
+            if parallel {
+                assert_eq!(calls, (0..6).map(|p| (p, p + 1)).collect::<Vec<_>>());
+            } else {
+                assert_eq!(calls, [(0, 6)]);
+            }
+        }
+    }
+
+    /// A block of launches at `nanos_per_work` for the way `adapt` runs the next launch.
+    fn block(adapt: &mut Adapt, parallel_rate: f64, serial_rate: f64) -> bool {
+        let parallel = adapt.parallel();
+        let rate = if parallel { parallel_rate } else { serial_rate };
+        // Ten launches of 0.5 ms fill a block.
+        for _ in 0..10 {
+            let time = Duration::from_micros(500);
+            let work = (time.as_nanos() as f64 / rate) as u64;
+            adapt.add(Duration::ZERO, time, work);
+        }
+        parallel
+    }
+
+    /// Fraction of `blocks` blocks that `adapt` ran with the workers.
+    fn parallel_share(adapt: &mut Adapt, blocks: usize, parallel_rate: f64, serial_rate: f64) -> f64 {
+        let parallel = (0..blocks).filter(|_| block(adapt, parallel_rate, serial_rate)).count();
+        parallel as f64 / blocks as f64
+    }
+
+    #[test]
+    fn workers_that_help_are_kept_and_probed_rarely() {
+        let mut adapt = Adapt::new();
+        // Two threads take 0.6 of one thread's time.
+        let share = parallel_share(&mut adapt, 1000, 0.6, 1.0);
+        assert!(adapt.chosen_parallel, "{adapt:?}");
+        assert!(share > 0.97, "parallel in {share} of the blocks");
+    }
+
+    #[test]
+    fn workers_that_slow_the_launcher_down_are_left_alone() {
+        let mut adapt = Adapt::new();
+        // A busy core: two threads take 1.5 times one thread's time.
+        let share = parallel_share(&mut adapt, 1000, 1.5, 1.0);
+        assert!(!adapt.chosen_parallel, "{adapt:?}");
+        assert!(share < 0.03, "parallel in {share} of the blocks");
+    }
+
+    #[test]
+    fn a_change_of_load_is_followed_within_the_longest_interval() {
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 500, 0.6, 1.0);
+        assert!(adapt.chosen_parallel);
+        // The other core becomes busy.
+        let switched = (0..=MAX_INTERVAL as usize + 1).position(|_| {
+            block(&mut adapt, 1.5, 1.0);
+            !adapt.chosen_parallel
+        });
+        assert!(switched.is_some(), "{adapt:?}");
+        parallel_share(&mut adapt, 500, 1.5, 1.0);
+        // And free again.
+        let switched = (0..=MAX_INTERVAL as usize + 1).position(|_| {
+            block(&mut adapt, 0.6, 1.0);
+            adapt.chosen_parallel
+        });
+        assert!(switched.is_some(), "{adapt:?}");
+    }
+
+    #[test]
+    fn noise_within_the_margin_does_not_flip_the_choice() {
+        let mut adapt = Adapt::new();
+        let mut flips = 0;
+        let mut chosen = adapt.chosen_parallel;
+        for i in 0..2000 {
+            // The two ways equal, each block 1% faster or slower.
+            let rate = if i % 2 == 0 { 0.99 } else { 1.01 };
+            block(&mut adapt, rate, rate);
+            flips += usize::from(adapt.chosen_parallel != chosen);
+            chosen = adapt.chosen_parallel;
+        }
+        assert_eq!(flips, 0, "{adapt:?}");
+    }
+
+    /// A long pause between launches (the caller doing something else) counts as `GAP_CAP`.
+    #[test]
+    fn long_gaps_count_only_up_to_the_cap() {
+        let mut adapt = Adapt::new();
+        adapt.add(Duration::from_secs(10), Duration::from_micros(10), 1);
+        assert_eq!(
+            adapt.block_nanos as u128,
+            (GAP_CAP + Duration::from_micros(10)).as_nanos()
+        );
+        assert!(adapt.block_parallel);
     }
 }
