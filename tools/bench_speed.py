@@ -82,6 +82,22 @@ def process_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+WAIT_QUIET = 0.0  # seconds to wait for other processes to go quiet before a run (--wait-quiet)
+
+
+def wait_quiet():
+    """Waits (up to WAIT_QUIET seconds) until all CPUs together are busy under 5% for 2 s."""
+    deadline = time.monotonic() + WAIT_QUIET
+    while time.monotonic() < deadline:
+        a = busy_ticks()
+        time.sleep(2)
+        b = busy_ticks()
+        if not (a and b) or (b[0] - a[0]) < 0.05 * max(b[1] - a[1], 1):
+            return
+    if WAIT_QUIET:
+        print("(other processes kept the machine busy; measuring anyway)", file=sys.stderr, flush=True)
+
+
 def run(cmd, env_threads, busy=None):
     """The JSON lines `cmd` prints, each with `other_cpu` added (see the module's doc)."""
     env = dict(os.environ)
@@ -182,7 +198,11 @@ def main():
                         help="also measure with the last core kept busy; one table, both loads")
     parser.add_argument("--figures", default=",".join(f for f, *_ in FIGURES),
                         help="comma-separated figures (with --busy-core)")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="before each run, wait up to SECONDS for other processes to go quiet (with --busy-core)")
     args = parser.parse_args()
+    global WAIT_QUIET
+    WAIT_QUIET = args.wait_quiet
     if args.busy_core:
         return busy_core(args)
     threads = [int(t) for t in args.threads.split(",")]
@@ -258,6 +278,7 @@ def busy_core(args):
         for round_ in range(args.rounds):
             loads = ["free", "busy"] if round_ % 2 == 0 else ["busy", "free"]
             for load in loads:
+                wait_quiet()
                 process = busy.start() if load == "busy" else None
                 try:
                     # Rotate the order of the runs too, so none always follows the same one.

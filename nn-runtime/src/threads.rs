@@ -18,6 +18,16 @@
 //! claim parts from a shared counter: a worker that the OS has not scheduled yet (a busy
 //! machine) delays nothing, the launcher takes its parts.
 //!
+//! On a busy machine that is not enough (issue 19): a worker preempted while it holds a part
+//! makes the launcher wait for the OS to run it again, a whole time slice, and a worker the OS
+//! puts on the launcher's core takes the launcher's time while it spins. So a spinning thread
+//! yields its core every microsecond or two (a no-op on a core of its own, the core back
+//! to the launcher on a shared one), a launcher that has waited long sleeps in short naps (its
+//! core goes idle, and the OS may move the late worker there), and the launcher measures
+//! whether its workers help at all ([`Adapt`]): blocks of launches with them and without them
+//! are timed, and the faster way is kept. Since every value is computed the same way whatever
+//! the split, that choice changes only the speed.
+//!
 //! Starting the workers allocates, so it is done by `set_num_threads` or by the first batched
 //! product that needs them; a single-sample forward, which never allocates, uses only workers
 //! already running ([`Pool::Running`]).
@@ -271,8 +281,17 @@ struct Worker {
 }
 
 /// How long a thread spins waiting (for the next job, or for the last part) before it parks or
-/// yields.
+/// naps.
 const SPIN: Duration = Duration::from_micros(200);
+
+/// Spins between two `yield_now` calls of a waiting thread (a microsecond or two): a
+/// waiting thread that shares its core with a thread of ours that has work gives the core back
+/// at once, and one with a core of its own loses only the system call.
+const SPINS_PER_YIELD: u32 = 64;
+
+/// The nap of a launcher that waited [`SPIN`] for a late worker: its core goes idle, so the OS
+/// may run the worker there.
+const NAP: Duration = Duration::from_micros(50);
 
 /// The workers and what the launcher has learnt about them; holding the lock is the right to
 /// launch.
@@ -385,10 +404,12 @@ impl Drop for Wait {
         let mut spins = 0u32;
         while shared.running.load(Ordering::SeqCst) != 0 {
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(SPINS_PER_YIELD) {
                 std::hint::spin_loop();
-            } else {
+            } else if start.elapsed() < SPIN {
                 std::thread::yield_now();
+            } else {
+                std::thread::sleep(NAP);
             }
         }
     }
@@ -550,8 +571,12 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
                 break;
             }
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(SPINS_PER_YIELD) {
                 std::hint::spin_loop();
+                continue;
+            }
+            if start.elapsed() < SPIN {
+                std::thread::yield_now();
                 continue;
             }
             sleeping.store(true, Ordering::SeqCst);
@@ -594,6 +619,24 @@ mod tests {
                 let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
                 assert_eq!(runs, vec![1; parts], "{threads} threads, {parts} parts");
             }
+        }
+    }
+
+    /// A launcher whose worker holds a part for longer than [`SPIN`] naps until it is done,
+    /// and never returns before (the part's rows would still be written).
+    #[test]
+    fn a_late_worker_is_waited_for() {
+        let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        start_workers(&mut crew.workers, 2);
+        for _ in 0..3 {
+            let done: Vec<AtomicBool> = (0..4).map(|_| AtomicBool::new(false)).collect();
+            launch(&crew.workers, 2, 4, &|first, end| {
+                std::thread::sleep(SPIN * 3);
+                for flag in &done[first..end] {
+                    flag.store(true, Ordering::SeqCst);
+                }
+            });
+            assert!(done.iter().all(|flag| flag.load(Ordering::SeqCst)));
         }
     }
 
