@@ -222,8 +222,11 @@ fn for_each_part(
     }
     let chunk = len.div_ceil(parts).div_ceil(align) * align;
     let parts = len.div_ceil(chunk);
-    let work = len.saturating_mul(work_per_row) as u64;
-    run(threads, parts, work, &|first_part, end_part| {
+    let launch = Launch {
+        kind: (len as u64) << 32 ^ work_per_row as u64,
+        work: len.saturating_mul(work_per_row) as u64,
+    };
+    run(threads, parts, launch, &|first_part, end_part| {
         task(first_part * chunk, (end_part * chunk).min(len));
     });
 }
@@ -307,33 +310,43 @@ static CREW: Mutex<Crew> = Mutex::new(Crew {
 
 /// Runs `task` over every part in `0..parts`, on the calling thread and up to `threads - 1`
 /// workers when [`Adapt`] finds that they help, else as one call on the calling thread;
-/// returns when all have finished (and panics if one did). `work` is the launch's size in the
-/// units [`Adapt`] compares (multiply-adds or values).
-fn run(threads: usize, parts: usize, work: u64, task: &Task<'_>) {
+/// returns when all have finished (and panics if one did).
+fn run(threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
     let mut crew = match CREW.try_lock() {
         Ok(crew) => crew,
         Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
         Err(TryLockError::WouldBlock) => return task(0, parts),
     };
-    crew.run(threads, parts, work, task);
+    crew.run(threads, parts, launch, task);
+}
+
+/// What [`Adapt`] knows of a launch.
+#[derive(Clone, Copy, Debug)]
+struct Launch {
+    /// Which product it is (rows and work per row): the same for the same layer's product in
+    /// every step.
+    kind: u64,
+    /// Its size in the units [`Adapt`] compares (multiply-adds or values).
+    work: u64,
 }
 
 impl Crew {
     /// [`run`] with the lock held.
-    fn run(&mut self, threads: usize, parts: usize, work: u64, task: &Task<'_>) {
+    fn run(&mut self, threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
         let start = Instant::now();
-        if self.adapt.parallel() {
+        if self.adapt.begin(launch.kind, start) {
             start_workers(&mut self.workers, threads);
-            launch(&self.workers, threads, parts, task);
+            run_parts(&self.workers, threads, parts, task);
         } else {
             task(0, parts);
         }
-        self.adapt.record(start, Instant::now(), work);
+        let end = Instant::now();
+        self.adapt.finish(end - start, launch.work, end);
     }
 }
 
 /// Runs the parts on the calling thread and the first `threads - 1` of `workers`.
-fn launch(workers: &[Worker], threads: usize, parts: usize, task: &Task<'_>) {
+fn run_parts(workers: &[Worker], threads: usize, parts: usize, task: &Task<'_>) {
     let shared = &SHARED;
     let launch = (shared.claim.load(Ordering::SeqCst) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
     shared.panicked.store(false, Ordering::SeqCst);
@@ -418,7 +431,13 @@ impl Drop for Wait {
 /// Launch time over which one way of running (with the workers, or on the launcher alone) is
 /// measured: long enough to span several of the OS's time slices, so that a block sees a busy
 /// core's share as it is on average, short enough that a probe of the slower way costs little.
+/// A block then runs on to the next launch of the kind it began with, so that it holds whole
+/// training steps: products differ in time per unit of work (a weight update against a
+/// product), and a block cut in the middle of a step would measure the mix, not the way.
 const BLOCK: Duration = Duration::from_millis(5);
+
+/// A block whose first kind of launch does not come back ends here anyway.
+const MAX_BLOCK: Duration = Duration::from_millis(100);
 
 /// The most of a gap between two launches that counts towards a block: gaps hold the caller's
 /// own work between products (which a worker spinning on the launcher's core slows down), but
@@ -438,7 +457,8 @@ const MARGIN: f64 = 0.03;
 /// Decides whether launches use the workers. Results are the same either way, so the choice
 /// is free to follow speed alone: the launcher times blocks of launches (the time of the
 /// launches and of the gaps between them, per unit of work) with the way it chose, probes the
-/// other way for one block now and then, and switches when the probe was faster.
+/// other way for one block now and then, and switches when the probe was faster. The first
+/// block is not counted: it holds the start (workers spawned, buffers grown, caches cold).
 ///
 /// This is what keeps a second thread from making training slower on a busy machine: a worker
 /// that shares its core with another program is preempted for whole time slices, and when
@@ -451,9 +471,13 @@ struct Adapt {
     chosen_parallel: bool,
     /// Whether the block being measured uses them (the other way while probing).
     block_parallel: bool,
+    /// The kind of launch the block began with; `None` before its first launch.
+    block_kind: Option<u64>,
     /// Nanoseconds and work of the block so far.
     block_nanos: u64,
     block_work: u64,
+    /// Whether a block has ended yet (the first is not counted).
+    warm: bool,
     /// Nanoseconds per unit of work of the chosen way, averaged over its recent blocks; 0 when
     /// not measured yet.
     chosen_rate: f64,
@@ -469,8 +493,10 @@ impl Adapt {
         Adapt {
             chosen_parallel: true,
             block_parallel: true,
+            block_kind: None,
             block_nanos: 0,
             block_work: 0,
+            warm: false,
             chosen_rate: 0.0,
             blocks_until_probe: MIN_INTERVAL,
             interval: MIN_INTERVAL,
@@ -478,33 +504,37 @@ impl Adapt {
         }
     }
 
-    /// Whether the next launch uses the workers.
-    fn parallel(&self) -> bool {
-        self.block_parallel
-    }
-
-    /// Counts a launch that ran from `start` to `end`.
-    fn record(&mut self, start: Instant, end: Instant, work: u64) {
+    /// A launch of `kind` starts at `start`: whether it uses the workers.
+    fn begin(&mut self, kind: u64, start: Instant) -> bool {
         let gap = self
             .last_end
             .map_or(Duration::ZERO, |last| start.saturating_duration_since(last));
-        self.last_end = Some(end);
-        self.add(gap, end - start, work);
+        self.begin_after(kind, gap)
     }
 
-    /// Counts a launch of `work` that took `time`, `gap` after the previous one ended.
-    fn add(&mut self, gap: Duration, time: Duration, work: u64) {
-        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.block_nanos = self
-            .block_nanos
-            .saturating_add(nanos(gap.min(GAP_CAP)))
-            .saturating_add(nanos(time));
-        self.block_work = self.block_work.saturating_add(work);
-        if self.block_nanos >= nanos(BLOCK) {
-            let rate = self.block_nanos as f64 / self.block_work.max(1) as f64;
-            (self.block_nanos, self.block_work) = (0, 0);
-            self.end_block(rate);
+    /// [`Adapt::begin`] for a launch `gap` after the previous one ended.
+    fn begin_after(&mut self, kind: u64, gap: Duration) -> bool {
+        if self.block_kind.is_some() {
+            self.block_nanos = self.block_nanos.saturating_add(nanos(gap.min(GAP_CAP)));
         }
+        let full = self.block_nanos >= nanos(BLOCK) && self.block_kind == Some(kind);
+        if full || self.block_nanos >= nanos(MAX_BLOCK) {
+            let rate = self.block_nanos as f64 / self.block_work.max(1) as f64;
+            (self.block_kind, self.block_nanos, self.block_work) = (None, 0, 0);
+            if self.warm {
+                self.end_block(rate);
+            }
+            self.warm = true;
+        }
+        self.block_kind.get_or_insert(kind);
+        self.block_parallel
+    }
+
+    /// The launch begun last took `time` for `work` and ended at `end`.
+    fn finish(&mut self, time: Duration, work: u64, end: Instant) {
+        self.block_nanos = self.block_nanos.saturating_add(nanos(time));
+        self.block_work = self.block_work.saturating_add(work);
+        self.last_end = Some(end);
     }
 
     /// Takes in the rate of the block just measured and chooses the way of the next.
@@ -531,6 +561,10 @@ impl Adapt {
         self.blocks_until_probe = self.interval;
         self.block_parallel = self.chosen_parallel;
     }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Starts workers until there are `threads - 1` (fewer if the OS refuses a thread).
@@ -611,7 +645,7 @@ mod tests {
                 let runs: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
                 let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 start_workers(&mut crew.workers, threads);
-                launch(&crew.workers, threads, parts, &|first, end| {
+                run_parts(&crew.workers, threads, parts, &|first, end| {
                     for run in &runs[first..end] {
                         run.fetch_add(1, Ordering::SeqCst);
                     }
@@ -630,7 +664,7 @@ mod tests {
         start_workers(&mut crew.workers, 2);
         for _ in 0..3 {
             let done: Vec<AtomicBool> = (0..4).map(|_| AtomicBool::new(false)).collect();
-            launch(&crew.workers, 2, 4, &|first, end| {
+            run_parts(&crew.workers, 2, 4, &|first, end| {
                 std::thread::sleep(SPIN * 3);
                 for flag in &done[first..end] {
                     flag.store(true, Ordering::SeqCst);
@@ -647,7 +681,8 @@ mod tests {
             let calls = Mutex::new(Vec::new());
             let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             crew.adapt.block_parallel = parallel;
-            crew.run(2, 6, 1000, &|first, end| calls.lock().unwrap().push((first, end)));
+            let launch = Launch { kind: 1, work: 1000 };
+            crew.run(2, 6, launch, &|first, end| calls.lock().unwrap().push((first, end)));
             drop(crew);
             let mut calls = calls.into_inner().unwrap();
             calls.sort_unstable();
@@ -659,61 +694,82 @@ mod tests {
         }
     }
 
-    /// A block of launches at `nanos_per_work` for the way `adapt` runs the next launch.
-    fn block(adapt: &mut Adapt, parallel_rate: f64, serial_rate: f64) -> bool {
-        let parallel = adapt.parallel();
-        let rate = if parallel { parallel_rate } else { serial_rate };
-        // Ten launches of 0.5 ms fill a block.
-        for _ in 0..10 {
-            let time = Duration::from_micros(500);
-            let work = (time.as_nanos() as f64 / rate) as u64;
-            adapt.add(Duration::ZERO, time, work);
+    /// One training step of 7 kinds of launch that differ in time per unit of work (kind `k`
+    /// takes `(k + 1) * 100` us for `1000 / (k + 1)^2` units on one thread), with the workers
+    /// taking `parallel` times one thread's time; returns how many launches used them.
+    fn step(adapt: &mut Adapt, parallel: f64) -> usize {
+        let mut used = 0;
+        for kind in 0..7u64 {
+            let uses = adapt.begin_after(kind, Duration::from_micros(20));
+            let serial = Duration::from_micros(100 * (kind + 1));
+            let time = if uses { serial.mul_f64(parallel) } else { serial };
+            adapt.finish(time, 1000 / (kind + 1).pow(2), Instant::now());
+            used += usize::from(uses);
         }
-        parallel
+        used
     }
 
-    /// Fraction of `blocks` blocks that `adapt` ran with the workers.
-    fn parallel_share(adapt: &mut Adapt, blocks: usize, parallel_rate: f64, serial_rate: f64) -> f64 {
-        let parallel = (0..blocks).filter(|_| block(adapt, parallel_rate, serial_rate)).count();
-        parallel as f64 / blocks as f64
+    /// Share of the launches of `steps` steps that used the workers.
+    fn parallel_share(adapt: &mut Adapt, steps: usize, parallel: f64) -> f64 {
+        let used: usize = (0..steps).map(|_| step(adapt, parallel)).sum();
+        used as f64 / (steps * 7) as f64
     }
+
+    /// Steps until `adapt` chooses `parallel`, if it does within `limit`.
+    fn steps_until(adapt: &mut Adapt, parallel: bool, factor: f64, limit: usize) -> Option<usize> {
+        (0..limit).position(|_| {
+            step(adapt, factor);
+            adapt.chosen_parallel == parallel
+        })
+    }
+
+    /// Steps in the longest interval between probes, and a margin.
+    const PROBE_STEPS: usize = (MAX_INTERVAL as usize + 2) * 3;
 
     #[test]
     fn workers_that_help_are_kept_and_probed_rarely() {
         let mut adapt = Adapt::new();
-        // Two threads take 0.6 of one thread's time.
-        let share = parallel_share(&mut adapt, 1000, 0.6, 1.0);
+        let share = parallel_share(&mut adapt, 2000, 0.6);
         assert!(adapt.chosen_parallel, "{adapt:?}");
-        assert!(share > 0.97, "parallel in {share} of the blocks");
+        assert!(share > 0.97, "parallel in {share} of the launches");
     }
 
     #[test]
     fn workers_that_slow_the_launcher_down_are_left_alone() {
         let mut adapt = Adapt::new();
         // A busy core: two threads take 1.5 times one thread's time.
-        let share = parallel_share(&mut adapt, 1000, 1.5, 1.0);
+        let share = parallel_share(&mut adapt, 2000, 1.5);
         assert!(!adapt.chosen_parallel, "{adapt:?}");
-        assert!(share < 0.03, "parallel in {share} of the blocks");
+        assert!(share < 0.03, "parallel in {share} of the launches");
     }
 
     #[test]
     fn a_change_of_load_is_followed_within_the_longest_interval() {
         let mut adapt = Adapt::new();
-        parallel_share(&mut adapt, 500, 0.6, 1.0);
+        parallel_share(&mut adapt, 1000, 0.6);
         assert!(adapt.chosen_parallel);
-        // The other core becomes busy.
-        let switched = (0..=MAX_INTERVAL as usize + 1).position(|_| {
-            block(&mut adapt, 1.5, 1.0);
-            !adapt.chosen_parallel
-        });
-        assert!(switched.is_some(), "{adapt:?}");
-        parallel_share(&mut adapt, 500, 1.5, 1.0);
-        // And free again.
-        let switched = (0..=MAX_INTERVAL as usize + 1).position(|_| {
-            block(&mut adapt, 0.6, 1.0);
-            adapt.chosen_parallel
-        });
-        assert!(switched.is_some(), "{adapt:?}");
+        // The other core becomes busy, then free again.
+        let busy = steps_until(&mut adapt, false, 1.5, PROBE_STEPS);
+        assert!(busy.is_some(), "{adapt:?}");
+        parallel_share(&mut adapt, 1000, 1.5);
+        let free = steps_until(&mut adapt, true, 0.6, PROBE_STEPS);
+        assert!(free.is_some(), "{adapt:?}");
+    }
+
+    /// A small gain is kept steadily: blocks hold whole steps, so the mix of launches (whose
+    /// time per unit of work differs 50-fold here) is the same in every block.
+    #[test]
+    fn blocks_hold_whole_steps_so_a_small_gain_is_kept() {
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 10, 0.9);
+        let mut flips = 0;
+        let mut chosen = adapt.chosen_parallel;
+        for _ in 0..2000 {
+            step(&mut adapt, 0.9);
+            flips += usize::from(adapt.chosen_parallel != chosen);
+            chosen = adapt.chosen_parallel;
+        }
+        assert!(adapt.chosen_parallel && flips == 0, "{flips} flips: {adapt:?}");
     }
 
     #[test]
@@ -722,24 +778,30 @@ mod tests {
         let mut flips = 0;
         let mut chosen = adapt.chosen_parallel;
         for i in 0..2000 {
-            // The two ways equal, each block 1% faster or slower.
-            let rate = if i % 2 == 0 { 0.99 } else { 1.01 };
-            block(&mut adapt, rate, rate);
+            // Both ways equal, each step 1% faster or slower than the last.
+            step(&mut adapt, if i % 2 == 0 { 0.99 } else { 1.01 });
             flips += usize::from(adapt.chosen_parallel != chosen);
             chosen = adapt.chosen_parallel;
         }
         assert_eq!(flips, 0, "{adapt:?}");
     }
 
+    /// A slow start (workers spawned, caches cold) does not count against the workers.
+    #[test]
+    fn the_first_block_is_not_counted() {
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 1, 5.0);
+        let left = steps_until(&mut adapt, false, 0.6, 500);
+        assert_eq!(left, None, "the workers were left after {left:?} steps: {adapt:?}");
+    }
+
     /// A long pause between launches (the caller doing something else) counts as `GAP_CAP`.
     #[test]
     fn long_gaps_count_only_up_to_the_cap() {
         let mut adapt = Adapt::new();
-        adapt.add(Duration::from_secs(10), Duration::from_micros(10), 1);
-        assert_eq!(
-            adapt.block_nanos as u128,
-            (GAP_CAP + Duration::from_micros(10)).as_nanos()
-        );
-        assert!(adapt.block_parallel);
+        adapt.begin_after(1, Duration::from_secs(10));
+        adapt.finish(Duration::from_micros(10), 1, Instant::now());
+        adapt.begin_after(2, Duration::from_secs(10));
+        assert_eq!(adapt.block_nanos, nanos(GAP_CAP + Duration::from_micros(10)));
     }
 }
