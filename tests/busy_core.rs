@@ -88,7 +88,7 @@ impl Drop for BusyCore {
 fn weights_are_the_same_with_one_thread_two_threads_and_a_busy_core() {
     let (images, labels) = common::random_images(600, 11, 10);
     // Enough steps for the pool to measure a few blocks of launches and probe the other way.
-    let steps = 120;
+    let steps = 300;
     let one = train(1, steps, &images, &labels);
     let two = train(2, steps, &images, &labels);
     let busy = {
