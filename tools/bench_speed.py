@@ -4,15 +4,29 @@ medians and ratios, then every JSON line. Use `tools/bench_speed.sh`, which sets
 virtualenv and builds the bench first.
 
     python tools/bench_speed.py --nn-bin target/release/deps/speed-... [--rounds 3]
+
+With `--busy-core` it measures each round twice, with every core free and with the last core
+kept busy by a shell loop (`taskset -c LAST sh -c 'while :; do :; done'`, started and killed
+here, also on Ctrl-C or an error), for nn with 1 and 2 threads and PyTorch with 2, and prints
+one table with both loads side by side: median and worst of the rounds, and the ratios.
+
+Each run also records `other_cpu`: the share of one core that processes other than the
+benchmark and the busy loop took while it ran (other people's compilers on a shared machine);
+the table's heading gives the largest.
 """
 
 import argparse
+import atexit
+import ctypes
 import json
 import os
 import platform
+import resource
+import signal
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,12 +64,91 @@ FIGURES = [
 ]
 
 
-def run(cmd, env_threads):
+def busy_ticks():
+    """Clock ticks all CPUs spent busy (not idle nor waiting for I/O), and in all, so far."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return None
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def process_ticks(pid):
+    """Clock ticks process `pid` has run (user and system), 0 if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+WAIT_QUIET = 0.0  # seconds to wait for other processes to go quiet before a run (--wait-quiet)
+
+
+def wait_quiet():
+    """Waits (up to WAIT_QUIET seconds) until all CPUs together are busy under 5% for 2 s."""
+    deadline = time.monotonic() + WAIT_QUIET
+    while time.monotonic() < deadline:
+        a = busy_ticks()
+        time.sleep(2)
+        b = busy_ticks()
+        if not (a and b) or (b[0] - a[0]) < 0.05 * max(b[1] - a[1], 1):
+            return
+    if WAIT_QUIET:
+        print("(other processes kept the machine busy; measuring anyway)", file=sys.stderr, flush=True)
+
+
+def run(cmd, env_threads, busy=None):
+    """The JSON lines `cmd` prints, each with `other_cpu` added (see the module's doc)."""
     env = dict(os.environ)
     env["RAYON_NUM_THREADS"] = str(env_threads)
     env["OMP_NUM_THREADS"] = str(env_threads)
+    before = (busy_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN), busy and process_ticks(busy.pid))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    after = (busy_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN), busy and process_ticks(busy.pid))
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    if before[0] and after[0]:
+        hz = os.sysconf("SC_CLK_TCK")
+        ours = sum(getattr(after[1], f) - getattr(before[1], f) for f in ("ru_utime", "ru_stime")) * hz
+        loop = (after[2] or 0) - (before[2] or 0)
+        elapsed = (after[0][1] - before[0][1]) / (os.cpu_count() or 1)
+        other = max(0.0, after[0][0] - before[0][0] - ours - loop) / max(elapsed, 1)
+        for line in lines:
+            line["other_cpu"] = round(other, 3)
+    return lines
+
+
+class BusyCore:
+    """A shell loop pinned to one core, from `start()` until `stop()` (or this process's end)."""
+
+    def __init__(self, core):
+        self.core = core
+        self.process = None
+        atexit.register(self.stop)
+
+    def start(self):
+        def die_with_parent():
+            # Linux: the loop is killed when this script dies, even by SIGKILL.
+            try:
+                ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            except (OSError, AttributeError):
+                pass
+
+        self.process = subprocess.Popen(
+            ["taskset", "-c", str(self.core), "sh", "-c", "while :; do :; done"],
+            preexec_fn=die_with_parent,
+            start_new_session=True,
+        )
+        time.sleep(0.2)
+        if self.process.poll() is not None:
+            raise SystemExit(f"the busy loop on core {self.core} did not start (is `taskset` installed?)")
+        return self.process
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
 
 
 def cpu_name():
@@ -101,7 +194,17 @@ def main():
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--lenet-samples", type=int, default=10_000, help="the LeNet figure's epoch")
     parser.add_argument("--resnet-samples", type=int, default=3_000, help="the residual CNN figure's epoch")
+    parser.add_argument("--busy-core", action="store_true",
+                        help="also measure with the last core kept busy; one table, both loads")
+    parser.add_argument("--figures", default=",".join(f for f, *_ in FIGURES),
+                        help="comma-separated figures (with --busy-core)")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="before each run, wait up to SECONDS for other processes to go quiet (with --busy-core)")
     args = parser.parse_args()
+    global WAIT_QUIET
+    WAIT_QUIET = args.wait_quiet
+    if args.busy_core:
+        return busy_core(args)
     threads = [int(t) for t in args.threads.split(",")]
 
     lines = []
@@ -154,6 +257,82 @@ def main():
         if ceiling:
             print(f"| ceiling: torch.mm 1024x1024 f32, best | {n} | | {ceiling:.0f} GFLOP/s | | | |")
     print("\n(`nn / PyTorch` is a speed-up: for latency, PyTorch's time over ours.)\n")
+    for line in lines:
+        print(json.dumps(line))
+
+
+def busy_core(args):
+    """`--busy-core`: each round measures both loads, in alternating order."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    if len(cores) < 2:
+        raise SystemExit("--busy-core needs at least 2 cores")
+    busy = BusyCore(cores[-1])
+    # Ctrl-C raises KeyboardInterrupt; make `kill` do the same, so that `finally` stops the loop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    figures = args.figures.split(",")
+    sizes = ["--samples", str(args.samples), "--lenet-samples", str(args.lenet_samples),
+             "--resnet-samples", str(args.resnet_samples)]
+    runs = [("nn", 1), ("nn", 2), ("torch", 2)]
+    lines = []
+    try:
+        for round_ in range(args.rounds):
+            loads = ["free", "busy"] if round_ % 2 == 0 else ["busy", "free"]
+            for load in loads:
+                wait_quiet()
+                process = busy.start() if load == "busy" else None
+                try:
+                    # Rotate the order of the runs too, so none always follows the same one.
+                    for tool, n in runs[round_ % 3:] + runs[:round_ % 3]:
+                        if tool == "nn":
+                            cmd = [args.nn_bin, "--threads", str(n), "--figures", ",".join(figures), *sizes]
+                        else:
+                            cmd = [args.python, "tools/bench_speed_torch.py", "--threads", str(n),
+                                   "--figures", ",".join(figures), *sizes]
+                        got = run(cmd, n, process)
+                        for line in got:
+                            line["round"], line["load"] = round_ + 1, load
+                        lines.extend(got)
+                        print(f"round {round_ + 1}, {load}, {tool} with {n} thread(s): done", file=sys.stderr, flush=True)
+                finally:
+                    busy.stop()
+    finally:
+        busy.stop()
+
+    def values(tool, figure, n, load):
+        return [l["value"] for l in lines
+                if (l["tool"], l["figure"], l["threads"], l["load"]) == (tool, figure, n, load)]
+
+    other = max((l.get("other_cpu", 0) for l in lines), default=0)
+    print(f"CPU: {cpu_name()} ({os.cpu_count()} logical CPUs, {isa()}); {args.rounds} rounds, each with "
+          f"every core free and with core {cores[-1]} busy (a shell loop pinned there); "
+          f"{args.samples} samples per epoch; other processes took up to {other:.0%} of a core during a run\n")
+    print("Each cell: median / worst of the rounds. Ratios are speed-ups (for latency, time over time):")
+    print("`2 / 1` is nn with 2 threads against nn with 1, `nn / PyTorch` both with 2 threads; "
+          "each from the medians / from the worst figures.\n")
+    header = "| figure | load | nn, 1 thread | nn, 2 threads | nn 2 / 1 | PyTorch, 2 threads | nn / PyTorch |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for figure, label, _flop, higher in FIGURES:
+        if figure not in figures:
+            continue
+        for load in ("free", "busy"):
+            one, two, torch = (values("nn", figure, 1, load), values("nn", figure, 2, load),
+                               values("torch", figure, 2, load))
+            if not (one and two and torch):
+                continue
+            worst = min if higher else max
+
+            def cell(v):
+                return f"{fmt(statistics.median(v), figure)} / {fmt(worst(v), figure)}"
+
+            def ratio(a, b):
+                speedup = (lambda x, y: x / y) if higher else (lambda x, y: y / x)
+                return (f"{speedup(statistics.median(a), statistics.median(b)):.2f}x / "
+                        f"{speedup(worst(a), worst(b)):.2f}x")
+
+            print(f"| {label} | {load} | {cell(one)} | {cell(two)} | {ratio(two, one)} | {cell(torch)} | "
+                  f"{ratio(two, torch)} |")
+    print()
     for line in lines:
         print(json.dumps(line))
 

@@ -5,6 +5,8 @@
 #
 #   bash tools/bench_speed.sh                 # 3 rounds
 #   bash tools/bench_speed.sh --rounds 5
+#   bash tools/bench_speed.sh --busy-core     # also with the last core kept busy (issue 19): one
+#                                            # table, both loads, median and worst of the rounds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -18,6 +18,16 @@
 //! claim parts from a shared counter: a worker that the OS has not scheduled yet (a busy
 //! machine) delays nothing, the launcher takes its parts.
 //!
+//! On a busy machine that is not enough (issue 19): a worker preempted while it holds a part
+//! makes the launcher wait for the OS to run it again, a whole time slice, and a worker the OS
+//! puts on the launcher's core takes the launcher's time while it spins. So a spinning thread
+//! yields its core every microsecond or two (a no-op on a core of its own, the core back
+//! to the launcher on a shared one), a launcher that has waited long sleeps in short naps (its
+//! core goes idle, and the OS may move the late worker there), and the launcher measures
+//! whether its workers help at all ([`Adapt`]): blocks of launches with them and without them
+//! are timed, and the faster way is kept. Since every value is computed the same way whatever
+//! the split, that choice changes only the speed.
+//!
 //! Starting the workers allocates, so it is done by `set_num_threads` or by the first batched
 //! product that needs them; a single-sample forward, which never allocates, uses only workers
 //! already running ([`Pool::Running`]).
@@ -55,8 +65,8 @@ static STARTED: AtomicUsize = AtomicUsize::new(0);
 pub fn set_num_threads(threads: usize) {
     let threads = clamp(threads);
     THREADS.store(threads, Ordering::SeqCst);
-    let mut workers = WORKERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    start_workers(&mut workers, threads);
+    let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    start_workers(&mut crew.workers, threads);
 }
 
 /// The number of threads the kernels use (from 1 to [`max_threads`]).
@@ -212,9 +222,12 @@ fn for_each_part(
     }
     let chunk = len.div_ceil(parts).div_ceil(align) * align;
     let parts = len.div_ceil(chunk);
-    run(threads, parts, &|part| {
-        let first = part * chunk;
-        task(first, (first + chunk).min(len));
+    let launch = Launch {
+        kind: (len as u64) << 32 ^ work_per_row as u64,
+        work: len.saturating_mul(work_per_row) as u64,
+    };
+    run(threads, parts, launch, &|first_part, end_part| {
+        task(first_part * chunk, (end_part * chunk).min(len));
     });
 }
 
@@ -238,7 +251,7 @@ impl<T> SendPtr<T> {
     }
 }
 
-/// What the launching thread and the workers share. One job at a time (the `WORKERS` lock).
+/// What the launching thread and the workers share. One job at a time (the `CREW` lock).
 struct Shared {
     /// `launch << 32 | front << 16 | back`: parts taken from the front and from the back of
     /// the current launch; a thread claims one by incrementing its count, only while the launch
@@ -247,12 +260,15 @@ struct Shared {
     /// Parts of the current launch.
     parts: AtomicUsize,
     /// The current task (on the launcher's stack); read only after a successful claim.
-    task: AtomicPtr<&'static (dyn Fn(usize) + Sync)>,
+    task: AtomicPtr<&'static Task<'static>>,
     /// Workers between their first claim attempt of a launch and their last.
     running: AtomicUsize,
     /// Set when a part panicked on a worker.
     panicked: AtomicBool,
 }
+
+/// `task(first_part, end_part)` runs parts `first_part..end_part` of a launch.
+type Task<'a> = dyn Fn(usize, usize) + Sync + 'a;
 
 static SHARED: Shared = Shared {
     claim: AtomicU64::new(0),
@@ -268,36 +284,80 @@ struct Worker {
 }
 
 /// How long a thread spins waiting (for the next job, or for the last part) before it parks or
-/// yields.
+/// naps.
 const SPIN: Duration = Duration::from_micros(200);
 
-/// The workers; holding the lock is the right to launch.
-static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+/// Spins between two `yield_now` calls of a waiting thread (a microsecond or two): a
+/// waiting thread that shares its core with a thread of ours that has work gives the core back
+/// at once, and one with a core of its own loses only the system call.
+const SPINS_PER_YIELD: u32 = 64;
 
-/// Runs `task(part)` for every part in `0..parts` on the calling thread and up to
-/// `threads - 1` workers; returns when all have finished (and panics if one did).
-fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
-    let mut workers = match WORKERS.try_lock() {
-        Ok(workers) => workers,
+/// The nap of a launcher that waited [`SPIN`] for a late worker: its core goes idle, so the OS
+/// may run the worker there.
+const NAP: Duration = Duration::from_micros(50);
+
+/// The workers and what the launcher has learnt about them; holding the lock is the right to
+/// launch.
+struct Crew {
+    workers: Vec<Worker>,
+    adapt: Adapt,
+}
+
+static CREW: Mutex<Crew> = Mutex::new(Crew {
+    workers: Vec::new(),
+    adapt: Adapt::new(),
+});
+
+/// Runs `task` over every part in `0..parts`, on the calling thread and up to `threads - 1`
+/// workers when [`Adapt`] finds that they help, else as one call on the calling thread;
+/// returns when all have finished (and panics if one did).
+fn run(threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
+    let mut crew = match CREW.try_lock() {
+        Ok(crew) => crew,
         Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        Err(TryLockError::WouldBlock) => {
-            (0..parts).for_each(task);
-            return;
-        }
+        Err(TryLockError::WouldBlock) => return task(0, parts),
     };
-    start_workers(&mut workers, threads);
+    crew.run(threads, parts, launch, task);
+}
+
+/// What [`Adapt`] knows of a launch.
+#[derive(Clone, Copy, Debug)]
+struct Launch {
+    /// Which product it is (rows and work per row): the same for the same layer's product in
+    /// every step.
+    kind: u64,
+    /// Its size in the units [`Adapt`] compares (multiply-adds or values).
+    work: u64,
+}
+
+impl Crew {
+    /// [`run`] with the lock held.
+    fn run(&mut self, threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
+        let start = Instant::now();
+        if self.adapt.begin(launch.kind, start) {
+            start_workers(&mut self.workers, threads);
+            run_parts(&self.workers, threads, parts, task);
+        } else {
+            task(0, parts);
+        }
+        let end = Instant::now();
+        self.adapt.finish(end - start, launch.work, end);
+    }
+}
+
+/// Runs the parts on the calling thread and the first `threads - 1` of `workers`.
+fn run_parts(workers: &[Worker], threads: usize, parts: usize, task: &Task<'_>) {
     let shared = &SHARED;
     let launch = (shared.claim.load(Ordering::SeqCst) >> 32).wrapping_add(1) & 0xFFFF_FFFF;
     shared.panicked.store(false, Ordering::SeqCst);
     shared.parts.store(parts, Ordering::SeqCst);
     // The task's lifetime is erased for the workers; `Wait` below keeps it alive until no
     // worker can use it, even if a part on this thread panics.
-    let task_ref: &(dyn Fn(usize) + Sync) = task;
     #[allow(unsafe_code)]
     // SAFETY: only the lifetime changes; see above.
-    let task_static: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(task_ref) };
+    let task_static: &'static Task<'static> = unsafe { std::mem::transmute::<&Task<'_>, &'static Task<'static>>(task) };
     shared.task.store(
-        (&task_static as *const &'static (dyn Fn(usize) + Sync)).cast_mut(),
+        (&task_static as *const &'static Task<'static>).cast_mut(),
         Ordering::SeqCst,
     );
     shared.claim.store(launch << 32, Ordering::SeqCst);
@@ -309,10 +369,9 @@ fn run(threads: usize, parts: usize, task: &(dyn Fn(usize) + Sync)) {
     {
         let _wait = Wait(shared, launch);
         while let Some(part) = claim(shared, launch, false) {
-            task(part);
+            task(part, part + 1);
         }
     }
-    drop(workers);
     if shared.panicked.load(Ordering::SeqCst) {
         panic!("a kernel thread panicked");
     }
@@ -358,13 +417,154 @@ impl Drop for Wait {
         let mut spins = 0u32;
         while shared.running.load(Ordering::SeqCst) != 0 {
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(SPINS_PER_YIELD) {
                 std::hint::spin_loop();
-            } else {
+            } else if start.elapsed() < SPIN {
                 std::thread::yield_now();
+            } else {
+                std::thread::sleep(NAP);
             }
         }
     }
+}
+
+/// Launch time over which one way of running (with the workers, or on the launcher alone) is
+/// measured: long enough to span several of the OS's time slices, so that a block sees a busy
+/// core's share as it is on average, short enough that a probe of the slower way costs little.
+/// A block then runs on to the next launch of the kind it began with, so that it holds whole
+/// training steps: products differ in time per unit of work (a weight update against a
+/// product), and a block cut in the middle of a step would measure the mix, not the way.
+const BLOCK: Duration = Duration::from_millis(5);
+
+/// A block whose first kind of launch does not come back ends here anyway.
+const MAX_BLOCK: Duration = Duration::from_millis(100);
+
+/// The most of a gap between two launches that counts towards a block: gaps hold the caller's
+/// own work between products (which a worker spinning on the launcher's core slows down), but
+/// a long one is the caller doing something else (an evaluation, a file), the same either way.
+const GAP_CAP: Duration = Duration::from_millis(1);
+
+/// Blocks of the chosen way between two probes of the other: the fewest (after a switch) and
+/// the most (after many probes that confirmed the choice; a probe then costs under 1% of the
+/// time, and a change of load is noticed within a third of a second).
+const MIN_INTERVAL: u32 = 2;
+const MAX_INTERVAL: u32 = 64;
+
+/// How much faster a probe must be than the chosen way to replace it, so that noise between
+/// two equal ways does not flip the choice back and forth.
+const MARGIN: f64 = 0.03;
+
+/// Decides whether launches use the workers. Results are the same either way, so the choice
+/// is free to follow speed alone: the launcher times blocks of launches (the time of the
+/// launches and of the gaps between them, per unit of work) with the way it chose, probes the
+/// other way for one block now and then, and switches when the probe was faster. The first
+/// block is not counted: it holds the start (workers spawned, buffers grown, caches cold).
+///
+/// This is what keeps a second thread from making training slower on a busy machine: a worker
+/// that shares its core with another program is preempted for whole time slices, and when
+/// that happens while it holds a part, the launcher waits for it (milliseconds, a whole step
+/// many times over); a worker that the OS puts on the launcher's core takes its time. Neither
+/// shows in a single launch, and both show in a block's time.
+#[derive(Debug)]
+struct Adapt {
+    /// Whether the chosen way uses the workers.
+    chosen_parallel: bool,
+    /// Whether the block being measured uses them (the other way while probing).
+    block_parallel: bool,
+    /// The kind of launch the block began with; `None` before its first launch.
+    block_kind: Option<u64>,
+    /// Nanoseconds and work of the block so far.
+    block_nanos: u64,
+    block_work: u64,
+    /// Whether a block has ended yet (the first is not counted).
+    warm: bool,
+    /// Nanoseconds per unit of work of the chosen way, averaged over its recent blocks; 0 when
+    /// not measured yet.
+    chosen_rate: f64,
+    /// Blocks of the chosen way left before the next probe, and the current interval.
+    blocks_until_probe: u32,
+    interval: u32,
+    /// When the last launch ended.
+    last_end: Option<Instant>,
+}
+
+impl Adapt {
+    const fn new() -> Self {
+        Adapt {
+            chosen_parallel: true,
+            block_parallel: true,
+            block_kind: None,
+            block_nanos: 0,
+            block_work: 0,
+            warm: false,
+            chosen_rate: 0.0,
+            blocks_until_probe: MIN_INTERVAL,
+            interval: MIN_INTERVAL,
+            last_end: None,
+        }
+    }
+
+    /// A launch of `kind` starts at `start`: whether it uses the workers.
+    fn begin(&mut self, kind: u64, start: Instant) -> bool {
+        let gap = self
+            .last_end
+            .map_or(Duration::ZERO, |last| start.saturating_duration_since(last));
+        self.begin_after(kind, gap)
+    }
+
+    /// [`Adapt::begin`] for a launch `gap` after the previous one ended.
+    fn begin_after(&mut self, kind: u64, gap: Duration) -> bool {
+        if self.block_kind.is_some() {
+            self.block_nanos = self.block_nanos.saturating_add(nanos(gap.min(GAP_CAP)));
+        }
+        let full = self.block_nanos >= nanos(BLOCK) && self.block_kind == Some(kind);
+        if full || self.block_nanos >= nanos(MAX_BLOCK) {
+            let rate = self.block_nanos as f64 / self.block_work.max(1) as f64;
+            (self.block_kind, self.block_nanos, self.block_work) = (None, 0, 0);
+            if self.warm {
+                self.end_block(rate);
+            }
+            self.warm = true;
+        }
+        self.block_kind.get_or_insert(kind);
+        self.block_parallel
+    }
+
+    /// The launch begun last took `time` for `work` and ended at `end`.
+    fn finish(&mut self, time: Duration, work: u64, end: Instant) {
+        self.block_nanos = self.block_nanos.saturating_add(nanos(time));
+        self.block_work = self.block_work.saturating_add(work);
+        self.last_end = Some(end);
+    }
+
+    /// Takes in the rate of the block just measured and chooses the way of the next.
+    fn end_block(&mut self, rate: f64) {
+        if self.block_parallel == self.chosen_parallel {
+            self.chosen_rate = if self.chosen_rate > 0.0 {
+                0.75 * self.chosen_rate + 0.25 * rate
+            } else {
+                rate
+            };
+            self.blocks_until_probe = self.blocks_until_probe.saturating_sub(1);
+            if self.blocks_until_probe == 0 {
+                self.block_parallel = !self.chosen_parallel;
+            }
+            return;
+        }
+        if rate < self.chosen_rate * (1.0 - MARGIN) {
+            self.chosen_parallel = self.block_parallel;
+            self.chosen_rate = rate;
+            self.interval = MIN_INTERVAL;
+        } else {
+            self.interval = (self.interval * 2).min(MAX_INTERVAL);
+        }
+        self.blocks_until_probe = self.interval;
+        self.block_parallel = self.chosen_parallel;
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Starts workers until there are `threads - 1` (fewer if the OS refuses a thread).
@@ -405,8 +605,12 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
                 break;
             }
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(SPINS_PER_YIELD) {
                 std::hint::spin_loop();
+                continue;
+            }
+            if start.elapsed() < SPIN {
+                std::thread::yield_now();
                 continue;
             }
             sleeping.store(true, Ordering::SeqCst);
@@ -421,7 +625,7 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
             // SAFETY: a part was claimed, so the launch is open: its launcher is still inside
             // `run` (it waits for `running` to drop to zero) and the task is alive.
             let task = unsafe { *shared.task.load(Ordering::SeqCst) };
-            if catch_unwind(AssertUnwindSafe(|| task(part))).is_err() {
+            if catch_unwind(AssertUnwindSafe(|| task(part, part + 1))).is_err() {
                 shared.panicked.store(true, Ordering::SeqCst);
             }
         }
@@ -439,12 +643,165 @@ mod tests {
         for threads in 1..=4 {
             for parts in [1, 2, 3, 7, 12] {
                 let runs: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
-                run(threads, parts, &|part| {
-                    runs[part].fetch_add(1, Ordering::SeqCst);
+                let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                start_workers(&mut crew.workers, threads);
+                run_parts(&crew.workers, threads, parts, &|first, end| {
+                    for run in &runs[first..end] {
+                        run.fetch_add(1, Ordering::SeqCst);
+                    }
                 });
                 let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
                 assert_eq!(runs, vec![1; parts], "{threads} threads, {parts} parts");
             }
         }
+    }
+
+    /// A launcher whose worker holds a part for longer than [`SPIN`] naps until it is done,
+    /// and never returns before (the part's rows would still be written).
+    #[test]
+    fn a_late_worker_is_waited_for() {
+        let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        start_workers(&mut crew.workers, 2);
+        for _ in 0..3 {
+            let done: Vec<AtomicBool> = (0..4).map(|_| AtomicBool::new(false)).collect();
+            run_parts(&crew.workers, 2, 4, &|first, end| {
+                std::thread::sleep(SPIN * 3);
+                for flag in &done[first..end] {
+                    flag.store(true, Ordering::SeqCst);
+                }
+            });
+            assert!(done.iter().all(|flag| flag.load(Ordering::SeqCst)));
+        }
+    }
+
+    /// With the workers or without, `run` covers every part once; without them, in one call.
+    #[test]
+    fn run_covers_every_part_either_way() {
+        for parallel in [true, false, true] {
+            let calls = Mutex::new(Vec::new());
+            let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            crew.adapt.block_parallel = parallel;
+            let launch = Launch { kind: 1, work: 1000 };
+            crew.run(2, 6, launch, &|first, end| calls.lock().unwrap().push((first, end)));
+            drop(crew);
+            let mut calls = calls.into_inner().unwrap();
+            calls.sort_unstable();
+            if parallel {
+                assert_eq!(calls, (0..6).map(|p| (p, p + 1)).collect::<Vec<_>>());
+            } else {
+                assert_eq!(calls, [(0, 6)]);
+            }
+        }
+    }
+
+    /// One training step of 7 kinds of launch that differ in time per unit of work (kind `k`
+    /// takes `(k + 1) * 100` us for `1000 / (k + 1)^2` units on one thread), with the workers
+    /// taking `parallel` times one thread's time; returns how many launches used them.
+    fn step(adapt: &mut Adapt, parallel: f64) -> usize {
+        let mut used = 0;
+        for kind in 0..7u64 {
+            let uses = adapt.begin_after(kind, Duration::from_micros(20));
+            let serial = Duration::from_micros(100 * (kind + 1));
+            let time = if uses { serial.mul_f64(parallel) } else { serial };
+            adapt.finish(time, 1000 / (kind + 1).pow(2), Instant::now());
+            used += usize::from(uses);
+        }
+        used
+    }
+
+    /// Share of the launches of `steps` steps that used the workers.
+    fn parallel_share(adapt: &mut Adapt, steps: usize, parallel: f64) -> f64 {
+        let used: usize = (0..steps).map(|_| step(adapt, parallel)).sum();
+        used as f64 / (steps * 7) as f64
+    }
+
+    /// Steps until `adapt` chooses `parallel`, if it does within `limit`.
+    fn steps_until(adapt: &mut Adapt, parallel: bool, factor: f64, limit: usize) -> Option<usize> {
+        (0..limit).position(|_| {
+            step(adapt, factor);
+            adapt.chosen_parallel == parallel
+        })
+    }
+
+    /// Steps in the longest interval between probes, and a margin.
+    const PROBE_STEPS: usize = (MAX_INTERVAL as usize + 2) * 3;
+
+    #[test]
+    fn workers_that_help_are_kept_and_probed_rarely() {
+        let mut adapt = Adapt::new();
+        let share = parallel_share(&mut adapt, 2000, 0.6);
+        assert!(adapt.chosen_parallel, "{adapt:?}");
+        assert!(share > 0.97, "parallel in {share} of the launches");
+    }
+
+    #[test]
+    fn workers_that_slow_the_launcher_down_are_left_alone() {
+        let mut adapt = Adapt::new();
+        // A busy core: two threads take 1.5 times one thread's time.
+        let share = parallel_share(&mut adapt, 2000, 1.5);
+        assert!(!adapt.chosen_parallel, "{adapt:?}");
+        assert!(share < 0.03, "parallel in {share} of the launches");
+    }
+
+    #[test]
+    fn a_change_of_load_is_followed_within_the_longest_interval() {
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 1000, 0.6);
+        assert!(adapt.chosen_parallel);
+        // The other core becomes busy, then free again.
+        let busy = steps_until(&mut adapt, false, 1.5, PROBE_STEPS);
+        assert!(busy.is_some(), "{adapt:?}");
+        parallel_share(&mut adapt, 1000, 1.5);
+        let free = steps_until(&mut adapt, true, 0.6, PROBE_STEPS);
+        assert!(free.is_some(), "{adapt:?}");
+    }
+
+    /// A small gain is kept steadily: blocks hold whole steps, so the mix of launches (whose
+    /// time per unit of work differs 50-fold here) is the same in every block.
+    #[test]
+    fn blocks_hold_whole_steps_so_a_small_gain_is_kept() {
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 10, 0.9);
+        let mut flips = 0;
+        let mut chosen = adapt.chosen_parallel;
+        for _ in 0..2000 {
+            step(&mut adapt, 0.9);
+            flips += usize::from(adapt.chosen_parallel != chosen);
+            chosen = adapt.chosen_parallel;
+        }
+        assert!(adapt.chosen_parallel && flips == 0, "{flips} flips: {adapt:?}");
+    }
+
+    #[test]
+    fn noise_within_the_margin_does_not_flip_the_choice() {
+        let mut adapt = Adapt::new();
+        let mut flips = 0;
+        let mut chosen = adapt.chosen_parallel;
+        for i in 0..2000 {
+            // Both ways equal, each step 1% faster or slower than the last.
+            step(&mut adapt, if i % 2 == 0 { 0.99 } else { 1.01 });
+            flips += usize::from(adapt.chosen_parallel != chosen);
+            chosen = adapt.chosen_parallel;
+        }
+        assert_eq!(flips, 0, "{adapt:?}");
+    }
+
+    /// A slow start (workers spawned, caches cold) does not count against the workers.
+    #[test]
+    fn the_first_block_is_not_counted() {
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 1, 5.0);
+        let left = steps_until(&mut adapt, false, 0.6, 500);
+        assert_eq!(left, None, "the workers were left after {left:?} steps: {adapt:?}");
+    }
+
+    /// A long pause between launches (the caller doing something else) counts as `GAP_CAP`.
+    #[test]
+    fn long_gaps_count_only_up_to_the_cap() {
+        let mut adapt = Adapt::new();
+        adapt.begin_after(1, Duration::from_secs(10));
+        adapt.finish(Duration::from_micros(10), 1, Instant::now());
+        adapt.begin_after(2, Duration::from_secs(10));
+        assert_eq!(adapt.block_nanos, nanos(GAP_CAP + Duration::from_micros(10)));
     }
 }
