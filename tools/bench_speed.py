@@ -53,6 +53,13 @@ assert FLOP_LENET_TRAIN == 2_263_920
 RESNET_FORWARD_MACS = 16 * 9 * 784 + 2 * 16 * 144 * 784 + 32 * 144 * 196 + 2 * 32 * 288 * 196 + 1568 * 10
 assert RESNET_FORWARD_MACS == 8_257_088
 FLOP_RESNET_TRAIN = 2 * (2 * RESNET_FORWARD_MACS + RESNET_FORWARD_MACS - 16 * 9 * 784)
+# The words transformer of examples/words.rs, per word (16 positions), counted the same way:
+#   forward multiply-adds per position: per block the in-projection 64*192, the attention's
+#   scores and weighted sums 2 * 16*64 (all 16 keys, as PyTorch's masked attention computes
+#   them), the out-projection 64*64 and the MLP 2 * 64*256; the head 64*27
+#   backward: weight and input gradients of every product (the embeddings' need none)
+WORDS_POSITION_MACS = 2 * (64 * 192 + 2 * 16 * 64 + 64 * 64 + 2 * 64 * 256) + 64 * 27
+FLOP_WORDS_TRAIN = 16 * 2 * 3 * WORDS_POSITION_MACS
 FIGURES = [
     # (figure, label, FLOP per sample or None, higher is better)
     ("train_b64", "training, batch 64 (samples/s)", FLOP_TRAIN, True),
@@ -61,6 +68,7 @@ FIGURES = [
     ("infer_b1024", "inference, batch 1024 (samples/s)", FLOP_INFER, True),
     ("lenet_train_b64", "train LeNet, batch 64 (samples/s)", FLOP_LENET_TRAIN, True),
     ("resnet_train_b64", "train the residual CNN, batch 64 (samples/s)", FLOP_RESNET_TRAIN, True),
+    ("words_train_b64", "train the words transformer, batch 64 (words/s)", FLOP_WORDS_TRAIN, True),
 ]
 
 
@@ -194,6 +202,7 @@ def main():
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--lenet-samples", type=int, default=10_000, help="the LeNet figure's epoch")
     parser.add_argument("--resnet-samples", type=int, default=3_000, help="the residual CNN figure's epoch")
+    parser.add_argument("--words-samples", type=int, default=10_000, help="the words figure's epoch")
     parser.add_argument("--busy-core", action="store_true",
                         help="also measure with the last core kept busy; one table, both loads")
     parser.add_argument("--figures", default=",".join(f for f, *_ in FIGURES),
@@ -213,7 +222,7 @@ def main():
             # Alternate the order too, so neither tool always runs on a warmer machine.
             tools = ["nn", "torch"] if round_ % 2 == 0 else ["torch", "nn"]
             sizes = ["--samples", str(args.samples), "--lenet-samples", str(args.lenet_samples),
-                     "--resnet-samples", str(args.resnet_samples)]
+                     "--resnet-samples", str(args.resnet_samples), "--words-samples", str(args.words_samples)]
             for tool in tools:
                 if tool == "nn":
                     cmd = [args.nn_bin, "--threads", str(n), *sizes]
@@ -271,7 +280,7 @@ def busy_core(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     figures = args.figures.split(",")
     sizes = ["--samples", str(args.samples), "--lenet-samples", str(args.lenet_samples),
-             "--resnet-samples", str(args.resnet_samples)]
+             "--resnet-samples", str(args.resnet_samples), "--words-samples", str(args.words_samples)]
     runs = [("nn", 1), ("nn", 2), ("torch", 2)]
     lines = []
     try:
