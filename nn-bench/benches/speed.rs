@@ -14,7 +14,9 @@
 //! cargo bench -p nn-bench --bench speed -- --threads 1 --figures train_b64,latency_us
 //! ```
 //!
-//! `tools/bench_speed.sh` runs this and PyTorch alternately and prints the table.
+//! `tools/bench_speed.sh` runs this and PyTorch alternately and prints the table;
+//! `tools/bench_speed.sh --busy-core` also runs both with the last core kept busy by a shell
+//! loop it starts and stops itself, and prints both loads side by side (issue 19).
 
 use std::hint::black_box;
 use std::time::Instant;
