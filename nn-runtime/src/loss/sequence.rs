@@ -104,8 +104,14 @@ pub(super) fn sequence_loss<const C: usize, const T: usize>(
         .zip(targets.as_flattened())
         .filter(|&(_, &label)| Some(label) != ignore)
         .map(|(logits, &label)| {
-            let (max, log_sum) = CrossEntropy::log_sum_exp(logits);
-            f64::from(log_sum - (logits[label] - max))
+            // The same operations as `sequence_loss_and_grad`, so both give the same loss.
+            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut exps = [0.0f32; C];
+            for (e, &x) in exps.iter_mut().zip(logits) {
+                *e = crate::special::exp(x - max);
+            }
+            let sum: f32 = exps.iter().sum();
+            f64::from(sum.ln() - (logits[label] - max))
         })
         .sum();
     (total / count as f64) as f32
