@@ -1,8 +1,7 @@
 //! `Embedding<VOCAB, D>`: a learned row of `D` values per token id, as `torch.nn.Embedding(VOCAB, D)`.
 
-use super::{Layer, Mode, Module};
-use crate::tensor::boxed_zeros;
-use crate::{Error, Rng};
+use super::{Layer, Mode};
+use crate::Error;
 
 /// A table of `VOCAB` learned vectors of `D` values, PyTorch's `nn.Embedding(VOCAB, D)`: it
 /// takes a sequence of token ids `[usize; T]` and gives the sequence of their rows,
@@ -25,7 +24,7 @@ use crate::{Error, Rng};
 pub struct Embedding<const VOCAB: usize, const D: usize> {
     /// `weight[id]` is the vector of token `id` (PyTorch's `weight`, `[VOCAB, D]`).
     pub weight: Box<[[f32; D]; VOCAB]>,
-    /// Whether training leaves the weights alone ([`Module::set_frozen`]).
+    /// Whether training leaves the weights alone ([`Module::set_frozen`](crate::Module::set_frozen)).
     frozen: bool,
 }
 
@@ -36,47 +35,7 @@ impl<const VOCAB: usize, const D: usize> std::fmt::Debug for Embedding<VOCAB, D>
     }
 }
 
-impl<const VOCAB: usize, const D: usize> Module for Embedding<VOCAB, D> {
-    const NUM_PARAMS: usize = VOCAB * D;
-
-    /// PyTorch's init: every weight drawn from the standard normal distribution N(0, 1)
-    /// ([`Rng::normal`]), row by row.
-    fn init_with(rng: &mut Rng) -> Self {
-        let mut layer = Self::zeros();
-        layer
-            .weight
-            .as_flattened_mut()
-            .iter_mut()
-            .for_each(|w| *w = rng.normal(0.0, 1.0));
-        layer
-    }
-
-    fn zeros() -> Self {
-        Embedding {
-            weight: boxed_zeros(),
-            frozen: false,
-        }
-    }
-
-    fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &[f32])) {
-        visit(&format!("{prefix}weight"), &[VOCAB, D], self.weight.as_flattened());
-    }
-
-    fn visit_params_mut(&mut self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {
-        visit(&format!("{prefix}weight"), &[VOCAB, D], self.weight.as_flattened_mut());
-    }
-
-    fn zip_params(&mut self, grads: &Self, update: &mut dyn FnMut(&mut [f32], &[f32])) {
-        if self.frozen {
-            return;
-        }
-        update(self.weight.as_flattened_mut(), grads.weight.as_flattened());
-    }
-
-    fn set_frozen(&mut self, frozen: bool) {
-        self.frozen = frozen;
-    }
-}
+super::table::table_module!(Embedding);
 
 impl<const VOCAB: usize, const D: usize> Embedding<VOCAB, D> {
     /// The rows of `ids` written into `output`; an id outside the table gives zeros.
@@ -157,6 +116,7 @@ impl<const VOCAB: usize, const D: usize, const T: usize> Layer<[usize; T]> for E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Module, Rng};
 
     #[test]
     fn out_of_range_ids_read_and_update_nothing() {

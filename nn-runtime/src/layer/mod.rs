@@ -27,6 +27,7 @@ mod position_embedding;
 mod residual;
 mod silu;
 mod softmax;
+mod table;
 
 pub use activation::{ReLU, Sigmoid, Tanh};
 pub use attention::{AttentionCache, CausalSelfAttention};

@@ -1,8 +1,6 @@
 //! `PositionEmbedding<P, D>`: a learned vector per position, added to a sequence `[[f32; D]; T]`.
 
-use super::{Layer, Mode, Module};
-use crate::tensor::boxed_zeros;
-use crate::Rng;
+use super::{Layer, Mode};
 
 /// A table of `P` learned vectors of `D` values, one per position, added to a sequence of
 /// `T <= P` rows: `y[t] = x[t] + weight[t]`. This is the reference model's
@@ -31,7 +29,7 @@ use crate::Rng;
 pub struct PositionEmbedding<const P: usize, const D: usize> {
     /// `weight[t]` is added to row `t` of the input (PyTorch's `weight`, `[P, D]`).
     pub weight: Box<[[f32; D]; P]>,
-    /// Whether training leaves the weights alone ([`Module::set_frozen`]).
+    /// Whether training leaves the weights alone ([`Module::set_frozen`](crate::Module::set_frozen)).
     frozen: bool,
 }
 
@@ -42,46 +40,7 @@ impl<const P: usize, const D: usize> std::fmt::Debug for PositionEmbedding<P, D>
     }
 }
 
-impl<const P: usize, const D: usize> Module for PositionEmbedding<P, D> {
-    const NUM_PARAMS: usize = P * D;
-
-    /// PyTorch's `nn.Embedding` init: every weight drawn from N(0, 1) ([`Rng::normal`]), row by row.
-    fn init_with(rng: &mut Rng) -> Self {
-        let mut layer = Self::zeros();
-        layer
-            .weight
-            .as_flattened_mut()
-            .iter_mut()
-            .for_each(|w| *w = rng.normal(0.0, 1.0));
-        layer
-    }
-
-    fn zeros() -> Self {
-        PositionEmbedding {
-            weight: boxed_zeros(),
-            frozen: false,
-        }
-    }
-
-    fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &[f32])) {
-        visit(&format!("{prefix}weight"), &[P, D], self.weight.as_flattened());
-    }
-
-    fn visit_params_mut(&mut self, prefix: &str, visit: &mut dyn FnMut(&str, &[usize], &mut [f32])) {
-        visit(&format!("{prefix}weight"), &[P, D], self.weight.as_flattened_mut());
-    }
-
-    fn zip_params(&mut self, grads: &Self, update: &mut dyn FnMut(&mut [f32], &[f32])) {
-        if self.frozen {
-            return;
-        }
-        update(self.weight.as_flattened_mut(), grads.weight.as_flattened());
-    }
-
-    fn set_frozen(&mut self, frozen: bool) {
-        self.frozen = frozen;
-    }
-}
+super::table::table_module!(PositionEmbedding);
 
 impl<const P: usize, const D: usize> PositionEmbedding<P, D> {
     /// Stops a sequence longer than the table at compile time. `network!` reports it at the
