@@ -19,6 +19,7 @@ pub mod summary;
 mod tensor;
 mod threads;
 pub mod train;
+mod widest;
 
 pub use error::{Error, Result};
 pub use layer::{

@@ -194,6 +194,31 @@ pub(crate) fn split_rows_with<T: Send, E: Send>(
     });
 }
 
+/// [`split_rows`] over `K` slices of one length, cut at the same rows (a parameter and the
+/// optimizer's buffers for it): `task(first, parts)`, one value per row; parts start at
+/// multiples of `align`.
+pub(crate) fn split_slices<T: Send, const K: usize>(
+    slices: [&mut [T]; K],
+    align: usize,
+    work_per_row: usize,
+    min_work: usize,
+    task: impl Fn(usize, [&mut [T]; K]) + Sync,
+) {
+    let len = slices.first().map_or(0, |slice| slice.len());
+    assert!(
+        slices.iter().all(|slice| slice.len() == len),
+        "split_slices: the slices have different lengths"
+    );
+    let slices = slices.map(|slice| SendPtr(slice.as_mut_ptr(), slice.len()));
+    for_each_part(Pool::Start, len, align, work_per_row, min_work, &|first, end| {
+        #[allow(unsafe_code)]
+        // SAFETY: as in `split_rows`, for each slice: the ranges are disjoint and inside
+        // `0..len`, and every slice has that length.
+        let parts = std::array::from_fn(|k| unsafe { slices[k].part(first, end) });
+        task(first, parts);
+    });
+}
+
 /// Calls `task(first, end)` for consecutive disjoint ranges covering `0..len`, on the pool when
 /// `len * work_per_row` reaches `min_work`; ranges start at multiples of `align`.
 fn for_each_part(

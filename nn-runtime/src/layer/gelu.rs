@@ -2,6 +2,7 @@
 
 use super::Elementwise;
 use crate::special::{normal_cdf, normal_pdf};
+use crate::widest::widest_vectors;
 
 /// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
 /// normal CDF, computed in f32 through a Chebyshev approximation of `erfc` (accurate relative to
@@ -71,73 +72,23 @@ impl Elementwise for GELU {
         }
     }
 
-    // Both loops run compiled for the widest vectors the CPU has, 16 or 8 values per
-    // instruction instead of the baseline's 4. The operations are the same (no fused
-    // multiply-add: neither `avx512f` nor `avx2` enables it), so are the bits.
     fn apply_all(&self, input: &[f32], output: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                #[allow(unsafe_code)]
-                // SAFETY: the CPU supports AVX-512F, checked just above.
-                return unsafe { wide::apply_avx512(self.tanh, input, output) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                #[allow(unsafe_code)]
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { wide::apply_avx2(self.tanh, input, output) };
-            }
-        }
-        apply_loop(self.tanh, input, output)
+        apply_wide(self.tanh, input, output)
     }
 
     fn derivative_all(&self, input: &[f32], _output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                #[allow(unsafe_code)]
-                // SAFETY: the CPU supports AVX-512F, checked just above.
-                return unsafe { wide::derivative_avx512(self.tanh, input, grad_output, grad_input) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                #[allow(unsafe_code)]
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { wide::derivative_avx2(self.tanh, input, grad_output, grad_input) };
-            }
-        }
-        derivative_loop(self.tanh, input, grad_output, grad_input)
+        derivative_wide(self.tanh, input, grad_output, grad_input)
     }
 }
 
-/// The loops compiled for wider vectors.
-#[cfg(target_arch = "x86_64")]
-mod wide {
-    use super::{apply_loop, derivative_loop};
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn apply_avx512(tanh: bool, input: &[f32], output: &mut [f32]) {
-        apply_loop(tanh, input, output)
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn apply_avx2(tanh: bool, input: &[f32], output: &mut [f32]) {
-        apply_loop(tanh, input, output)
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn derivative_avx512(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-        derivative_loop(tanh, input, grad_output, grad_input)
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn derivative_avx2(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-        derivative_loop(tanh, input, grad_output, grad_input)
-    }
-}
+widest_vectors!(fn apply_wide(tanh: bool, input: &[f32], output: &mut [f32]) => apply_loop);
+widest_vectors!(
+    fn derivative_wide(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) => derivative_loop
+);
 
 /// `output = GELU(input)`, one loop per form, each without a branch or a call (but `tanh`), so
 /// that it is vectorised. Index loops, not iterator adapters: an adapter's `fold` is a function
-/// of its own that would not be compiled for the wider vectors of [`wide`].
+/// of its own that would not be compiled for the wider vectors of [`apply_wide`].
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
 fn apply_loop(tanh: bool, input: &[f32], output: &mut [f32]) {

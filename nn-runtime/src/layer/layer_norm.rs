@@ -1,7 +1,8 @@
 //! `LayerNorm<N>`: normalises each sample's last dimension, as `torch.nn.LayerNorm(N)`.
 
 use super::{Layer, Mode, Module};
-use crate::threads::split_rows;
+use crate::threads::{split_rows, split_rows_with, split_slices};
+use crate::widest::widest_vectors;
 use crate::{Rng, Tensor};
 
 /// Added to the variance before the square root, PyTorch's default `eps`.
@@ -109,60 +110,172 @@ fn row_statistics(row: &[f32]) -> (f32, f32) {
     (mean, 1.0 / (var + EPS).sqrt())
 }
 
+/// The mean and `1 / sqrt(variance + eps)` of each row, recorded by a batched forward pass for
+/// the backward pass.
+const STATS_PER_ROW: usize = 2;
+
 impl<const N: usize> LayerNorm<N> {
-    /// Every row on its own, so the rows are split between the threads.
-    fn forward_rows(&self, input: &[f32], output: &mut [f32]) {
+    /// Every row on its own, so the rows are split between the threads; each row's statistics
+    /// go to `stats` ([`STATS_PER_ROW`] values a row) when it is not empty.
+    fn forward_rows(&self, input: &[f32], output: &mut [f32], stats: &mut [f32]) {
         let (rows, _) = output.as_chunks_mut::<N>();
-        split_rows(rows, 1, N, PARALLEL_MIN_VALUES, |first, rows| {
-            for (x, y) in input[first * N..].chunks_exact(N).zip(rows) {
-                let (mean, inv_std) = row_statistics(x);
-                for (((y, &x), &w), &b) in y.iter_mut().zip(x).zip(&*self.weight).zip(&*self.bias) {
-                    *y = (x - mean) * inv_std * w + b;
-                }
-            }
-        });
+        let (weight, bias) = (&*self.weight, &*self.bias);
+        if stats.is_empty() {
+            split_rows(rows, 1, N, PARALLEL_MIN_VALUES, |first, rows| {
+                normalize_rows::<N>(&input[first * N..], weight, bias, rows.as_flattened_mut(), &mut []);
+            });
+        } else {
+            split_rows_with(
+                rows,
+                stats,
+                STATS_PER_ROW,
+                N,
+                PARALLEL_MIN_VALUES,
+                |first, rows, stats| {
+                    normalize_rows::<N>(&input[first * N..], weight, bias, rows.as_flattened_mut(), stats);
+                },
+            );
+        }
     }
 
-    /// The statistics are recomputed from the input rather than cached: one more pass over a
-    /// row the backward pass reads anyway, and no buffer to grow. The input gradient is split
-    /// between the threads by rows; the parameter gradients, sums over every row, are added in
-    /// row order on one thread so that they do not depend on the split.
-    fn backward_rows(&self, input: &[f32], grad_output: &[f32], grad_input: Option<&mut [f32]>, grads: &mut Self) {
+    /// The input gradient is split between the threads by rows, the parameter gradients (sums
+    /// over every row) by columns, each column summed in row order, so that neither depends on
+    /// the split. `stats` holds each row's statistics from the forward pass.
+    fn backward_rows(
+        &self,
+        input: &[f32],
+        grad_output: &[f32],
+        stats: &[f32],
+        grad_input: Option<&mut [f32]>,
+        grads: &mut Self,
+    ) {
+        let rows = input.len() / N;
         if let Some(grad_input) = grad_input {
-            let (rows, _) = grad_input.as_chunks_mut::<N>();
-            split_rows(rows, 1, 2 * N, PARALLEL_MIN_VALUES, |first, rows| {
-                let inputs = input[first * N..].chunks_exact(N);
-                let grads = grad_output[first * N..].chunks_exact(N);
-                for ((x, g), dx) in inputs.zip(grads).zip(rows) {
-                    self.input_gradient(x, g, dx);
-                }
+            let (grad_rows, _) = grad_input.as_chunks_mut::<N>();
+            let weight = &*self.weight;
+            split_rows(grad_rows, 1, 2 * N, PARALLEL_MIN_VALUES, |first, grad_rows| {
+                let (x, g) = (&input[first * N..], &grad_output[first * N..]);
+                let stats = &stats[first * STATS_PER_ROW..];
+                input_gradient_rows::<N>(x, g, stats, weight, grad_rows.as_flattened_mut());
             });
         }
         if self.frozen {
             return;
         }
-        grads.weight.fill(0.0);
-        grads.bias.fill(0.0);
-        for (x, g) in input.chunks_exact(N).zip(grad_output.chunks_exact(N)) {
-            let (mean, inv_std) = row_statistics(x);
-            for i in 0..N {
-                grads.weight[i] += g[i] * ((x[i] - mean) * inv_std);
-                grads.bias[i] += g[i];
-            }
+        let columns = [&mut grads.weight[..], &mut grads.bias[..]];
+        split_slices(
+            columns,
+            VECTOR,
+            rows,
+            PARALLEL_MIN_VALUES,
+            |first, [weight, bias]: [&mut [f32]; 2]| {
+                parameter_gradient_columns::<N>(first, input, grad_output, stats, weight, bias);
+            },
+        );
+    }
+}
+
+/// Floats in the widest vector: parameter-gradient columns are split between threads in whole
+/// vectors.
+const VECTOR: usize = 16;
+
+widest_vectors!(
+    /// `output = (x - mean) * inv_std * weight + bias` for each row of `output`, from the rows
+    /// at the start of `input`; each row's statistics to `stats` unless it is empty.
+    fn normalize_rows<const N: usize>(
+        input: &[f32],
+        weight: &[f32; N],
+        bias: &[f32; N],
+        output: &mut [f32],
+        stats: &mut [f32],
+    ) => normalize_rows_loop
+);
+
+#[inline(always)]
+fn normalize_rows_loop<const N: usize>(
+    input: &[f32],
+    weight: &[f32; N],
+    bias: &[f32; N],
+    output: &mut [f32],
+    stats: &mut [f32],
+) {
+    for (r, (x, y)) in input.chunks_exact(N).zip(output.chunks_exact_mut(N)).enumerate() {
+        let (mean, inv_std) = row_statistics(x);
+        if let Some(stats) = stats.get_mut(r * STATS_PER_ROW..(r + 1) * STATS_PER_ROW) {
+            stats.copy_from_slice(&[mean, inv_std]);
+        }
+        for i in 0..N {
+            y[i] = (x[i] - mean) * inv_std * weight[i] + bias[i];
         }
     }
+}
 
-    /// `dx = inv_std * (g w - mean(g w) - x_hat * mean(g w x_hat))` for one row.
-    #[inline(always)]
-    fn input_gradient(&self, x: &[f32], g: &[f32], dx: &mut [f32; N]) {
-        let (mean, inv_std) = row_statistics(x);
-        let w = &*self.weight;
+widest_vectors!(
+    /// `dx = inv_std * (g w - mean(g w) - x_hat * mean(g w x_hat))` for each row of `dx`, from
+    /// the rows at the start of `input`, `grad_output` and `stats`.
+    fn input_gradient_rows<const N: usize>(
+        input: &[f32],
+        grad_output: &[f32],
+        stats: &[f32],
+        weight: &[f32; N],
+        dx: &mut [f32],
+    ) => input_gradient_rows_loop
+);
+
+#[inline(always)]
+fn input_gradient_rows_loop<const N: usize>(
+    input: &[f32],
+    grad_output: &[f32],
+    stats: &[f32],
+    w: &[f32; N],
+    dx: &mut [f32],
+) {
+    let rows = input.chunks_exact(N).zip(grad_output.chunks_exact(N));
+    for ((x, g), (dx, stats)) in rows.zip(dx.chunks_exact_mut(N).zip(stats.chunks_exact(STATS_PER_ROW))) {
+        let (mean, inv_std) = (stats[0], stats[1]);
         let sum_gw = lane_sum(N, |i| g[i] * w[i]);
         let sum_gw_xhat = lane_sum(N, |i| g[i] * w[i] * ((x[i] - mean) * inv_std));
         let (mean_gw, mean_gw_xhat) = (sum_gw / N as f32, sum_gw_xhat / N as f32);
-        for (i, dx) in dx.iter_mut().enumerate() {
+        for i in 0..N {
             let x_hat = (x[i] - mean) * inv_std;
-            *dx = inv_std * (g[i] * w[i] - mean_gw - x_hat * mean_gw_xhat);
+            dx[i] = inv_std * (g[i] * w[i] - mean_gw - x_hat * mean_gw_xhat);
+        }
+    }
+}
+
+widest_vectors!(
+    /// The weight and bias gradients of columns `first..first + weight.len()`, summed over
+    /// every row in order.
+    fn parameter_gradient_columns<const N: usize>(
+        first: usize,
+        input: &[f32],
+        grad_output: &[f32],
+        stats: &[f32],
+        weight: &mut [f32],
+        bias: &mut [f32],
+    ) => parameter_gradient_columns_loop
+);
+
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
+fn parameter_gradient_columns_loop<const N: usize>(
+    first: usize,
+    input: &[f32],
+    grad_output: &[f32],
+    stats: &[f32],
+    weight: &mut [f32],
+    bias: &mut [f32],
+) {
+    let n = weight.len().min(bias.len()).min(N.saturating_sub(first));
+    let (weight, bias) = (&mut weight[..n], &mut bias[..n]);
+    weight.fill(0.0);
+    bias.fill(0.0);
+    let rows = input.chunks_exact(N).zip(grad_output.chunks_exact(N));
+    for ((x, g), stats) in rows.zip(stats.chunks_exact(STATS_PER_ROW)) {
+        let (x, g, (mean, inv_std)) = (&x[first..first + n], &g[first..first + n], (stats[0], stats[1]));
+        for i in 0..n {
+            weight[i] += g[i] * ((x[i] - mean) * inv_std);
+            bias[i] += g[i];
         }
     }
 }
@@ -172,16 +285,20 @@ macro_rules! layer_norm_layer {
     ($input:ty $(, const $dim:ident)*) => {
         impl<$(const $dim: usize,)* const N: usize> Layer<$input> for LayerNorm<N> {
             type Output = $input;
-            type Cache = ();
+            /// Each row's mean and `1 / sqrt(variance + eps)`.
+            type Cache = Vec<f32>;
 
             fn forward(&self, input: &$input) -> $input {
                 let mut output = *input;
-                self.forward_rows(input.flat(), output.flat_mut());
+                self.forward_rows(input.flat(), output.flat_mut(), &mut []);
                 output
             }
 
-            fn forward_batch(&self, input: &[$input], output: &mut [$input], _cache: &mut (), _mode: Mode) {
-                self.forward_rows(<$input>::flat_batch(input), <$input>::flat_batch_mut(output));
+            fn forward_batch(&self, input: &[$input], output: &mut [$input], cache: &mut Vec<f32>, _mode: Mode) {
+                let input = <$input>::flat_batch(input);
+                // `resize` allocates only when the batch grows past every earlier one.
+                cache.resize(input.len() / N * STATS_PER_ROW, 0.0);
+                self.forward_rows(input, <$input>::flat_batch_mut(output), cache);
             }
 
             fn backward_batch(
@@ -190,12 +307,13 @@ macro_rules! layer_norm_layer {
                 _output: &[$input],
                 grad_output: &[$input],
                 grad_input: Option<&mut [$input]>,
-                _cache: &mut (),
+                cache: &mut Vec<f32>,
                 grads: &mut Self,
             ) {
                 self.backward_rows(
                     <$input>::flat_batch(input),
                     <$input>::flat_batch(grad_output),
+                    cache,
                     grad_input.map(<$input>::flat_batch_mut),
                     grads,
                 );

@@ -1,7 +1,17 @@
 //! `Adam`, as `torch.optim.Adam`, and the update it shares with `AdamW`.
 
 use super::{decimal, ensure_state, f32_of, trainable_len};
+use crate::threads::split_slices;
+use crate::widest::widest_vectors;
 use crate::Module;
+
+/// Values of one tensor from which its update is split across the kernel threads (each value
+/// is updated alone, so the split changes no result). An Adam update costs a square root and
+/// a division a value, so it pays to split smaller tensors than SGD's.
+const PARALLEL_MIN_VALUES: usize = 8_192;
+
+/// Floats in the widest vector: tensors are split between threads in whole vectors.
+const VECTOR: usize = 16;
 
 /// Adam, PyTorch's
 /// `torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)`.
@@ -306,16 +316,29 @@ impl AdamCore {
         let (exp_avg, exp_avg_sq, max_exp_avg_sq) = (&mut self.exp_avg, &mut self.exp_avg_sq, &mut self.max_exp_avg_sq);
         params.zip_params(grads, &mut |p, g| {
             let end = offset + p.len();
-            // With AMSGrad, each element's running maximum; without, nothing (empty slice).
-            let maxima = max_exp_avg_sq.get_mut(offset..end).unwrap_or_default();
-            update(
-                &constants,
-                p,
-                g,
-                &mut exp_avg[offset..end],
-                &mut exp_avg_sq[offset..end],
-                maxima,
-            );
+            let (m, v) = (&mut exp_avg[offset..end], &mut exp_avg_sq[offset..end]);
+            let constants = &constants;
+            // With AMSGrad, each value's running maximum too.
+            match max_exp_avg_sq.get_mut(offset..end) {
+                Some(maxima) => split_slices(
+                    [p, m, v, maxima],
+                    VECTOR,
+                    1,
+                    PARALLEL_MIN_VALUES,
+                    |first, [p, m, v, maxima]: [&mut [f32]; 4]| {
+                        update(constants, p, &g[first..first + p.len()], m, v, maxima);
+                    },
+                ),
+                None => split_slices(
+                    [p, m, v],
+                    VECTOR,
+                    1,
+                    PARALLEL_MIN_VALUES,
+                    |first, [p, m, v]: [&mut [f32]; 3]| {
+                        update(constants, p, &g[first..first + p.len()], m, v, &mut []);
+                    },
+                ),
+            }
             offset = end;
         });
     }
@@ -335,11 +358,24 @@ struct Constants {
     neg_step_size: f32,
 }
 
-/// One Adam step on a tensor `p` with gradient `g` and moments `m`, `v` (and AMSGrad's running
-/// maxima, or an empty slice): `DECAY` is AdamW's decoupled decay, `L2` Adam's weight decay in
-/// the gradient, `SMALL_WEIGHT` which form of `lerp` torch uses for `1 - beta1`.
-#[allow(clippy::needless_range_loop)] // index loops: no adapter `fold` stands between the body and the vectoriser
-fn update<const DECAY: bool, const L2: bool, const SMALL_WEIGHT: bool>(
+widest_vectors!(
+    /// One Adam step on a tensor `p` with gradient `g` and moments `m`, `v` (and AMSGrad's
+    /// running maxima, or an empty slice): `DECAY` is AdamW's decoupled decay, `L2` Adam's
+    /// weight decay in the gradient, `SMALL_WEIGHT` which form of `lerp` torch uses for
+    /// `1 - beta1`.
+    fn update<const DECAY: bool, const L2: bool, const SMALL_WEIGHT: bool>(
+        c: &Constants,
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        maxima: &mut [f32],
+    ) => update_any
+);
+
+/// [`update`] with or without AMSGrad's maxima.
+#[inline(always)]
+fn update_any<const DECAY: bool, const L2: bool, const SMALL_WEIGHT: bool>(
     c: &Constants,
     p: &mut [f32],
     g: &[f32],
