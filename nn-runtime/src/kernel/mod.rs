@@ -23,6 +23,7 @@ pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Co
 use crate::threads::split_rows;
 #[cfg(target_arch = "x86_64")]
 use crate::threads::{split_rows_on, Pool};
+use crate::widest::widest_vectors;
 use epilogue::Activation;
 
 /// Multiply-adds below which a product runs on the calling thread only: waking a second
@@ -612,10 +613,20 @@ fn backward_weight<const IN: usize, const OUT: usize>(
             backward_weight_serial(path, g, x, first, dw)
         });
     }
+    bias_gradient::<OUT>(g.as_flattened(), db);
+}
+
+widest_vectors!(
+    /// `db = sum_b g[b]`, summed in row order.
+    fn bias_gradient<const OUT: usize>(g: &[f32], db: &mut [f32; OUT]) => bias_gradient_loop
+);
+
+#[inline(always)]
+fn bias_gradient_loop<const OUT: usize>(g: &[f32], db: &mut [f32; OUT]) {
     db.fill(0.0);
-    for g_row in g {
-        for (db, g) in db.iter_mut().zip(g_row) {
-            *db += g;
+    for g_row in g.chunks_exact(OUT) {
+        for o in 0..OUT {
+            db[o] += g_row[o];
         }
     }
 }
