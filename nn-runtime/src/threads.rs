@@ -250,6 +250,7 @@ fn for_each_part(
     let launch = Launch {
         kind: (len as u64) << 32 ^ work_per_row as u64,
         work: len.saturating_mul(work_per_row) as u64,
+        single_sample: pool == Pool::Running,
     };
     run(threads, parts, launch, &|first_part, end_part| {
         task(first_part * chunk, (end_part * chunk).min(len));
@@ -337,12 +338,40 @@ static CREW: Mutex<Crew> = Mutex::new(Crew {
 /// workers when [`Adapt`] finds that they help, else as one call on the calling thread;
 /// returns when all have finished (and panics if one did).
 fn run(threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
+    if launch.single_sample && BLOCK_SERIAL.load(Ordering::Relaxed) && !time_this_one() {
+        return task(0, parts);
+    }
     let mut crew = match CREW.try_lock() {
         Ok(crew) => crew,
         Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
         Err(TryLockError::WouldBlock) => return task(0, parts),
     };
     crew.run(threads, parts, launch, task);
+}
+
+/// Whether the block [`Adapt`] is measuring runs on the launcher alone.
+static BLOCK_SERIAL: AtomicBool = AtomicBool::new(false);
+
+/// Single-sample launches in a serial block for each one that is timed (see [`time_this_one`]).
+const UNTIMED_PER_TIMED: u32 = 16;
+
+thread_local! {
+    /// Single-sample launches this thread ran untimed since its last timed one.
+    static UNTIMED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether a single-sample launch in a serial block goes through [`Adapt`]. A single-sample
+/// product takes a few microseconds, so taking the pool's lock and reading the clock twice
+/// would make it a few percent slower than with one thread: in a serial block, most run
+/// directly, one in [`UNTIMED_PER_TIMED`] is timed (enough to fill the block and to probe the
+/// workers now and then; a launch's time, without the gaps, is the same whichever are timed).
+fn time_this_one() -> bool {
+    UNTIMED.with(|untimed| {
+        let count = untimed.get() + 1;
+        let timed = count >= UNTIMED_PER_TIMED;
+        untimed.set(if timed { 0 } else { count });
+        timed
+    })
 }
 
 /// What [`Adapt`] knows of a launch.
@@ -353,13 +382,21 @@ struct Launch {
     kind: u64,
     /// Its size in the units [`Adapt`] compares (multiply-adds or values).
     work: u64,
+    /// A single sample's product ([`Pool::Running`]): the gap before it is not counted, since
+    /// in a serial block most of them are not timed.
+    single_sample: bool,
 }
 
 impl Crew {
     /// [`run`] with the lock held.
     fn run(&mut self, threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
         let start = Instant::now();
-        if self.adapt.begin(launch.kind, start) {
+        if launch.single_sample {
+            self.adapt.last_end = None;
+        }
+        let parallel = self.adapt.begin(launch.kind, start);
+        BLOCK_SERIAL.store(!parallel, Ordering::Relaxed);
+        if parallel {
             start_workers(&mut self.workers, threads);
             run_parts(&self.workers, threads, parts, task);
         } else {
@@ -706,7 +743,11 @@ mod tests {
             let calls = Mutex::new(Vec::new());
             let mut crew = CREW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             crew.adapt.block_parallel = parallel;
-            let launch = Launch { kind: 1, work: 1000 };
+            let launch = Launch {
+                kind: 1,
+                work: 1000,
+                single_sample: false,
+            };
             crew.run(2, 6, launch, &|first, end| calls.lock().unwrap().push((first, end)));
             drop(crew);
             let mut calls = calls.into_inner().unwrap();
