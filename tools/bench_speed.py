@@ -206,7 +206,7 @@ def main():
     parser.add_argument("--busy-core", action="store_true",
                         help="also measure with the last core kept busy; one table, both loads")
     parser.add_argument("--figures", default=",".join(f for f, *_ in FIGURES),
-                        help="comma-separated figures (with --busy-core)")
+                        help="comma-separated figures")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="before each run, wait up to SECONDS for other processes to go quiet (with --busy-core)")
     args = parser.parse_args()
@@ -224,10 +224,11 @@ def main():
             sizes = ["--samples", str(args.samples), "--lenet-samples", str(args.lenet_samples),
                      "--resnet-samples", str(args.resnet_samples), "--words-samples", str(args.words_samples)]
             for tool in tools:
+                chosen = ["--figures", args.figures]
                 if tool == "nn":
-                    cmd = [args.nn_bin, "--threads", str(n), *sizes]
+                    cmd = [args.nn_bin, "--threads", str(n), *chosen, *sizes]
                 else:
-                    cmd = [args.python, "tools/bench_speed_torch.py", "--threads", str(n), *sizes]
+                    cmd = [args.python, "tools/bench_speed_torch.py", "--threads", str(n), *chosen, *sizes]
                 got = run(cmd, n)
                 for line in got:
                     line["round"] = round_ + 1
@@ -266,6 +267,19 @@ def main():
         if ceiling:
             print(f"| ceiling: torch.mm 1024x1024 f32, best | {n} | | {ceiling:.0f} GFLOP/s | | | |")
     print("\n(`nn / PyTorch` is a speed-up: for latency, PyTorch's time over ours.)\n")
+    # The medians can pair runs from different rounds; a round's own pair saw the same machine.
+    for figure, label, _, higher in FIGURES:
+        for n in threads:
+            pairs = []
+            for round_ in range(1, args.rounds + 1):
+                got = {l["tool"]: l["value"] for l in lines
+                       if l["figure"] == figure and l["threads"] == n and l["round"] == round_}
+                if "nn" in got and "torch" in got:
+                    pairs.append(got["nn"] / got["torch"] if higher else got["torch"] / got["nn"])
+            if pairs:
+                print(f"{label}, {n} thread(s), nn / PyTorch per round: "
+                      + ", ".join(f"{r:.2f}x" for r in pairs) + f" (median {statistics.median(pairs):.2f}x)")
+    print()
     for line in lines:
         print(json.dumps(line))
 

@@ -1,11 +1,8 @@
 //! `GELU`: `x * Phi(x)`, exact or in its tanh approximation, as `torch.nn.GELU(approximate=..)`.
 
-use super::elementwise::{PARALLEL_ALIGN, PARALLEL_MIN_VALUES};
-use super::{Elementwise, Layer, Mode};
+use super::Elementwise;
 use crate::special::{normal_cdf, normal_pdf};
-use crate::threads::{split_rows, split_slices};
 use crate::widest::widest_vectors;
-use crate::Tensor;
 
 /// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
 /// normal CDF, computed in f32 through a Chebyshev approximation of `erfc` (accurate relative to
@@ -150,94 +147,4 @@ fn tanh_form_derivative(x: f32) -> f32 {
     left + right
 }
 
-super::parameterless_module!(GELU);
-
-/// A batched forward pass computes each value's derivative next to the value (they share the
-/// costly part, an `exp`) and keeps it for the backward pass, which then only multiplies.
-impl<T: Tensor> Layer<T> for GELU {
-    type Output = T;
-    /// `GELU'(x)` for every input value of the batch.
-    type Cache = Vec<f32>;
-
-    fn forward(&self, input: &T) -> T {
-        let mut output = *input;
-        self.apply_all(input.flat(), output.flat_mut());
-        output
-    }
-
-    fn forward_batch(&self, input: &[T], output: &mut [T], cache: &mut Vec<f32>, _mode: Mode) {
-        let input = T::flat_batch(input);
-        // `resize` allocates only when the batch grows past every earlier one.
-        cache.resize(input.len(), 0.0);
-        let parts = [T::flat_batch_mut(output), &mut cache[..]];
-        let tanh = self.tanh;
-        split_slices(
-            parts,
-            PARALLEL_ALIGN,
-            2,
-            PARALLEL_MIN_VALUES,
-            |first, [output, derivative]: [&mut [f32]; 2]| {
-                apply_with_derivative_wide(tanh, &input[first..], output, derivative);
-            },
-        );
-    }
-
-    fn backward_batch(
-        &self,
-        _input: &[T],
-        _output: &[T],
-        grad_output: &[T],
-        grad_input: Option<&mut [T]>,
-        cache: &mut Vec<f32>,
-        _grads: &mut Self,
-    ) {
-        let Some(grad_input) = grad_input else { return };
-        let (grad_output, derivative) = (T::flat_batch(grad_output), &cache[..]);
-        split_rows(
-            T::flat_batch_mut(grad_input),
-            PARALLEL_ALIGN,
-            1,
-            PARALLEL_MIN_VALUES,
-            |first, grad_input| {
-                multiply_wide(&grad_output[first..], &derivative[first..], grad_input);
-            },
-        );
-    }
-}
-
-widest_vectors!(
-    fn apply_with_derivative_wide(tanh: bool, input: &[f32], output: &mut [f32], derivative: &mut [f32]) =>
-        apply_with_derivative_loop
-);
-widest_vectors!(fn multiply_wide(a: &[f32], b: &[f32], product: &mut [f32]) => multiply_loop);
-
-/// `output = GELU(input)` and `derivative = GELU'(input)`, the same values as
-/// [`apply_loop`] and [`derivative_loop`] (the same expressions, so the compiler shares them).
-#[inline(always)]
-#[allow(clippy::needless_range_loop)]
-fn apply_with_derivative_loop(tanh: bool, input: &[f32], output: &mut [f32], derivative: &mut [f32]) {
-    let n = output.len().min(derivative.len()).min(input.len());
-    let (input, output, derivative) = (&input[..n], &mut output[..n], &mut derivative[..n]);
-    if tanh {
-        for i in 0..n {
-            output[i] = tanh_form(input[i]);
-            derivative[i] = tanh_form_derivative(input[i]);
-        }
-    } else {
-        for i in 0..n {
-            output[i] = exact(input[i]);
-            derivative[i] = exact_derivative(input[i]);
-        }
-    }
-}
-
-/// `product = a * b`.
-#[inline(always)]
-#[allow(clippy::needless_range_loop)]
-fn multiply_loop(a: &[f32], b: &[f32], product: &mut [f32]) {
-    let n = product.len().min(a.len()).min(b.len());
-    let (a, b, product) = (&a[..n], &b[..n], &mut product[..n]);
-    for i in 0..n {
-        product[i] = a[i] * b[i];
-    }
-}
+crate::elementwise_layer!(GELU);
