@@ -173,21 +173,38 @@ pub(crate) fn split_rows_with<T: Send, E: Send>(
     min_work: usize,
     task: impl Fn(usize, &mut [T], &mut [E]) + Sync,
 ) {
+    split_row_groups(rows, 1, extra, extra_per_row, work_per_row, min_work, task)
+}
+
+/// [`split_rows`] in whole groups of `group` rows (the last may be shorter), each part also
+/// given the values of `extra` that belong to its groups, `extra_per_group` a group (sums over
+/// each group's rows, added up in group order afterwards, which makes a sum over every row
+/// that does not depend on the split): `task(first_row, rows_part, extra_part)`.
+pub(crate) fn split_row_groups<T: Send, E: Send>(
+    rows: &mut [T],
+    group: usize,
+    extra: &mut [E],
+    extra_per_group: usize,
+    work_per_row: usize,
+    min_work: usize,
+    task: impl Fn(usize, &mut [T], &mut [E]) + Sync,
+) {
+    assert!(group > 0, "split_row_groups: empty groups");
     assert_eq!(
         extra.len(),
-        rows.len() * extra_per_row,
-        "split_rows_with: `extra` has the wrong length"
+        rows.len().div_ceil(group) * extra_per_group,
+        "split_row_groups: `extra` has the wrong length"
     );
     let rows = SendPtr(rows.as_mut_ptr(), rows.len());
     let extra = SendPtr(extra.as_mut_ptr(), extra.len());
-    for_each_part(Pool::Start, rows.1, 1, work_per_row, min_work, &|first, end| {
+    for_each_part(Pool::Start, rows.1, group, work_per_row, min_work, &|first, end| {
         #[allow(unsafe_code)]
-        // SAFETY: as in `split_rows`; the parts of `extra` are those of `rows` scaled by
-        // `extra_per_row`, so they are disjoint and inside `extra` too.
+        // SAFETY: as in `split_rows`; parts start at multiples of `group`, so they hold
+        // disjoint groups, and their parts of `extra` are disjoint and inside `extra` too.
         let (rows, extra) = unsafe {
             (
                 rows.part(first, end),
-                extra.part(first * extra_per_row, end * extra_per_row),
+                extra.part(first / group * extra_per_group, end.div_ceil(group) * extra_per_group),
             )
         };
         task(first, rows, extra);

@@ -1,7 +1,7 @@
 //! `LayerNorm<N>`: normalises each sample's last dimension, as `torch.nn.LayerNorm(N)`.
 
 use super::{Layer, Mode, Module};
-use crate::threads::{split_rows, split_rows_with, split_slices};
+use crate::threads::{split_row_groups, split_rows, split_rows_with};
 use crate::widest::widest_vectors;
 use crate::{Rng, Tensor};
 
@@ -138,46 +138,78 @@ impl<const N: usize> LayerNorm<N> {
         }
     }
 
-    /// The input gradient is split between the threads by rows, the parameter gradients (sums
-    /// over every row) by columns, each column summed in row order, so that neither depends on
-    /// the split. `stats` holds each row's statistics from the forward pass.
+    /// One pass over the rows, split between the threads in groups of [`GROUP_ROWS`]: each
+    /// row's input gradient, and each group's sums for the parameter gradients, which are then
+    /// added up in group order, so that they do not depend on the split. `cache` holds each
+    /// row's statistics from the forward pass, then room for the group sums.
     fn backward_rows(
         &self,
         input: &[f32],
         grad_output: &[f32],
-        stats: &[f32],
+        cache: &mut [f32],
         grad_input: Option<&mut [f32]>,
         grads: &mut Self,
     ) {
         let rows = input.len() / N;
-        if let Some(grad_input) = grad_input {
-            let (grad_rows, _) = grad_input.as_chunks_mut::<N>();
-            let weight = &*self.weight;
-            split_rows(grad_rows, 1, 2 * N, PARALLEL_MIN_VALUES, |first, grad_rows| {
-                let (x, g) = (&input[first * N..], &grad_output[first * N..]);
-                let stats = &stats[first * STATS_PER_ROW..];
-                input_gradient_rows::<N>(x, g, stats, weight, grad_rows.as_flattened_mut());
-            });
+        let (stats, group_sums) = cache.split_at_mut(rows * STATS_PER_ROW);
+        let (stats, weight, learn) = (&*stats, &*self.weight, !self.frozen);
+        let task = |first: usize, rows: usize, dx: &mut [f32], sums: &mut [f32]| {
+            let (x, g, stats) = (
+                &input[first * N..],
+                &grad_output[first * N..],
+                &stats[first * STATS_PER_ROW..],
+            );
+            gradient_rows::<N>(rows, x, g, stats, weight, dx, sums, learn);
+        };
+        let sums_per_group = if learn { 2 * N } else { 0 };
+        let group_sums = &mut group_sums[..rows.div_ceil(GROUP_ROWS) * sums_per_group];
+        match grad_input {
+            Some(grad_input) => {
+                let (grad_rows, _) = grad_input.as_chunks_mut::<N>();
+                let work = if learn { 4 * N } else { 2 * N };
+                split_row_groups(
+                    grad_rows,
+                    GROUP_ROWS,
+                    group_sums,
+                    sums_per_group,
+                    work,
+                    PARALLEL_MIN_VALUES,
+                    |first, dx, sums| {
+                        task(first, dx.len(), dx.as_flattened_mut(), sums);
+                    },
+                );
+            }
+            None if learn => {
+                // Zero-sized rows stand for the rows (a `Vec` of `()` allocates nothing).
+                let mut rows = vec![(); rows];
+                split_row_groups(
+                    &mut rows,
+                    GROUP_ROWS,
+                    group_sums,
+                    sums_per_group,
+                    2 * N,
+                    PARALLEL_MIN_VALUES,
+                    |first, rows, sums| {
+                        task(first, rows.len(), &mut [], sums);
+                    },
+                );
+            }
+            None => {}
         }
-        if self.frozen {
-            return;
+        if learn {
+            add_group_sums::<N>(group_sums, &mut grads.weight, &mut grads.bias);
         }
-        let columns = [&mut grads.weight[..], &mut grads.bias[..]];
-        split_slices(
-            columns,
-            VECTOR,
-            rows,
-            PARALLEL_MIN_VALUES,
-            |first, [weight, bias]: [&mut [f32]; 2]| {
-                parameter_gradient_columns::<N>(first, input, grad_output, stats, weight, bias);
-            },
-        );
     }
 }
 
-/// Floats in the widest vector: parameter-gradient columns are split between threads in whole
-/// vectors.
-const VECTOR: usize = 16;
+/// Rows whose parameter-gradient sums are taken together before the groups are added up.
+const GROUP_ROWS: usize = 64;
+
+/// Values of `cache` a batched forward pass of `rows` rows needs: each row's statistics, then
+/// each group's sums for the parameter gradients.
+fn cache_len(rows: usize, n: usize) -> usize {
+    rows * STATS_PER_ROW + rows.div_ceil(GROUP_ROWS) * 2 * n
+}
 
 widest_vectors!(
     /// `output = (x - mean) * inv_std * weight + bias` for each row of `output`, from the rows
@@ -211,71 +243,76 @@ fn normalize_rows_loop<const N: usize>(
 }
 
 widest_vectors!(
-    /// `dx = inv_std * (g w - mean(g w) - x_hat * mean(g w x_hat))` for each row of `dx`, from
-    /// the rows at the start of `input`, `grad_output` and `stats`.
-    fn input_gradient_rows<const N: usize>(
+    /// For each of the first `rows` rows of `input`, `grad_output` and `stats`: the input
+    /// gradient `dx = inv_std * (g w - mean(g w) - x_hat * mean(g w x_hat))` unless `dx` is
+    /// empty, and with `learn` its terms of the parameter gradients (`g * x_hat` and `g`) summed
+    /// into its group's `2 * N` values of `sums`, in row order.
+    fn gradient_rows<const N: usize>(
+        rows: usize,
         input: &[f32],
         grad_output: &[f32],
         stats: &[f32],
         weight: &[f32; N],
         dx: &mut [f32],
-    ) => input_gradient_rows_loop
+        sums: &mut [f32],
+        learn: bool,
+    ) => gradient_rows_loop
 );
 
 #[inline(always)]
-fn input_gradient_rows_loop<const N: usize>(
+#[allow(clippy::too_many_arguments)]
+fn gradient_rows_loop<const N: usize>(
+    rows: usize,
     input: &[f32],
     grad_output: &[f32],
     stats: &[f32],
     w: &[f32; N],
     dx: &mut [f32],
+    sums: &mut [f32],
+    learn: bool,
 ) {
-    let rows = input.chunks_exact(N).zip(grad_output.chunks_exact(N));
-    for ((x, g), (dx, stats)) in rows.zip(dx.chunks_exact_mut(N).zip(stats.chunks_exact(STATS_PER_ROW))) {
+    sums.fill(0.0);
+    let rows = input
+        .chunks_exact(N)
+        .zip(grad_output.chunks_exact(N))
+        .zip(stats.chunks_exact(STATS_PER_ROW))
+        .take(rows);
+    for (r, ((x, g), stats)) in rows.enumerate() {
         let (mean, inv_std) = (stats[0], stats[1]);
-        let sum_gw = lane_sum(N, |i| g[i] * w[i]);
-        let sum_gw_xhat = lane_sum(N, |i| g[i] * w[i] * ((x[i] - mean) * inv_std));
-        let (mean_gw, mean_gw_xhat) = (sum_gw / N as f32, sum_gw_xhat / N as f32);
-        for i in 0..N {
-            let x_hat = (x[i] - mean) * inv_std;
-            dx[i] = inv_std * (g[i] * w[i] - mean_gw - x_hat * mean_gw_xhat);
+        if let Some(dx) = dx.get_mut(r * N..(r + 1) * N) {
+            let sum_gw = lane_sum(N, |i| g[i] * w[i]);
+            let sum_gw_xhat = lane_sum(N, |i| g[i] * w[i] * ((x[i] - mean) * inv_std));
+            let (mean_gw, mean_gw_xhat) = (sum_gw / N as f32, sum_gw_xhat / N as f32);
+            for i in 0..N {
+                let x_hat = (x[i] - mean) * inv_std;
+                dx[i] = inv_std * (g[i] * w[i] - mean_gw - x_hat * mean_gw_xhat);
+            }
+        }
+        if learn {
+            let group = r / GROUP_ROWS;
+            let (weight_sums, bias_sums) = sums[group * 2 * N..(group + 1) * 2 * N].split_at_mut(N);
+            for i in 0..N {
+                weight_sums[i] += g[i] * ((x[i] - mean) * inv_std);
+                bias_sums[i] += g[i];
+            }
         }
     }
 }
 
 widest_vectors!(
-    /// The weight and bias gradients of columns `first..first + weight.len()`, summed over
-    /// every row in order.
-    fn parameter_gradient_columns<const N: usize>(
-        first: usize,
-        input: &[f32],
-        grad_output: &[f32],
-        stats: &[f32],
-        weight: &mut [f32],
-        bias: &mut [f32],
-    ) => parameter_gradient_columns_loop
+    /// `weight` and `bias` = the sums of every group of `sums`, added in group order.
+    fn add_group_sums<const N: usize>(sums: &[f32], weight: &mut [f32; N], bias: &mut [f32; N]) => add_group_sums_loop
 );
 
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
-fn parameter_gradient_columns_loop<const N: usize>(
-    first: usize,
-    input: &[f32],
-    grad_output: &[f32],
-    stats: &[f32],
-    weight: &mut [f32],
-    bias: &mut [f32],
-) {
-    let n = weight.len().min(bias.len()).min(N.saturating_sub(first));
-    let (weight, bias) = (&mut weight[..n], &mut bias[..n]);
+fn add_group_sums_loop<const N: usize>(sums: &[f32], weight: &mut [f32; N], bias: &mut [f32; N]) {
     weight.fill(0.0);
     bias.fill(0.0);
-    let rows = input.chunks_exact(N).zip(grad_output.chunks_exact(N));
-    for ((x, g), stats) in rows.zip(stats.chunks_exact(STATS_PER_ROW)) {
-        let (x, g, (mean, inv_std)) = (&x[first..first + n], &g[first..first + n], (stats[0], stats[1]));
-        for i in 0..n {
-            weight[i] += g[i] * ((x[i] - mean) * inv_std);
-            bias[i] += g[i];
+    for group in sums.chunks_exact(2 * N) {
+        let (weight_sums, bias_sums) = group.split_at(N);
+        for i in 0..N {
+            weight[i] += weight_sums[i];
+            bias[i] += bias_sums[i];
         }
     }
 }
@@ -285,7 +322,8 @@ macro_rules! layer_norm_layer {
     ($input:ty $(, const $dim:ident)*) => {
         impl<$(const $dim: usize,)* const N: usize> Layer<$input> for LayerNorm<N> {
             type Output = $input;
-            /// Each row's mean and `1 / sqrt(variance + eps)`.
+            /// Each row's mean and `1 / sqrt(variance + eps)`, then room for the sums of the
+            /// parameter gradients.
             type Cache = Vec<f32>;
 
             fn forward(&self, input: &$input) -> $input {
@@ -296,9 +334,10 @@ macro_rules! layer_norm_layer {
 
             fn forward_batch(&self, input: &[$input], output: &mut [$input], cache: &mut Vec<f32>, _mode: Mode) {
                 let input = <$input>::flat_batch(input);
+                let rows = input.len() / N;
                 // `resize` allocates only when the batch grows past every earlier one.
-                cache.resize(input.len() / N * STATS_PER_ROW, 0.0);
-                self.forward_rows(input, <$input>::flat_batch_mut(output), cache);
+                cache.resize(cache_len(rows, N), 0.0);
+                self.forward_rows(input, <$input>::flat_batch_mut(output), &mut cache[..rows * STATS_PER_ROW]);
             }
 
             fn backward_batch(
