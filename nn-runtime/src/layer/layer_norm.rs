@@ -154,12 +154,9 @@ impl<const N: usize> LayerNorm<N> {
         let (stats, group_sums) = cache.split_at_mut(rows * STATS_PER_ROW);
         let (stats, weight, learn) = (&*stats, &*self.weight, !self.frozen);
         let task = |first: usize, rows: usize, dx: &mut [f32], sums: &mut [f32]| {
-            let (x, g, stats) = (
-                &input[first * N..],
-                &grad_output[first * N..],
-                &stats[first * STATS_PER_ROW..],
-            );
-            gradient_rows::<N>(rows, x, g, stats, weight, dx, sums, learn);
+            let (x, g) = (&input[first * N..], &grad_output[first * N..]);
+            let stats = &stats[first * STATS_PER_ROW..(first + rows) * STATS_PER_ROW];
+            gradient_rows::<N>(x, g, stats, weight, dx, sums);
         };
         let sums_per_group = if learn { 2 * N } else { 0 };
         let group_sums = &mut group_sums[..rows.div_ceil(GROUP_ROWS) * sums_per_group];
@@ -243,40 +240,35 @@ fn normalize_rows_loop<const N: usize>(
 }
 
 widest_vectors!(
-    /// For each of the first `rows` rows of `input`, `grad_output` and `stats`: the input
-    /// gradient `dx = inv_std * (g w - mean(g w) - x_hat * mean(g w x_hat))` unless `dx` is
-    /// empty, and with `learn` its terms of the parameter gradients (`g * x_hat` and `g`) summed
-    /// into its group's `2 * N` values of `sums`, in row order.
+    /// For each row of `stats` and the rows at the start of `input` and `grad_output`: the
+    /// input gradient `dx = inv_std * (g w - mean(g w) - x_hat * mean(g w x_hat))` unless `dx`
+    /// is empty, and unless `sums` is empty its terms of the parameter gradients (`g * x_hat`
+    /// and `g`) summed into its group's `2 * N` values of `sums`, in row order.
     fn gradient_rows<const N: usize>(
-        rows: usize,
         input: &[f32],
         grad_output: &[f32],
         stats: &[f32],
         weight: &[f32; N],
         dx: &mut [f32],
         sums: &mut [f32],
-        learn: bool,
     ) => gradient_rows_loop
 );
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn gradient_rows_loop<const N: usize>(
-    rows: usize,
     input: &[f32],
     grad_output: &[f32],
     stats: &[f32],
     w: &[f32; N],
     dx: &mut [f32],
     sums: &mut [f32],
-    learn: bool,
 ) {
+    let learn = !sums.is_empty();
     sums.fill(0.0);
     let rows = input
         .chunks_exact(N)
         .zip(grad_output.chunks_exact(N))
-        .zip(stats.chunks_exact(STATS_PER_ROW))
-        .take(rows);
+        .zip(stats.chunks_exact(STATS_PER_ROW));
     for (r, ((x, g), stats)) in rows.enumerate() {
         let (mean, inv_std) = (stats[0], stats[1]);
         if let Some(dx) = dx.get_mut(r * N..(r + 1) * N) {
