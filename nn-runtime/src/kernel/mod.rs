@@ -328,7 +328,6 @@ thread_local! {
 }
 
 /// Runs `f` on `buffer` grown to at least `len` values (it never shrinks).
-#[cfg(target_arch = "x86_64")]
 fn with_buffer(
     buffer: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
     len: usize,
@@ -608,12 +607,87 @@ fn backward_weight<const IN: usize, const OUT: usize>(
     if avx2 {
         #[cfg(target_arch = "x86_64")]
         backward_weight_avx2(g, x, dw);
+    } else if g.len() >= 2 * WEIGHT_GROUP_ROWS {
+        backward_weight_grouped(path, g, x, dw);
     } else {
         split_rows(&mut dw[..], 4, IN * g.len(), PARALLEL_MIN_MACS, |first, dw| {
             backward_weight_serial(path, g, x, first, dw)
         });
     }
     bias_gradient::<OUT>(g.as_flattened(), db);
+}
+
+/// Batch rows whose terms of a weight gradient are summed together before the groups are
+/// added up, in group order (a fixed number for every thread count, so the same bits).
+const WEIGHT_GROUP_ROWS: usize = 256;
+
+thread_local! {
+    /// Each group's sums of the last grouped weight gradient on this thread; grows to the
+    /// largest layer and batch once, then is reused.
+    static WEIGHT_GROUP_SUMS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The weight gradient of a large batch, in groups of [`WEIGHT_GROUP_ROWS`] rows: a thread
+/// computes whole groups (or parts of one), so it reads the batch rows it wrote itself in the
+/// forward and backward passes, which are split by rows too; reading rows another core just
+/// wrote is slow (docs/decisions.md, "Weight gradients by groups of rows"). The groups' sums
+/// are then added, split by rows of the gradient.
+fn backward_weight_grouped<const IN: usize, const OUT: usize>(
+    path: Path,
+    g: &[[f32; OUT]],
+    x: &[[f32; IN]],
+    dw: &mut [[f32; IN]; OUT],
+) {
+    let groups = g.len().div_ceil(WEIGHT_GROUP_ROWS);
+    with_buffer(&WEIGHT_GROUP_SUMS, groups * OUT * IN, |sums| {
+        // Row `group * OUT + o` of `sums` is row `o` of a group's sum.
+        let (sum_rows, _) = sums.as_chunks_mut::<IN>();
+        split_rows(
+            sum_rows,
+            4,
+            IN * WEIGHT_GROUP_ROWS,
+            PARALLEL_MIN_MACS,
+            |first, mut part| {
+                let mut index = first;
+                while !part.is_empty() {
+                    let (group, output) = (index / OUT, index % OUT);
+                    let take = (OUT - output).min(part.len());
+                    let (head, rest) = std::mem::take(&mut part).split_at_mut(take);
+                    let rows = group * WEIGHT_GROUP_ROWS..((group + 1) * WEIGHT_GROUP_ROWS).min(g.len());
+                    backward_weight_serial(path, &g[rows.clone()], &x[rows], output, head);
+                    index += head.len();
+                    part = rest;
+                }
+            },
+        );
+        let sums = &*sums;
+        split_rows(&mut dw[..], 4, IN * groups, PARALLEL_MIN_VALUES, |first, dw| {
+            add_group_sums(&sums[first * IN..], OUT * IN, dw.as_flattened_mut());
+        });
+    });
+}
+
+/// Values below which the group sums of a weight gradient are added on one thread.
+const PARALLEL_MIN_VALUES: usize = 32_768;
+
+widest_vectors!(
+    /// `total[i] = sums[i] + sums[stride + i] + sums[2 * stride + i] + ...`, in that order, over
+    /// as many groups as `sums` holds.
+    fn add_group_sums(sums: &[f32], stride: usize, total: &mut [f32]) => add_group_sums_loop
+);
+
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
+fn add_group_sums_loop(sums: &[f32], stride: usize, total: &mut [f32]) {
+    let n = total.len().min(sums.len());
+    total[..n].copy_from_slice(&sums[..n]);
+    for group in sums.chunks(stride).skip(1) {
+        let n = n.min(group.len());
+        let (total, group) = (&mut total[..n], &group[..n]);
+        for i in 0..n {
+            total[i] += group[i];
+        }
+    }
 }
 
 widest_vectors!(
