@@ -20,7 +20,7 @@ mod shape;
 
 pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 
-use crate::threads::split_rows;
+use crate::threads::{split_rows, split_rows_with};
 #[cfg(target_arch = "x86_64")]
 use crate::threads::{split_rows_on, Pool};
 use crate::widest::widest_vectors;
@@ -608,7 +608,7 @@ fn backward_weight<const IN: usize, const OUT: usize>(
         #[cfg(target_arch = "x86_64")]
         backward_weight_avx2(g, x, dw);
     } else if g.len() >= 2 * WEIGHT_GROUP_ROWS {
-        backward_weight_grouped(path, g, x, dw);
+        return backward_weight_grouped(path, g, x, dw, db);
     } else {
         split_rows(&mut dw[..], 4, IN * g.len(), PARALLEL_MIN_MACS, |first, dw| {
             backward_weight_serial(path, g, x, first, dw)
@@ -627,44 +627,63 @@ thread_local! {
     static WEIGHT_GROUP_SUMS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The weight gradient of a large batch, in groups of [`WEIGHT_GROUP_ROWS`] rows: a thread
-/// computes whole groups (or parts of one), so it reads the batch rows it wrote itself in the
-/// forward and backward passes, which are split by rows too; reading rows another core just
-/// wrote is slow (docs/decisions.md, "Weight gradients by groups of rows"). The groups' sums
-/// are then added, split by rows of the gradient.
+/// The weight and bias gradients of a large batch, in groups of [`WEIGHT_GROUP_ROWS`] rows: a
+/// thread computes whole groups (or parts of one), so it reads the batch rows it wrote itself
+/// in the forward and backward passes, which are split by rows too; reading rows another core
+/// just wrote is slow (docs/decisions.md, "Weight gradients by groups of rows"). The groups'
+/// sums are then added, split by rows of the gradient.
 fn backward_weight_grouped<const IN: usize, const OUT: usize>(
     path: Path,
     g: &[[f32; OUT]],
     x: &[[f32; IN]],
     dw: &mut [[f32; IN]; OUT],
+    db: &mut [f32; OUT],
 ) {
     let groups = g.len().div_ceil(WEIGHT_GROUP_ROWS);
-    with_buffer(&WEIGHT_GROUP_SUMS, groups * OUT * IN, |sums| {
-        // Row `group * OUT + o` of `sums` is row `o` of a group's sum.
-        let (sum_rows, _) = sums.as_chunks_mut::<IN>();
-        split_rows(
-            sum_rows,
-            4,
-            IN * WEIGHT_GROUP_ROWS,
-            PARALLEL_MIN_MACS,
-            |first, mut part| {
-                let mut index = first;
-                while !part.is_empty() {
-                    let (group, output) = (index / OUT, index % OUT);
-                    let take = (OUT - output).min(part.len());
-                    let (head, rest) = std::mem::take(&mut part).split_at_mut(take);
-                    let rows = group * WEIGHT_GROUP_ROWS..((group + 1) * WEIGHT_GROUP_ROWS).min(g.len());
-                    backward_weight_serial(path, &g[rows.clone()], &x[rows], output, head);
-                    index += head.len();
-                    part = rest;
-                }
-            },
-        );
-        let sums = &*sums;
-        split_rows(&mut dw[..], 4, IN * groups, PARALLEL_MIN_VALUES, |first, dw| {
-            add_group_sums(&sums[first * IN..], OUT * IN, dw.as_flattened_mut());
+    // Row `group * OUT + o` of the weight sums is row `o` of a group's sum; each of those rows
+    // has its bias sum, value `group * OUT + o` of the bias sums.
+    with_buffer(&WEIGHT_GROUP_SUMS, groups * OUT * (IN + 1), |sums| {
+        let (weight_sums, bias_sums) = sums.split_at_mut(groups * OUT * IN);
+        let (weight_rows, _) = weight_sums.as_chunks_mut::<IN>();
+        split_rows_with(weight_rows, bias_sums, 1, IN * WEIGHT_GROUP_ROWS, PARALLEL_MIN_MACS, |first, mut part, mut bias| {
+            let mut index = first;
+            while !part.is_empty() {
+                let (group, output) = (index / OUT, index % OUT);
+                let take = (OUT - output).min(part.len());
+                let (head, rest) = std::mem::take(&mut part).split_at_mut(take);
+                let (bias_head, bias_rest) = std::mem::take(&mut bias).split_at_mut(take);
+                let rows = group * WEIGHT_GROUP_ROWS..((group + 1) * WEIGHT_GROUP_ROWS).min(g.len());
+                backward_weight_serial(path, &g[rows.clone()], &x[rows.clone()], output, head);
+                bias_columns(g[rows].as_flattened(), OUT, output, bias_head);
+                index += take;
+                (part, bias) = (rest, bias_rest);
+            }
         });
+        let (weight_sums, bias_sums) = (&*weight_sums, &*bias_sums);
+        split_rows(&mut dw[..], 4, IN * groups, PARALLEL_MIN_VALUES, |first, dw| {
+            add_group_sums(&weight_sums[first * IN..], OUT * IN, dw.as_flattened_mut());
+        });
+        add_group_sums(bias_sums, OUT, db);
     });
+}
+
+widest_vectors!(
+    /// `sums[j] = sum_b g[b][first + j]` over the rows of `g` (`width` values each), in row
+    /// order.
+    fn bias_columns(g: &[f32], width: usize, first: usize, sums: &mut [f32]) => bias_columns_loop
+);
+
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
+fn bias_columns_loop(g: &[f32], width: usize, first: usize, sums: &mut [f32]) {
+    sums.fill(0.0);
+    let n = sums.len();
+    for row in g.chunks_exact(width) {
+        let row = &row[first..first + n];
+        for j in 0..n {
+            sums[j] += row[j];
+        }
+    }
 }
 
 /// Values below which the group sums of a weight gradient are added on one thread.
