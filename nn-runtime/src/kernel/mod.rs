@@ -645,20 +645,27 @@ fn backward_weight_grouped<const IN: usize, const OUT: usize>(
     with_buffer(&WEIGHT_GROUP_SUMS, groups * OUT * (IN + 1), |sums| {
         let (weight_sums, bias_sums) = sums.split_at_mut(groups * OUT * IN);
         let (weight_rows, _) = weight_sums.as_chunks_mut::<IN>();
-        split_rows_with(weight_rows, bias_sums, 1, IN * WEIGHT_GROUP_ROWS, PARALLEL_MIN_MACS, |first, mut part, mut bias| {
-            let mut index = first;
-            while !part.is_empty() {
-                let (group, output) = (index / OUT, index % OUT);
-                let take = (OUT - output).min(part.len());
-                let (head, rest) = std::mem::take(&mut part).split_at_mut(take);
-                let (bias_head, bias_rest) = std::mem::take(&mut bias).split_at_mut(take);
-                let rows = group * WEIGHT_GROUP_ROWS..((group + 1) * WEIGHT_GROUP_ROWS).min(g.len());
-                backward_weight_serial(path, &g[rows.clone()], &x[rows.clone()], output, head);
-                bias_columns(g[rows].as_flattened(), OUT, output, bias_head);
-                index += take;
-                (part, bias) = (rest, bias_rest);
-            }
-        });
+        split_rows_with(
+            weight_rows,
+            bias_sums,
+            1,
+            IN * WEIGHT_GROUP_ROWS,
+            PARALLEL_MIN_MACS,
+            |first, mut part, mut bias| {
+                let mut index = first;
+                while !part.is_empty() {
+                    let (group, output) = (index / OUT, index % OUT);
+                    let take = (OUT - output).min(part.len());
+                    let (head, rest) = std::mem::take(&mut part).split_at_mut(take);
+                    let (bias_head, bias_rest) = std::mem::take(&mut bias).split_at_mut(take);
+                    let rows = group * WEIGHT_GROUP_ROWS..((group + 1) * WEIGHT_GROUP_ROWS).min(g.len());
+                    backward_weight_serial(path, &g[rows.clone()], &x[rows.clone()], output, head);
+                    bias_columns(g[rows].as_flattened(), OUT, output, bias_head);
+                    index += take;
+                    (part, bias) = (rest, bias_rest);
+                }
+            },
+        );
         let (weight_sums, bias_sums) = (&*weight_sums, &*bias_sums);
         split_rows(&mut dw[..], 4, IN * groups, PARALLEL_MIN_VALUES, |first, dw| {
             add_group_sums(&weight_sums[first * IN..], OUT * IN, dw.as_flattened_mut());

@@ -1,6 +1,8 @@
 //! `Embedding<VOCAB, D>`: a learned row of `D` values per token id, as `torch.nn.Embedding(VOCAB, D)`.
 
+use super::elementwise::PARALLEL_MIN_VALUES;
 use super::{Layer, Mode};
+use crate::threads::split_rows;
 use crate::Error;
 
 /// A table of `VOCAB` learned vectors of `D` values, PyTorch's `nn.Embedding(VOCAB, D)`: it
@@ -56,10 +58,14 @@ impl<const VOCAB: usize, const D: usize, const T: usize> Layer<[usize; T]> for E
         output
     }
 
+    /// Split between the threads by samples, as the layers after it split their rows, so that
+    /// each thread goes on with rows it wrote.
     fn forward_batch(&self, input: &[[usize; T]], output: &mut [[[f32; D]; T]], _cache: &mut (), _mode: Mode) {
-        for (ids, out) in input.iter().zip(output) {
-            self.lookup(ids, out);
-        }
+        split_rows(output, 1, T * D, PARALLEL_MIN_VALUES, |first, output| {
+            for (ids, out) in input[first..].iter().zip(output) {
+                self.lookup(ids, out);
+            }
+        });
     }
 
     /// The first id of `input` that is `VOCAB` or more, as [`Error::TokenOutOfRange`].

@@ -1,6 +1,8 @@
 //! `PositionEmbedding<P, D>`: a learned vector per position, added to a sequence `[[f32; D]; T]`.
 
+use super::elementwise::PARALLEL_MIN_VALUES;
 use super::{Layer, Mode};
+use crate::threads::split_rows;
 
 /// A table of `P` learned vectors of `D` values, one per position, added to a sequence of
 /// `T <= P` rows: `y[t] = x[t] + weight[t]`. This is the reference model's
@@ -72,11 +74,14 @@ impl<const P: usize, const D: usize, const T: usize> Layer<[[f32; D]; T]> for Po
         output
     }
 
+    /// Split between the threads by samples, as the layers around it split their rows.
     fn forward_batch(&self, input: &[[[f32; D]; T]], output: &mut [[[f32; D]; T]], _cache: &mut (), _mode: Mode) {
         const { Self::fits::<T>() };
-        for (x, y) in input.iter().zip(output) {
-            self.add_rows(x, y);
-        }
+        split_rows(output, 1, T * D, PARALLEL_MIN_VALUES, |first, output| {
+            for (x, y) in input[first..].iter().zip(output) {
+                self.add_rows(x, y);
+            }
+        });
     }
 
     /// `grads.weight[t]` is the sum over the batch of `grad_output[b][t]` (batch order, so the

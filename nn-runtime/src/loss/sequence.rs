@@ -150,7 +150,11 @@ pub(super) fn sequence_loss<const C: usize, const T: usize>(
 }
 
 /// [`sample_loss_and_grad`]'s loss alone.
-fn sample_loss<const C: usize, const T: usize>(logits: &[[f32; C]; T], labels: &[usize; T], ignore: Option<usize>) -> f64 {
+fn sample_loss<const C: usize, const T: usize>(
+    logits: &[[f32; C]; T],
+    labels: &[usize; T],
+    ignore: Option<usize>,
+) -> f64 {
     let mut total = 0.0f64;
     for (logits, &label) in logits.iter().zip(labels) {
         if Some(label) == ignore {
