@@ -1,6 +1,6 @@
 //! The sequence pieces allocate nothing: `Embedding` and `PositionEmbedding` forward and
-//! backward passes (their caches are `()`), the sequence losses with their gradients, and
-//! `Sampler::sample`. A counting global allocator proves it.
+//! backward passes (after the first, which sizes the position table's cache), the sequence
+//! losses with their gradients, and `Sampler::sample`. A counting global allocator proves it.
 
 mod common;
 
@@ -33,15 +33,28 @@ fn sequence_layers_losses_and_sampling_do_not_allocate() {
     let padded = CrossEntropy.ignore_index(usize::MAX);
     let sampler = Sampler::new(0.8, Some(5)).unwrap();
 
+    // The position table keeps its groups' gradient sums in its cache, sized by the first
+    // backward pass (as a workspace's first step sizes every buffer).
+    let mut position_cache = Vec::new();
+    let grad_embedded_first = &mut grad_embedded.clone();
+    positions.backward_batch(
+        &embedded,
+        &summed,
+        &upstream,
+        Some(grad_embedded_first),
+        &mut position_cache,
+        &mut position_grads,
+    );
+
     let allocations = allocations_during(|| {
         tokens.forward_batch(&ids, &mut embedded, &mut (), Mode::Train);
-        positions.forward_batch(&embedded, &mut summed, &mut (), Mode::Train);
+        positions.forward_batch(&embedded, &mut summed, &mut position_cache, Mode::Train);
         positions.backward_batch(
             &embedded,
             &summed,
             &upstream,
             Some(&mut grad_embedded),
-            &mut (),
+            &mut position_cache,
             &mut position_grads,
         );
         tokens.backward_batch(&ids, &embedded, &grad_embedded, None, &mut (), &mut token_grads);

@@ -391,11 +391,15 @@ impl<const D: usize, const H: usize, const T: usize> Layer<[[f32; D]; T]> for Ca
             let part = prefix_mut(&mut cache.grad_input_part, batch).as_flattened_mut();
             for (grad, weight) in grad_projections.iter().zip(&*self.in_proj_weight).skip(1) {
                 linear_backward_input(grad.as_flattened(), weight, part);
-                for (sum, part) in grad_input.iter_mut().zip(&*part) {
-                    for (sum, part) in sum.iter_mut().zip(part) {
-                        *sum += part;
+                // Split by rows as the products are, so that each thread adds the rows it wrote.
+                let part = &*part;
+                split_rows(grad_input, 1, D, PARALLEL_MIN_COPIES, |first, sums| {
+                    for (sum, part) in sums.iter_mut().zip(&part[first..]) {
+                        for (sum, part) in sum.iter_mut().zip(part) {
+                            *sum += part;
+                        }
                     }
-                }
+                });
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use super::elementwise::PARALLEL_MIN_VALUES;
 use super::{Layer, Mode};
-use crate::threads::split_rows;
+use crate::threads::{split_row_groups, split_rows};
 
 /// A table of `P` learned vectors of `D` values, one per position, added to a sequence of
 /// `T <= P` rows: `y[t] = x[t] + weight[t]`. This is the reference model's
@@ -63,9 +63,20 @@ impl<const P: usize, const D: usize> PositionEmbedding<P, D> {
     }
 }
 
+/// Samples whose weight-gradient terms are summed together before the groups are added.
+const GROUP_SAMPLES: usize = 16;
+
+/// `sums += values`.
+fn add_into(sums: &mut [f32], values: &[f32]) {
+    for (sum, value) in sums.iter_mut().zip(values) {
+        *sum += value;
+    }
+}
+
 impl<const P: usize, const D: usize, const T: usize> Layer<[[f32; D]; T]> for PositionEmbedding<P, D> {
     type Output = [[f32; D]; T];
-    type Cache = ();
+    /// The groups' sums of the weight gradient (see [`Layer::backward_batch`]).
+    type Cache = Vec<f32>;
 
     fn forward(&self, input: &[[f32; D]; T]) -> [[f32; D]; T] {
         const { Self::fits::<T>() };
@@ -75,7 +86,7 @@ impl<const P: usize, const D: usize, const T: usize> Layer<[[f32; D]; T]> for Po
     }
 
     /// Split between the threads by samples, as the layers around it split their rows.
-    fn forward_batch(&self, input: &[[[f32; D]; T]], output: &mut [[[f32; D]; T]], _cache: &mut (), _mode: Mode) {
+    fn forward_batch(&self, input: &[[[f32; D]; T]], output: &mut [[[f32; D]; T]], _cache: &mut Vec<f32>, _mode: Mode) {
         const { Self::fits::<T>() };
         split_rows(output, 1, T * D, PARALLEL_MIN_VALUES, |first, output| {
             for (x, y) in input[first..].iter().zip(output) {
@@ -84,32 +95,72 @@ impl<const P: usize, const D: usize, const T: usize> Layer<[[f32; D]; T]> for Po
         });
     }
 
-    /// `grads.weight[t]` is the sum over the batch of `grad_output[b][t]` (batch order, so the
-    /// same bits on every run; rows `T..P` are zero), and the input's gradient is `grad_output`.
+    /// `grads.weight[t]` is the sum over the batch of `grad_output[b][t]` (rows `T..P` are
+    /// zero), and the input's gradient is `grad_output`. Both are split between the threads by
+    /// groups of [`GROUP_SAMPLES`] samples, each group summed on its own and the groups added in
+    /// order, so the result is the same bits for any thread count.
     fn backward_batch(
         &self,
         _input: &[[[f32; D]; T]],
         _output: &[[[f32; D]; T]],
         grad_output: &[[[f32; D]; T]],
         grad_input: Option<&mut [[[f32; D]; T]]>,
-        _cache: &mut (),
+        cache: &mut Vec<f32>,
         grads: &mut Self,
     ) {
         const { Self::fits::<T>() };
-        if let Some(grad_input) = grad_input {
-            grad_input.copy_from_slice(grad_output);
-        }
         // A frozen layer computes no parameter gradient: optimizers skip it anyway.
+        let sums_per_group = if self.frozen { 0 } else { T * D };
+        // `resize` allocates only when the batch grows past every earlier one.
+        cache.resize(grad_output.len().div_ceil(GROUP_SAMPLES) * sums_per_group, 0.0);
+        let task = |first: usize, samples: usize, grad_input: &mut [[[f32; D]; T]], sums: &mut [f32]| {
+            let grad_output = &grad_output[first..first + samples];
+            if !grad_input.is_empty() {
+                grad_input.copy_from_slice(grad_output);
+            }
+            sums.fill(0.0);
+            for (sums, group) in sums
+                .chunks_exact_mut((T * D).max(1))
+                .zip(grad_output.chunks(GROUP_SAMPLES))
+            {
+                for sample in group {
+                    add_into(sums, sample.as_flattened());
+                }
+            }
+        };
+        match grad_input {
+            Some(grad_input) => {
+                split_row_groups(
+                    grad_input,
+                    GROUP_SAMPLES,
+                    cache,
+                    sums_per_group,
+                    2 * T * D,
+                    PARALLEL_MIN_VALUES,
+                    |first, grad_input, sums| task(first, grad_input.len(), grad_input, sums),
+                );
+            }
+            None if !self.frozen => {
+                // Zero-sized rows stand for the samples (a `Vec` of `()` allocates nothing).
+                let mut samples = vec![(); grad_output.len()];
+                split_row_groups(
+                    &mut samples,
+                    GROUP_SAMPLES,
+                    cache,
+                    sums_per_group,
+                    T * D,
+                    PARALLEL_MIN_VALUES,
+                    |first, samples, sums| task(first, samples.len(), &mut [], sums),
+                );
+            }
+            None => {}
+        }
         if self.frozen {
             return;
         }
         grads.weight.as_flattened_mut().fill(0.0);
-        for sample in grad_output {
-            for (sum, row) in grads.weight.iter_mut().zip(sample) {
-                for (s, &g) in sum.iter_mut().zip(row) {
-                    *s += g;
-                }
-            }
+        for group in cache.chunks_exact((T * D).max(1)) {
+            add_into(grads.weight[..T].as_flattened_mut(), group);
         }
     }
 }
