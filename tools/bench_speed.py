@@ -106,8 +106,22 @@ def wait_quiet():
         print("(other processes kept the machine busy; measuring anyway)", file=sys.stderr, flush=True)
 
 
+CROSS_CORE_BIN = None
+
+
+def cross_core():
+    """How fast the two cores pass data right now (`nn-bench`'s `cross_core`): on a VM the host
+    sometimes places the vCPUs far apart, and every multi-threaded figure changes with it."""
+    if not CROSS_CORE_BIN:
+        return None
+    out = subprocess.run([CROSS_CORE_BIN], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["alternating_gb_s"]
+
+
 def run(cmd, env_threads, busy=None):
-    """The JSON lines `cmd` prints, each with `other_cpu` added (see the module's doc)."""
+    """The JSON lines `cmd` prints, each with `other_cpu` added (see the module's doc) and, when
+    the probe is given, `cross_core_gb_s` measured just before the run."""
+    probe = cross_core() if env_threads > 1 else None
     env = dict(os.environ)
     env["RAYON_NUM_THREADS"] = str(env_threads)
     env["OMP_NUM_THREADS"] = str(env_threads)
@@ -123,6 +137,9 @@ def run(cmd, env_threads, busy=None):
         other = max(0.0, after[0][0] - before[0][0] - ours - loop) / max(elapsed, 1)
         for line in lines:
             line["other_cpu"] = round(other, 3)
+    if probe is not None:
+        for line in lines:
+            line["cross_core_gb_s"] = probe
     return lines
 
 
@@ -196,6 +213,7 @@ def fmt(value, figure):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--nn-bin", required=True, help="the built `speed` bench executable")
+    parser.add_argument("--cross-core-bin", help="the built `cross_core` bench executable")
     parser.add_argument("--python", default=sys.executable, help="python with torch")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="1,2")
@@ -210,8 +228,9 @@ def main():
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="before each run, wait up to SECONDS for other processes to go quiet (with --busy-core)")
     args = parser.parse_args()
-    global WAIT_QUIET
+    global WAIT_QUIET, CROSS_CORE_BIN
     WAIT_QUIET = args.wait_quiet
+    CROSS_CORE_BIN = args.cross_core_bin
     if args.busy_core:
         return busy_core(args)
     threads = [int(t) for t in args.threads.split(",")]
@@ -272,13 +291,17 @@ def main():
         for n in threads:
             pairs = []
             for round_ in range(1, args.rounds + 1):
-                got = {l["tool"]: l["value"] for l in lines
-                       if l["figure"] == figure and l["threads"] == n and l["round"] == round_}
+                runs = [l for l in lines if l["figure"] == figure and l["threads"] == n and l["round"] == round_]
+                got = {l["tool"]: l["value"] for l in runs}
                 if "nn" in got and "torch" in got:
-                    pairs.append(got["nn"] / got["torch"] if higher else got["torch"] / got["nn"])
+                    ratio = got["nn"] / got["torch"] if higher else got["torch"] / got["nn"]
+                    probes = [l["cross_core_gb_s"] for l in runs if "cross_core_gb_s" in l]
+                    state = f" ({'/'.join(f'{p:.0f}' for p in probes)} GB/s)" if probes else ""
+                    pairs.append((ratio, state))
             if pairs:
-                print(f"{label}, {n} thread(s), nn / PyTorch per round: "
-                      + ", ".join(f"{r:.2f}x" for r in pairs) + f" (median {statistics.median(pairs):.2f}x)")
+                print(f"{label}, {n} thread(s), nn / PyTorch per round (cross-core GB/s before nn/PyTorch): "
+                      + ", ".join(f"{r:.2f}x{state}" for r, state in pairs)
+                      + f"; median {statistics.median(r for r, _ in pairs):.2f}x")
     print()
     for line in lines:
         print(json.dumps(line))

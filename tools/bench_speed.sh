@@ -17,4 +17,10 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "speed" and m.get("executable"):
         print(m["executable"])')"
-exec "$PYTHON" tools/bench_speed.py --nn-bin "$NN_BIN" --python "$PYTHON" "$@"
+CROSS_CORE_BIN="$(cargo bench -p nn-bench --bench cross_core --no-run --message-format=json 2>/dev/null \
+    | "$PYTHON" -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "cross_core" and m.get("executable"):
+        print(m["executable"])')"
+exec "$PYTHON" tools/bench_speed.py --nn-bin "$NN_BIN" --cross-core-bin "$CROSS_CORE_BIN" --python "$PYTHON" "$@"
