@@ -5,6 +5,9 @@
 //! gradients by groups of rows, Adam's update by values) and include sizes whose rows do not
 //! fill the last group.
 
+mod common;
+
+use common::words::{random_words, IGNORE};
 use nn::optim::AdamW;
 use nn::prelude::*;
 use nn::train::Workspace;
@@ -19,25 +22,6 @@ network! {
 }
 
 type Tokens = [usize; 16];
-const IGNORE: usize = usize::MAX;
-
-/// Random words of 1 to 15 letters, encoded as `examples/words.rs` does.
-fn words(size: usize) -> (Vec<Tokens>, Vec<Tokens>) {
-    let mut rng = nn::Rng::seed(11);
-    (0..size)
-        .map(|_| {
-            let len = 1 + rng.below(15);
-            let (mut input, mut target) = ([0; 16], [IGNORE; 16]);
-            for position in 0..len {
-                let id = 1 + rng.below(26);
-                input[position + 1] = id;
-                target[position] = id;
-            }
-            target[len] = 0;
-            (input, target)
-        })
-        .unzip()
-}
 
 fn bits(net: &TinyGpt) -> Vec<u32> {
     let mut all = Vec::new();
@@ -76,7 +60,7 @@ fn train(threads: usize, inputs: &[Tokens], targets: &[Tokens]) -> (Vec<u32>, Ve
 
 #[test]
 fn one_two_and_three_threads_give_the_same_bits() {
-    let (inputs, targets) = words(265);
+    let (inputs, targets) = random_words(265, 11);
     let (weights_1, logits_1) = train(1, &inputs, &targets);
     let (weights_2, logits_2) = train(2, &inputs, &targets);
     let (weights_3, logits_3) = train(3, &inputs, &targets);

@@ -6,6 +6,7 @@
 mod common;
 
 use common::alloc::{allocations_during, CountingAllocator};
+use common::words::{random_words, IGNORE};
 use nn::optim::AdamW;
 use nn::prelude::*;
 use nn::train::Workspace;
@@ -26,30 +27,11 @@ network! {
 }
 
 type Tokens = [usize; 16];
-const IGNORE: usize = usize::MAX;
-
-/// Random words of 1 to 15 letters, encoded as the example does.
-fn batch(size: usize) -> (Vec<Tokens>, Vec<Tokens>) {
-    let mut rng = nn::Rng::seed(3);
-    (0..size)
-        .map(|_| {
-            let len = 1 + rng.below(15);
-            let (mut input, mut target) = ([0; 16], [IGNORE; 16]);
-            for position in 0..len {
-                let id = 1 + rng.below(26);
-                input[position + 1] = id;
-                target[position] = id;
-            }
-            target[len] = 0;
-            (input, target)
-        })
-        .unzip()
-}
 
 #[test]
 fn training_steps_of_the_words_transformer_after_the_first_do_not_allocate() {
     let mut net = WordsGpt::init(0);
-    let (inputs, targets) = batch(64);
+    let (inputs, targets) = random_words(64, 3);
     let loss = CrossEntropy.ignore_index(IGNORE);
     let mut optimizer = AdamW::new(1e-3).weight_decay(0.01);
     let mut workspace = Workspace::<WordsGpt, Tokens, Tokens>::new();
@@ -72,7 +54,7 @@ fn training_steps_of_the_words_transformer_after_the_first_do_not_allocate() {
 #[test]
 fn evaluation_and_single_sample_forward_do_not_allocate() {
     let net = WordsGpt::init(0);
-    let (inputs, _) = batch(16);
+    let (inputs, _) = random_words(16, 3);
     let mut cache = <WordsGpt as Layer<Tokens>>::Cache::default();
     let mut outputs = vec![[[0.0; 27]; 16]; 16];
     net.forward_batch(&inputs, &mut outputs, &mut cache, Mode::Train);

@@ -11,16 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="$(bash tools/setup_venv.sh | tail -n 1)"
-NN_BIN="$(cargo bench -p nn-bench --bench speed --no-run --message-format=json 2>/dev/null \
-    | "$PYTHON" -c 'import json, sys
+# The executable of the `nn-bench` bench named $1, built if needed.
+bench_executable() {
+    cargo bench -p nn-bench --bench "$1" --no-run --message-format=json 2>/dev/null \
+        | "$PYTHON" -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "speed" and m.get("executable"):
-        print(m["executable"])')"
-CROSS_CORE_BIN="$(cargo bench -p nn-bench --bench cross_core --no-run --message-format=json 2>/dev/null \
-    | "$PYTHON" -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "cross_core" and m.get("executable"):
-        print(m["executable"])')"
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "$1"
+}
+NN_BIN="$(bench_executable speed)"
+CROSS_CORE_BIN="$(bench_executable cross_core)"
 exec "$PYTHON" tools/bench_speed.py --nn-bin "$NN_BIN" --cross-core-bin "$CROSS_CORE_BIN" --python "$PYTHON" "$@"

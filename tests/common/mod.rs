@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests: reading fixtures written by `tools/make_fixtures.py`
 //! and comparing with them, running a layer's backward pass; [`alloc`] counts allocations,
-//! [`gradcheck`] is the finite-difference machinery of the gradient checks.
+//! [`gradcheck`] is the finite-difference machinery of the gradient checks, [`words`] makes
+//! random words for the sequence models.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod alloc;
 pub mod gradcheck;
 pub mod seq;
+pub mod words;
 
 use std::path::PathBuf;
 
