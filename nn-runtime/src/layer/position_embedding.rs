@@ -97,8 +97,8 @@ impl<const P: usize, const D: usize, const T: usize> Layer<[[f32; D]; T]> for Po
 
     /// `grads.weight[t]` is the sum over the batch of `grad_output[b][t]` (rows `T..P` are
     /// zero), and the input's gradient is `grad_output`. Both are split between the threads by
-    /// groups of [`GROUP_SAMPLES`] samples, each group summed on its own and the groups added in
-    /// order, so the result is the same bits for any thread count.
+    /// groups of 16 samples, each group summed on its own and the groups added in order, so the
+    /// result is the same bits for any thread count.
     fn backward_batch(
         &self,
         _input: &[[[f32; D]; T]],
