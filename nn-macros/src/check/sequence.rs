@@ -18,7 +18,7 @@ pub(super) fn embedding(
     flow: &Flow,
 ) -> (TokenStream, Flow) {
     let display = layer.display();
-    let Some([vocab, width]) = two_sizes(cx, layer, args, "`Embedding<VOCAB, D>`", "Embedding<VOCAB, D>") else {
+    let Some([vocab, width]) = two_sizes(cx, layer, args, "Embedding<VOCAB, D>") else {
         return unchecked(krate, layer, flow);
     };
     let length = match &flow.shape {
@@ -52,37 +52,27 @@ pub(super) fn position_embedding(
     args: &[&GenericArgument],
     flow: &Flow,
 ) -> (TokenStream, Flow) {
-    let display = layer.display();
-    let Some([positions, width]) = two_sizes(
-        cx,
-        layer,
-        args,
-        "`PositionEmbedding<POSITIONS, D>`",
-        "PositionEmbedding<POSITIONS, D>",
-    ) else {
-        return unchecked(krate, layer, flow);
+    let form = RowLayer {
+        name: "PositionEmbedding",
+        sizes: ["POSITIONS", "D"],
+        width_at: 1,
     };
-    if let Some([length, given]) = sequence_dims(cx, layer, flow, "[T, D]") {
-        check_width(cx, args[1], &display, &width, &given, flow, |d| {
-            format!("PositionEmbedding<{}, {d}>", positions.text)
-        });
-        if let (Some(rows), Some(length)) = (positions.value, length.value) {
-            if rows < length {
-                cx.error_spanned_by(
-                    args[0],
-                    format!(
-                        "`{display}` has a table of {rows} positions, but {}: {length} positions\n= help: write `PositionEmbedding<{length}, {}>` (or more positions)",
-                        flow.origin.gives_shape(&shape_text(&flow.shape)),
-                        width.text
-                    ),
-                );
-            }
+    row_layer(cx, krate, layer, args, flow, form, |cx, [positions, width], length| {
+        let (Some(rows), Some(length)) = (positions.value, length.and_then(|length| length.value)) else {
+            return;
+        };
+        if rows < length {
+            cx.error_spanned_by(
+                args[0],
+                format!(
+                    "`{}` has a table of {rows} positions, but {}: {length} positions\n= help: write `PositionEmbedding<{length}, {}>` (or more positions)",
+                    layer.display(),
+                    flow.origin.gives_shape(&shape_text(&flow.shape)),
+                    width.text
+                ),
+            );
         }
-    }
-    (
-        layer_type(krate, layer, &[positions, width]),
-        next(flow, display, flow.shape.clone()),
-    )
+    })
 }
 
 /// `CausalSelfAttention<D, H>`: its input is `[T, D]`, and `H` heads divide `D`.
@@ -93,34 +83,73 @@ pub(super) fn attention(
     args: &[&GenericArgument],
     flow: &Flow,
 ) -> (TokenStream, Flow) {
-    let display = layer.display();
-    let Some([width, heads]) = two_sizes(
-        cx,
-        layer,
-        args,
-        "`CausalSelfAttention<D, HEADS>`",
-        "CausalSelfAttention<D, HEADS>",
-    ) else {
-        return unchecked(krate, layer, flow);
+    let form = RowLayer {
+        name: "CausalSelfAttention",
+        sizes: ["D", "HEADS"],
+        width_at: 0,
     };
-    if let (Some(d), Some(h)) = (width.value, heads.value) {
+    row_layer(cx, krate, layer, args, flow, form, |cx, [width, heads], _| {
+        let (Some(d), Some(h)) = (width.value, heads.value) else {
+            return;
+        };
         if !d.is_multiple_of(h) {
             cx.error_spanned_by(
                 args[1],
                 format!(
-                    "`{display}`: {h} heads do not divide the width {d}, so the heads cannot share it equally\n= help: {}",
+                    "`{}`: {h} heads do not divide the width {d}, so the heads cannot share it equally\n= help: {}",
+                    layer.display(),
                     nearest_divisors(d, h)
                 ),
             );
         }
-    }
-    if let Some([_, given]) = sequence_dims(cx, layer, flow, "[T, D]") {
-        check_width(cx, args[0], &display, &width, &given, flow, |d| {
-            format!("CausalSelfAttention<{d}, {}>", heads.text)
-        });
+    })
+}
+
+/// A layer of two sizes that takes a sequence `[T, D]` and gives the same shape.
+struct RowLayer {
+    name: &'static str,
+    /// The sizes' names, as the messages write them.
+    sizes: [&'static str; 2],
+    /// Which size is the width `D`.
+    width_at: usize,
+}
+
+/// Reads a [`RowLayer`]'s sizes, runs `rules` (the layer's own checks, given the sizes and the
+/// input's length `T` when known), and checks that the input is `[T, D]` with the layer's `D`.
+fn row_layer(
+    cx: &mut Ctxt,
+    krate: &syn::Path,
+    layer: &LayerDecl,
+    args: &[&GenericArgument],
+    flow: &Flow,
+    form: RowLayer,
+    rules: impl FnOnce(&mut Ctxt, [&Dim; 2], Option<&Dim>),
+) -> (TokenStream, Flow) {
+    let display = layer.display();
+    let example = format!("{}<{}, {}>", form.name, form.sizes[0], form.sizes[1]);
+    let Some(sizes) = two_sizes(cx, layer, args, &example) else {
+        return unchecked(krate, layer, flow);
+    };
+    let input = sequence_dims(cx, layer, flow, "[T, D]");
+    // The layer's own rules first: their mistakes are about the layer alone.
+    rules(cx, [&sizes[0], &sizes[1]], input.as_ref().map(|[length, _]| length));
+    if let Some([_, given]) = &input {
+        check_width(
+            cx,
+            args[form.width_at],
+            &display,
+            &sizes[form.width_at],
+            given,
+            flow,
+            |d| {
+                let mut written = sizes.clone().map(|size| size.text);
+                written[form.width_at] = d.to_string();
+                format!("{}<{}, {}>", form.name, written[0], written[1])
+            },
+        );
     }
     (
-        layer_type(krate, layer, &[width, heads]),
+        layer_type(krate, layer, &sizes),
         next(flow, display, flow.shape.clone()),
     )
 }
@@ -140,19 +169,14 @@ fn nearest_divisors(width: u64, heads: u64) -> String {
     }
 }
 
-/// The two sizes of a sequence layer, each reported if it is not a size.
-fn two_sizes(
-    cx: &mut Ctxt,
-    layer: &LayerDecl,
-    args: &[&GenericArgument],
-    form: &str,
-    example: &str,
-) -> Option<[Dim; 2]> {
+/// The two sizes of a sequence layer written as `form` (`Embedding<VOCAB, D>`), each reported
+/// if it is not a size.
+fn two_sizes(cx: &mut Ctxt, layer: &LayerDecl, args: &[&GenericArgument], form: &str) -> Option<[Dim; 2]> {
     if args.len() != 2 {
         cx.error_spanned_by(
             &layer.path,
             format!(
-                "`{}` takes two sizes, {form}, but `{}` has {}\n= help: write `{example}`",
+                "`{}` takes two sizes, `{form}`, but `{}` has {}\n= help: write `{form}`",
                 layer.ident(),
                 layer.display(),
                 args.len()
