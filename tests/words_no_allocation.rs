@@ -6,7 +6,7 @@
 mod common;
 
 use common::alloc::{allocations_during, CountingAllocator};
-use common::words::{random_words, IGNORE};
+use common::words::{random_words, WordsGpt, IGNORE};
 use nn::optim::AdamW;
 use nn::prelude::*;
 use nn::train::Workspace;
@@ -14,17 +14,6 @@ use nn::Mode;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
-
-network! {
-    /// `examples/words.rs`'s model.
-    struct WordsGpt: [usize; 16] =>
-        tok: Embedding<27, 64> -> pos: PositionEmbedding<16, 64> ->
-        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
-        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
-        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
-        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
-        ln: LayerNorm<64> -> head: Linear<64, 27>
-}
 
 type Tokens = [usize; 16];
 

@@ -7,23 +7,13 @@ mod common;
 
 use std::path::PathBuf;
 
+use common::words::WordsGpt;
 use common::{assert_close, Fixture};
 use nn::io::LoadOptions;
 use nn::optim::{AdamW, Optimizer};
 use nn::prelude::*;
 use nn::train::Workspace;
 use nn::Mode;
-
-network! {
-    /// `examples/words.rs`'s declaration of the reference model.
-    pub struct WordsGpt: [usize; 16] =>
-        tok: Embedding<27, 64> -> pos: PositionEmbedding<16, 64> ->
-        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
-        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
-        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
-        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
-        ln: LayerNorm<64> -> head: Linear<64, 27>
-}
 
 type Tokens = [usize; 16];
 

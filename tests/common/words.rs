@@ -1,6 +1,20 @@
-//! Random words encoded as `examples/words.rs` encodes the real ones: the input is `.` (id 0)
-//! then the word's letters (ids 1-26), the target the letters then `.`, and positions past the
-//! end are padding, ignored by the loss.
+//! The words transformer of `examples/words.rs` (the reference model of
+//! `shared/refs/torch_words_gpt.py`), and random words encoded as the example encodes the real
+//! ones: the input is `.` (id 0) then the word's letters (ids 1-26), the target the letters then
+//! `.`, and positions past the end are padding, ignored by the loss.
+
+use nn::prelude::*;
+
+network! {
+    /// `examples/words.rs`'s declaration of the reference model.
+    pub struct WordsGpt: [usize; 16] =>
+        tok: Embedding<27, 64> -> pos: PositionEmbedding<16, 64> ->
+        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
+        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
+        Residual { ln1: LayerNorm<64> -> attn: CausalSelfAttention<64, 4> } ->
+        Residual { ln2: LayerNorm<64> -> Linear<64, 256> -> GELU -> Linear<256, 64> } ->
+        ln: LayerNorm<64> -> head: Linear<64, 27>
+}
 
 /// The padding target, [`nn::loss::CrossEntropy::ignore_index`]'s argument.
 pub const IGNORE: usize = usize::MAX;
