@@ -246,6 +246,33 @@ fn exact_gelu_is_accurate_to_f32_precision() {
     assert!(worst_outer <= 1e-5, "{worst_outer:e}");
 }
 
+/// The exact GELU's derivative `Phi(x) + x phi(x)` against f64 (`Phi` from [`erfc64`]) on 40,001
+/// points of `[-10, 10]` and on values near zero down to the smallest normal float, where the
+/// backward pass cannot recover `Phi(x)` as `GELU(x) / x` and uses `Phi`'s series instead; the
+/// batched path (`derivative_all`, compiled for wide vectors) must give the scalar path's bits.
+#[test]
+fn exact_gelu_derivative_is_accurate_to_f32_precision() {
+    let gelu = GELU::exact();
+    let near_zero = (0..=126).flat_map(|e| [2f32.powi(-e), -(2f32.powi(-e)), 1.5 * 2f32.powi(-e)]);
+    let inputs: Vec<f32> = (-20_000..=20_000).map(|i| i as f32 * 5e-4).chain(near_zero).collect();
+    let outputs: Vec<f32> = inputs.iter().map(|&x| gelu.apply(x)).collect();
+    let ones = vec![1.0; inputs.len()];
+    let mut batched = vec![0.0; inputs.len()];
+    gelu.derivative_all(&inputs, &outputs, &ones, &mut batched);
+    let mut worst = 0.0f64;
+    for ((&x, &y), &from_batch) in inputs.iter().zip(&outputs).zip(&batched) {
+        let scalar = gelu.derivative(x, y);
+        assert_eq!(scalar.to_bits(), from_batch.to_bits(), "x = {x:e}");
+        let x64 = f64::from(x);
+        let cdf = 0.5 * erfc64(-x64 / std::f64::consts::SQRT_2);
+        let pdf = (-0.5 * x64 * x64).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let error = (f64::from(scalar) - (cdf + x64 * pdf)).abs();
+        assert!(error <= 1e-6, "x = {x:e}: derivative {scalar:e}, error {error:e}");
+        worst = worst.max(error);
+    }
+    println!("GELU derivative absolute error: {worst:.3e}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // LayerNorm
 // ---------------------------------------------------------------------------------------------

@@ -64,11 +64,11 @@ impl Elementwise for GELU {
         }
     }
 
-    fn derivative(&self, x: f32, _y: f32) -> f32 {
+    fn derivative(&self, x: f32, y: f32) -> f32 {
         if self.tanh {
             tanh_form_derivative(x)
         } else {
-            exact_derivative(x)
+            exact_derivative(x, y)
         }
     }
 
@@ -76,14 +76,14 @@ impl Elementwise for GELU {
         apply_wide(self.tanh, input, output)
     }
 
-    fn derivative_all(&self, input: &[f32], _output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-        derivative_wide(self.tanh, input, grad_output, grad_input)
+    fn derivative_all(&self, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
+        derivative_wide(self.tanh, input, output, grad_output, grad_input)
     }
 }
 
 widest_vectors!(fn apply_wide(tanh: bool, input: &[f32], output: &mut [f32]) => apply_loop);
 widest_vectors!(
-    fn derivative_wide(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) => derivative_loop
+    fn derivative_wide(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) => derivative_loop
 );
 
 /// `output = GELU(input)`, one loop per form, each without a branch or a call (but `tanh`), so
@@ -105,19 +105,24 @@ fn apply_loop(tanh: bool, input: &[f32], output: &mut [f32]) {
     }
 }
 
-/// `grad_input = grad_output * GELU'(input)`.
+/// `grad_input = grad_output * GELU'(input)`, given `output = GELU(input)`.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-fn derivative_loop(tanh: bool, input: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-    let n = input.len().min(grad_output.len()).min(grad_input.len());
-    let (input, grad_output, grad_input) = (&input[..n], &grad_output[..n], &mut grad_input[..n]);
+fn derivative_loop(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
+    let n = input
+        .len()
+        .min(output.len())
+        .min(grad_output.len())
+        .min(grad_input.len());
+    let (input, output) = (&input[..n], &output[..n]);
+    let (grad_output, grad_input) = (&grad_output[..n], &mut grad_input[..n]);
     if tanh {
         for i in 0..n {
             grad_input[i] = grad_output[i] * tanh_form_derivative(input[i]);
         }
     } else {
         for i in 0..n {
-            grad_input[i] = grad_output[i] * exact_derivative(input[i]);
+            grad_input[i] = grad_output[i] * exact_derivative(input[i], output[i]);
         }
     }
 }
@@ -127,9 +132,23 @@ fn exact(x: f32) -> f32 {
     x * normal_cdf(x)
 }
 
+/// `GELU'(x) = Phi(x) + x phi(x)`, with `Phi(x)` recovered from the forward pass's output
+/// `y = x Phi(x)` as `y / x` (within an ulp or two of `Phi` wherever `y` is a normal float), so the
+/// backward pass evaluates one `exp` (for `phi`) instead of a second `erfc` and `exp`. Near zero,
+/// where `y / x` loses precision or is `0 / 0`, `Phi(x) = 1/2 + x phi(0)` to within `x^3 / 15`.
 #[inline(always)]
-fn exact_derivative(x: f32) -> f32 {
-    normal_cdf(x) + x * normal_pdf(x)
+fn exact_derivative(x: f32, y: f32) -> f32 {
+    /// Below this `|x|`, `y / x` is replaced by the first two terms of `Phi`'s series, whose
+    /// remainder (under 2e-19) is far below an ulp of 1/2.
+    const SERIES_BELOW: f32 = 1e-6;
+    /// `1 / sqrt(2 pi)`: `phi(0)`.
+    const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+    let cdf = if x.abs() < SERIES_BELOW {
+        0.5 + x * FRAC_1_SQRT_2PI
+    } else {
+        y / x
+    };
+    cdf + x * normal_pdf(x)
 }
 
 #[inline(always)]
