@@ -635,33 +635,49 @@ fn attend_body<const D: usize, const H: usize, const T: usize, const FMA: bool>(
     let scale = 1.0 / (head_dim as f32).sqrt();
     for h in 0..H {
         let features = h * head_dim..(h + 1) * head_dim;
-        for t in 0..T {
+        // Positions in blocks, each step over the block's positions before the next step: a
+        // position's softmax is a chain of dependent operations (scores, largest, `exp`, sum),
+        // and the chains of a block, independent of each other, overlap instead of waiting one
+        // behind the other. (A block, not every position: the rows live on the stack.)
+        for first in (0..T).step_by(SOFTMAX_BLOCK) {
+            let positions = first..(first + SOFTMAX_BLOCK).min(T);
+            let mut rows = [[0.0f32; T]; SOFTMAX_BLOCK];
+            let rows = &mut rows[..positions.len()];
             // Scores for every position, later ones included (a whole vector costs no more
             // than part of one); only `0..=t` are read.
-            let mut row = head_products::<D, T, FMA>(&queries[t], keys_transposed, features.clone());
-            // Whole vectors throughout, later positions masked: a loop over `0..=t` would
-            // store single values that the next vector load must wait for.
-            row.iter_mut().for_each(|score| *score *= scale);
-            // The largest score is subtracted before `exp`, so no term overflows.
-            let max = max_through(&row, t);
-            for (j, p) in row.iter_mut().enumerate() {
-                *p = if j <= t { exp_nonpositive::<FMA>(*p - max) } else { 0.0 };
+            for (t, row) in positions.clone().zip(rows.iter_mut()) {
+                *row = head_products::<D, T, FMA>(&queries[t], keys_transposed, features.clone());
             }
-            let inverse = 1.0 / lane_sum(&row);
-            row.iter_mut().for_each(|p| *p *= inverse);
-            weighted_rows::<D, T, FMA>(
-                &mut context[t][features.clone()],
-                values,
-                features.clone(),
-                0..t + 1,
-                |j| row[j],
-            );
+            for (t, row) in positions.clone().zip(rows.iter_mut()) {
+                // Whole vectors throughout, later positions masked: a loop over `0..=t` would
+                // store single values that the next vector load must wait for.
+                row.iter_mut().for_each(|score| *score *= scale);
+                // The largest score is subtracted before `exp`, so no term overflows.
+                let max = max_through(row, t);
+                for (j, p) in row.iter_mut().enumerate() {
+                    *p = if j <= t { exp_nonpositive::<FMA>(*p - max) } else { 0.0 };
+                }
+                let inverse = 1.0 / lane_sum(row);
+                row.iter_mut().for_each(|p| *p *= inverse);
+            }
+            for (t, row) in positions.clone().zip(rows.iter()) {
+                weighted_rows::<D, T, FMA>(
+                    &mut context[t][features.clone()],
+                    values,
+                    features.clone(),
+                    0..t + 1,
+                    |j| row[j],
+                );
+            }
             if let Some(probabilities) = probabilities.as_deref_mut() {
-                probabilities[h][t] = row;
+                probabilities[h][positions].copy_from_slice(rows);
             }
         }
     }
 }
+
+/// Positions whose softmax [`attend`] computes side by side.
+const SOFTMAX_BLOCK: usize = 8;
 
 best_instruction_set! {
     /// The first half of one sample's backward pass through [`attend`]: from the gradient of
