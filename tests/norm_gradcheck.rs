@@ -249,13 +249,19 @@ fn exact_gelu_is_accurate_to_f32_precision() {
 /// The exact GELU's derivative `Phi(x) + x phi(x)` against f64 (`Phi` from [`erfc64`]) on 40,001
 /// points of `[-10, 10]` and on values near zero down to the smallest normal float, where the
 /// backward pass cannot recover `Phi(x)` as `GELU(x) / x` and uses `Phi`'s series instead; the
-/// batched path (`derivative_all`, compiled for wide vectors) must give the scalar path's bits.
+/// batched paths (`apply_all`, `derivative_all`, compiled for wide vectors and run on blocks of
+/// values) must give the scalar paths' bits.
 #[test]
 fn exact_gelu_derivative_is_accurate_to_f32_precision() {
     let gelu = GELU::exact();
     let near_zero = (0..=126).flat_map(|e| [2f32.powi(-e), -(2f32.powi(-e)), 1.5 * 2f32.powi(-e)]);
     let inputs: Vec<f32> = (-20_000..=20_000).map(|i| i as f32 * 5e-4).chain(near_zero).collect();
     let outputs: Vec<f32> = inputs.iter().map(|&x| gelu.apply(x)).collect();
+    let mut outputs_batched = vec![0.0; inputs.len()];
+    gelu.apply_all(&inputs, &mut outputs_batched);
+    for ((&x, &y), &from_batch) in inputs.iter().zip(&outputs).zip(&outputs_batched) {
+        assert_eq!(y.to_bits(), from_batch.to_bits(), "GELU({x:e})");
+    }
     let ones = vec![1.0; inputs.len()];
     let mut batched = vec![0.0; inputs.len()];
     gelu.derivative_all(&inputs, &outputs, &ones, &mut batched);

@@ -5,38 +5,111 @@
 
 use std::f32::consts::{FRAC_1_SQRT_2, LOG2_E};
 
+/// One `f32` or a block of them, on which the functions below run one element-wise step at a
+/// time. On a block, each step is a few vector instructions side by side: the steps of one
+/// value form a long chain (a division, two polynomials), and a CPU overlaps independent chains
+/// only when their instructions are close together, so a block of several vectors runs at the
+/// CPU's throughput where a loop over single vectors waits on each chain. A block and an `f32`
+/// go through the same operations in the same order, so they give the same bits.
+pub(crate) trait Values: Copy {
+    /// `f` applied to each value.
+    fn map(self, f: impl Fn(f32) -> f32) -> Self;
+    /// `f` applied to each pair of values.
+    fn zip(self, other: Self, f: impl Fn(f32, f32) -> f32) -> Self;
+}
+
+impl Values for f32 {
+    #[inline(always)]
+    fn map(self, f: impl Fn(f32) -> f32) -> f32 {
+        f(self)
+    }
+    #[inline(always)]
+    fn zip(self, other: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+        f(self, other)
+    }
+}
+
+/// Values a [`Block`] holds: four AVX-512 vectors.
+pub(crate) const BLOCK: usize = 64;
+
+/// [`BLOCK`] values side by side.
+#[derive(Clone, Copy)]
+pub(crate) struct Block(pub(crate) [f32; BLOCK]);
+
+impl Values for Block {
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
+    fn map(self, f: impl Fn(f32) -> f32) -> Block {
+        let mut out = [0.0; BLOCK];
+        for i in 0..BLOCK {
+            out[i] = f(self.0[i]);
+        }
+        Block(out)
+    }
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)]
+    fn zip(self, other: Block, f: impl Fn(f32, f32) -> f32) -> Block {
+        let mut out = [0.0; BLOCK];
+        for i in 0..BLOCK {
+            out[i] = f(self.0[i], other.0[i]);
+        }
+        Block(out)
+    }
+}
+
+/// `c[0] + t (c[1] + t (c[2] + ...))`, by Horner's rule from the last coefficient.
+#[inline(always)]
+fn polynomial<V: Values, const N: usize>(t: V, coefficients: [f32; N]) -> V {
+    let (&last, rest) = coefficients.split_last().expect("a polynomial has a coefficient");
+    let mut p = t.map(|_| last);
+    for &c in rest.iter().rev() {
+        p = t.zip(p, |t, p| c + t * p);
+    }
+    p
+}
+
 /// `e^x`, within 3 ulps for `x` in `[-87, 88]` (clamped there: below, the result is under
 /// 2^-125, and `GELU` needs no more). `x = n ln 2 + r` with `|r| <= ln 2 / 2`; `e^r` by its
 /// Taylor series to degree 6 (remainder below 1.3e-7 relative); `2^n` built in the exponent bits.
 #[inline(always)]
-pub(crate) fn exp(x: f32) -> f32 {
+pub(crate) fn exp<V: Values>(x: V) -> V {
     /// 1.5 * 2^23: adding it rounds to an integer, left in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     /// `ln 2` in two parts (Cephes): the first has 9 bits, so `n * LN2_HIGH` is exact.
     const LN2_HIGH: f32 = 0.693_359_4;
     const LN2_LOW: f32 = -2.121_944_4e-4;
-    let x = x.clamp(-87.0, 88.0);
-    let shifted = x * LOG2_E + ROUND;
-    let n = shifted - ROUND;
-    let r = (x - n * LN2_HIGH) - n * LN2_LOW;
-    let poly = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let exponent = shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23;
-    poly * f32::from_bits(exponent)
+    let x = x.map(|x| x.clamp(-87.0, 88.0));
+    let shifted = x.map(|x| x * LOG2_E + ROUND);
+    let n = shifted.map(|shifted| shifted - ROUND);
+    let r = x.zip(n, |x, n| (x - n * LN2_HIGH) - n * LN2_LOW);
+    let poly = polynomial(r, [1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0]);
+    let scale =
+        shifted.map(|shifted| f32::from_bits(shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23));
+    poly.zip(scale, |poly, scale| poly * scale)
 }
 
 /// `erfc(z)` for `z >= 0` within 2e-5 relative (1e-6 for `z < 2`): the Chebyshev fit `erfcc` of Numerical
 /// Recipes in C (2nd ed., section 6.2): one formula for every `z`, with no `1 - erf(z)` to cancel.
 #[inline(always)]
-fn erfc_tail(z: f32) -> f32 {
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -1.265_512_2
-        + t * (1.000_023_7
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_204 + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
-    t * exp(-z * z + poly)
+fn erfc_tail<V: Values>(z: V) -> V {
+    let t = z.map(|z| 1.0 / (1.0 + 0.5 * z));
+    let poly = polynomial(
+        t,
+        [
+            -1.265_512_2,
+            1.000_023_7,
+            0.374_091_96,
+            0.096_784_18,
+            -0.186_288_06,
+            0.278_868_07,
+            -1.135_204,
+            1.488_515_9,
+            -0.822_152_2,
+            0.170_872_77,
+        ],
+    );
+    let exponent = z.zip(poly, |z, poly| -z * z + poly);
+    t.zip(exp(exponent), |t, e| t * e)
 }
 
 /// The standard normal CDF `Phi(x) = erfc(-x / sqrt(2)) / 2`, accurate relative to its value
@@ -44,21 +117,24 @@ fn erfc_tail(z: f32) -> f32 {
 /// one [`erfc_tail`] of `|x| / sqrt(2)`, reflected for `x > 0` (`erfc(-z) = 2 - erfc(z)`), so
 /// every value costs one `exp` and no branch.
 #[inline(always)]
-pub(crate) fn normal_cdf(x: f32) -> f32 {
-    let half_tail = 0.5 * erfc_tail(x.abs() * FRAC_1_SQRT_2);
-    if x > 0.0 {
-        1.0 - half_tail
-    } else {
-        half_tail
-    }
+pub(crate) fn normal_cdf<V: Values>(x: V) -> V {
+    let tail = erfc_tail(x.map(|x| x.abs() * FRAC_1_SQRT_2));
+    x.zip(tail, |x, tail| {
+        let half_tail = 0.5 * tail;
+        if x > 0.0 {
+            1.0 - half_tail
+        } else {
+            half_tail
+        }
+    })
 }
 
 /// The standard normal density `phi(x) = e^(-x^2/2) / sqrt(2 pi)`.
 #[inline(always)]
-pub(crate) fn normal_pdf(x: f32) -> f32 {
+pub(crate) fn normal_pdf<V: Values>(x: V) -> V {
     /// `1 / sqrt(2 pi)`.
     const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
-    FRAC_1_SQRT_2PI * exp(-0.5 * x * x)
+    exp(x.map(|x| -0.5 * x * x)).map(|e| FRAC_1_SQRT_2PI * e)
 }
 
 #[cfg(test)]

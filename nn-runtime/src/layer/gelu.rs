@@ -1,7 +1,7 @@
 //! `GELU`: `x * Phi(x)`, exact or in its tanh approximation, as `torch.nn.GELU(approximate=..)`.
 
 use super::Elementwise;
-use crate::special::{normal_cdf, normal_pdf};
+use crate::special::{normal_cdf, normal_pdf, Block, Values, BLOCK};
 use crate::widest::widest_vectors;
 
 /// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
@@ -99,8 +99,13 @@ fn apply_loop(tanh: bool, input: &[f32], output: &mut [f32]) {
             output[i] = tanh_form(input[i]);
         }
     } else {
-        for i in 0..n {
-            output[i] = exact(input[i]);
+        let (input_blocks, input_rest) = input.as_chunks::<BLOCK>();
+        let (output_blocks, output_rest) = output.as_chunks_mut::<BLOCK>();
+        for (x, y) in input_blocks.iter().zip(output_blocks) {
+            *y = exact(Block(*x)).0;
+        }
+        for i in 0..input_rest.len() {
+            output_rest[i] = exact(input_rest[i]);
         }
     }
 }
@@ -121,15 +126,27 @@ fn derivative_loop(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32
             grad_input[i] = grad_output[i] * tanh_form_derivative(input[i]);
         }
     } else {
-        for i in 0..n {
+        let whole = n - n % BLOCK;
+        let blocks = input[..whole]
+            .as_chunks::<BLOCK>()
+            .0
+            .iter()
+            .zip(output[..whole].as_chunks::<BLOCK>().0)
+            .zip(grad_output[..whole].as_chunks::<BLOCK>().0)
+            .zip(grad_input[..whole].as_chunks_mut::<BLOCK>().0);
+        for (((x, y), g), dx) in blocks {
+            *dx = Block(*g).zip(exact_derivative(Block(*x), Block(*y)), |g, d| g * d).0;
+        }
+        for i in whole..n {
             grad_input[i] = grad_output[i] * exact_derivative(input[i], output[i]);
         }
     }
 }
 
+/// `GELU(x) = x Phi(x)`, on one value or a [`Block`] of them (the same bits either way).
 #[inline(always)]
-fn exact(x: f32) -> f32 {
-    x * normal_cdf(x)
+fn exact<V: Values>(x: V) -> V {
+    x.zip(normal_cdf(x), |x, cdf| x * cdf)
 }
 
 /// `GELU'(x) = Phi(x) + x phi(x)`, with `Phi(x)` recovered from the forward pass's output
@@ -137,18 +154,21 @@ fn exact(x: f32) -> f32 {
 /// backward pass evaluates one `exp` (for `phi`) instead of a second `erfc` and `exp`. Near zero,
 /// where `y / x` loses precision or is `0 / 0`, `Phi(x) = 1/2 + x phi(0)` to within `x^3 / 15`.
 #[inline(always)]
-fn exact_derivative(x: f32, y: f32) -> f32 {
+fn exact_derivative<V: Values>(x: V, y: V) -> V {
     /// Below this `|x|`, `y / x` is replaced by the first two terms of `Phi`'s series, whose
     /// remainder (under 2e-19) is far below an ulp of 1/2.
     const SERIES_BELOW: f32 = 1e-6;
     /// `1 / sqrt(2 pi)`: `phi(0)`.
     const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
-    let cdf = if x.abs() < SERIES_BELOW {
-        0.5 + x * FRAC_1_SQRT_2PI
-    } else {
-        y / x
-    };
-    cdf + x * normal_pdf(x)
+    let cdf = x.zip(y, |x, y| {
+        if x.abs() < SERIES_BELOW {
+            0.5 + x * FRAC_1_SQRT_2PI
+        } else {
+            y / x
+        }
+    });
+    let x_pdf = x.zip(normal_pdf(x), |x, pdf| x * pdf);
+    cdf.zip(x_pdf, |cdf, x_pdf| cdf + x_pdf)
 }
 
 #[inline(always)]
