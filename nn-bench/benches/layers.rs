@@ -1,6 +1,7 @@
-//! The element-wise and row-wise layers of the words transformer (`LayerNorm<64>` on its
-//! `[16, 64]` positions, `GELU` on its `[16, 256]` hidden rows) on a batch of 64 sequences:
-//! microseconds per forward and backward pass, on 1 thread (the fastest of 200 rounds).
+//! The layers of the words transformer on its shapes, a batch of 64 sequences of 16 positions
+//! (`LayerNorm<64>`, `GELU` on the `[16, 256]` hidden rows, the per-position `Linear`s of the
+//! MLP): microseconds per forward and backward pass (input gradient included), on 1 thread (the
+//! fastest of 200 rounds), and for the `Linear`s GFLOP/s.
 //!
 //! ```sh
 //! cargo bench -p nn-bench --bench layers
@@ -28,18 +29,24 @@ fn best_us(mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Forward and backward microseconds of `layer` on random sequences of `[T, N]`.
-fn time_layer<L, const T: usize, const N: usize>(name: &str, layer: &L, rng: &mut Rng)
-where
-    L: Layer<[[f32; N]; T], Output = [[f32; N]; T]> + Module,
+/// Forward and backward microseconds of `layer` on random sequences of `[T, IN]`, and GFLOP/s
+/// when `flops_per_position` (of a forward pass) is given.
+fn time_layer<L, const T: usize, const IN: usize, const OUT: usize>(
+    name: &str,
+    layer: &L,
+    rng: &mut Rng,
+    flops_per_position: Option<usize>,
+) where
+    L: Layer<[[f32; IN]; T], Output = [[f32; OUT]; T]> + Module,
 {
-    let random = |rng: &mut Rng| -> Vec<[[f32; N]; T]> {
+    fn random<const T: usize, const N: usize>(rng: &mut Rng) -> Vec<[[f32; N]; T]> {
         (0..BATCH)
             .map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rng.uniform(-2.0, 2.0))))
             .collect()
-    };
-    let (inputs, upstream) = (random(rng), random(rng));
-    let mut outputs = inputs.clone();
+    }
+    let inputs = random::<T, IN>(rng);
+    let upstream = random::<T, OUT>(rng);
+    let mut outputs = upstream.clone();
     let mut grad_input = inputs.clone();
     let mut grads = L::zeros();
     let mut cache = Default::default();
@@ -54,12 +61,26 @@ where
             &mut grads,
         )
     });
-    println!("{name} on {BATCH} x [{T}, {N}]: forward {forward:.1} us, backward {backward:.1} us");
+    let rate = |flops: usize, us: f64| flops as f64 * (BATCH * T) as f64 / us / 1e3;
+    let rates = flops_per_position.map_or(String::new(), |flops| {
+        format!(
+            " ({:.0} and {:.0} GFLOP/s)",
+            rate(flops, forward),
+            rate(2 * flops, backward)
+        )
+    });
+    println!("{name} on {BATCH} x [{T}, {IN}]: forward {forward:.1} us, backward {backward:.1} us{rates}");
 }
 
 fn main() {
     nn::set_num_threads(1);
     let mut rng = Rng::seed(0);
-    time_layer::<_, 16, 64>("LayerNorm<64>", &LayerNorm::<64>::init_with(&mut rng), &mut rng);
-    time_layer::<_, 16, 256>("GELU", &GELU::exact(), &mut rng);
+    time_layer::<_, 16, 64, 64>("LayerNorm<64>", &LayerNorm::<64>::init_with(&mut rng), &mut rng, None);
+    time_layer::<_, 16, 256, 256>("GELU", &GELU::exact(), &mut rng, None);
+    let up = Linear::<64, 256>::init_with(&mut rng);
+    time_layer::<_, 16, 64, 256>("Linear<64, 256>", &up, &mut rng, Some(2 * 64 * 256));
+    let down = Linear::<256, 64>::init_with(&mut rng);
+    time_layer::<_, 16, 256, 64>("Linear<256, 64>", &down, &mut rng, Some(2 * 256 * 64));
+    let square = Linear::<64, 64>::init_with(&mut rng);
+    time_layer::<_, 16, 64, 64>("Linear<64, 64>", &square, &mut rng, Some(2 * 64 * 64));
 }
