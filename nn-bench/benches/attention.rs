@@ -11,30 +11,17 @@
 //! ~/.venvs/nn-tools/bin/python tools/bench_attention.py
 //! ```
 
+mod best;
+
 use std::hint::black_box;
-use std::time::Instant;
+
+use best::{best_us, Passes};
 
 use nn::prelude::*;
 use nn::{Mode, Rng};
 
 const BATCH: usize = 64;
 type Sequence = [[f32; 64]; 16];
-
-/// The fastest of 200 rounds of 5 calls of `f`, in microseconds per call, after a warm-up
-/// round: on a machine shared with other work the fastest round is the one nothing preempted,
-/// where a median measures the other work too.
-fn best_us(mut f: impl FnMut()) -> f64 {
-    (0..201)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..5 {
-                f();
-            }
-            start.elapsed().as_secs_f64() * 1e6 / 5.0
-        })
-        .skip(1)
-        .fold(f64::INFINITY, f64::min)
-}
 
 fn main() {
     let mut rng = Rng::seed(0);
@@ -44,10 +31,7 @@ fn main() {
         .map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0))))
         .collect();
     let upstream = inputs.clone();
-    let mut outputs = vec![[[0.0; 64]; 16]; BATCH];
-    let mut grad_input = outputs.clone();
-    let mut grads = CausalSelfAttention::<64, 4>::zeros();
-    let mut cache = Default::default();
+    let mut passes = Passes::new(&inputs);
     let positions = inputs.as_flattened();
     let mut linear_out = vec![[0.0; 64]; positions.len()];
     let args: Vec<String> = std::env::args().collect();
@@ -57,27 +41,16 @@ fn main() {
     };
     for threads in counts {
         nn::set_num_threads(threads);
-        let forward = best_us(|| attention.forward_batch(black_box(&inputs), &mut outputs, &mut cache, Mode::Train));
-        let backward = best_us(|| {
-            attention.backward_batch(
-                black_box(&inputs),
-                &outputs,
-                &upstream,
-                Some(&mut grad_input),
-                &mut cache,
-                &mut grads,
-            )
-        });
+        let (forward, backward) = passes.time(&attention, &inputs, &upstream);
+        let Passes {
+            outputs,
+            grad_input,
+            grads,
+            cache,
+        } = &mut passes;
         let both = best_us(|| {
-            attention.forward_batch(black_box(&inputs), &mut outputs, &mut cache, Mode::Train);
-            attention.backward_batch(
-                &inputs,
-                &outputs,
-                &upstream,
-                Some(&mut grad_input),
-                &mut cache,
-                &mut grads,
-            );
+            attention.forward_batch(black_box(&inputs), outputs, cache, Mode::Train);
+            attention.backward_batch(&inputs, outputs, &upstream, Some(grad_input), cache, grads);
         });
         let linear = best_us(|| linear.forward_batch(black_box(positions), &mut linear_out, &mut (), Mode::Train));
         println!(

@@ -7,27 +7,14 @@
 //! cargo bench -p nn-bench --bench layers
 //! ```
 
-use std::hint::black_box;
-use std::time::Instant;
+mod best;
+
+use best::Passes;
 
 use nn::prelude::*;
-use nn::{Mode, Rng};
+use nn::Rng;
 
 const BATCH: usize = 64;
-
-/// The fastest of 200 rounds of 5 calls of `f`, in microseconds per call, after a warm-up round.
-fn best_us(mut f: impl FnMut()) -> f64 {
-    (0..201)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..5 {
-                f();
-            }
-            start.elapsed().as_secs_f64() * 1e6 / 5.0
-        })
-        .skip(1)
-        .fold(f64::INFINITY, f64::min)
-}
 
 /// Forward and backward microseconds of `layer` on random sequences of `[T, IN]`, and GFLOP/s
 /// when `flops_per_position` (of a forward pass) is given.
@@ -46,21 +33,7 @@ fn time_layer<L, const T: usize, const IN: usize, const OUT: usize>(
     }
     let inputs = random::<T, IN>(rng);
     let upstream = random::<T, OUT>(rng);
-    let mut outputs = upstream.clone();
-    let mut grad_input = inputs.clone();
-    let mut grads = L::zeros();
-    let mut cache = Default::default();
-    let forward = best_us(|| layer.forward_batch(black_box(&inputs), &mut outputs, &mut cache, Mode::Train));
-    let backward = best_us(|| {
-        layer.backward_batch(
-            black_box(&inputs),
-            &outputs,
-            &upstream,
-            Some(&mut grad_input),
-            &mut cache,
-            &mut grads,
-        )
-    });
+    let (forward, backward) = Passes::new(&inputs).time(layer, &inputs, &upstream);
     let rate = |flops: usize, us: f64| flops as f64 * (BATCH * T) as f64 / us / 1e3;
     let rates = flops_per_position.map_or(String::new(), |flops| {
         format!(
