@@ -1,5 +1,5 @@
 //! The layers of the words transformer on its shapes, a batch of 64 sequences of 16 positions
-//! (`LayerNorm<64>`, `GELU` on the `[16, 256]` hidden rows, the per-position `Linear`s of the
+//! (`LayerNorm<64>`, `GELU` exact and tanh on the `[16, 256]` hidden rows, the per-position `Linear`s of the
 //! MLP): microseconds per forward and backward pass (input gradient included), on 1 thread (the
 //! fastest of 200 rounds), and for the `Linear`s GFLOP/s.
 //!
@@ -50,6 +50,7 @@ fn main() {
     let mut rng = Rng::seed(0);
     time_layer::<_, 16, 64, 64>("LayerNorm<64>", &LayerNorm::<64>::init_with(&mut rng), &mut rng, None);
     time_layer::<_, 16, 256, 256>("GELU", &GELU::exact(), &mut rng, None);
+    time_layer::<_, 16, 256, 256>("GELU (tanh)", &GELU::tanh(), &mut rng, None);
     let up = Linear::<64, 256>::init_with(&mut rng);
     time_layer::<_, 16, 64, 256>("Linear<64, 256>", &up, &mut rng, Some(2 * 64 * 256));
     let down = Linear::<256, 64>::init_with(&mut rng);

@@ -1,13 +1,13 @@
 //! `GELU`: `x * Phi(x)`, exact or in its tanh approximation, as `torch.nn.GELU(approximate=..)`.
 
 use super::Elementwise;
-use crate::special::{normal_cdf, normal_pdf, Block, Values, BLOCK};
+use crate::special::{exp, normal_cdf, normal_pdf, Block, Values, BLOCK};
 use crate::widest::widest_vectors;
 
 /// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
 /// normal CDF, computed in f32 through a Chebyshev approximation of `erfc` (accurate relative to
 /// small outputs too), as PyTorch evaluates `erf` in f32. [`GELU::tanh`] is `nn.GELU(approximate='tanh')`,
-/// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, computed in f32 as PyTorch does.
+/// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, computed in f32 as `x / (1 + e^(-2u))` (the same value, without the cancellation of `1 + tanh` below zero).
 ///
 /// ```
 /// use nn::prelude::*;
@@ -66,7 +66,7 @@ impl Elementwise for GELU {
 
     fn derivative(&self, x: f32, y: f32) -> f32 {
         if self.tanh {
-            tanh_form_derivative(x)
+            tanh_form_derivative(x, y)
         } else {
             exact_derivative(x, y)
         }
@@ -86,46 +86,57 @@ widest_vectors!(
     fn derivative_wide(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) => derivative_loop
 );
 
-/// `output = GELU(input)`, one loop per form, each without a branch or a call (but `tanh`), so
-/// that it is vectorised. Index loops, not iterator adapters: an adapter's `fold` is a function
-/// of its own that would not be compiled for the wider vectors of [`apply_wide`].
+/// `output = GELU(input)` in the chosen form. Index loops, not iterator adapters: an adapter's
+/// `fold` is a function of its own that would not be compiled for the wider vectors of
+/// [`apply_wide`].
 #[inline(always)]
-#[allow(clippy::needless_range_loop)]
 fn apply_loop(tanh: bool, input: &[f32], output: &mut [f32]) {
-    let n = input.len().min(output.len());
-    let (input, output) = (&input[..n], &mut output[..n]);
     if tanh {
-        for i in 0..n {
-            output[i] = tanh_form(input[i]);
-        }
+        map_blocks!(input, output, tanh_form);
     } else {
-        let (input_blocks, input_rest) = input.as_chunks::<BLOCK>();
-        let (output_blocks, output_rest) = output.as_chunks_mut::<BLOCK>();
-        for (x, y) in input_blocks.iter().zip(output_blocks) {
-            *y = exact(Block(*x)).0;
-        }
-        for i in 0..input_rest.len() {
-            output_rest[i] = exact(input_rest[i]);
-        }
+        map_blocks!(input, output, exact);
     }
 }
 
+/// `output[i] = $f(input[i])`: whole [`Block`]s, then one value at a time (the same function,
+/// so the same bits). A macro, not a function taking `$f`: a function passed as a value is
+/// compiled on its own, without the wide vectors of the loop that calls it.
+macro_rules! map_blocks {
+    ($input:expr, $output:expr, $f:ident) => {{
+        let (input, output) = ($input, $output);
+        let n = input.len().min(output.len());
+        let (input_blocks, input_rest) = input[..n].as_chunks::<BLOCK>();
+        let (output_blocks, output_rest) = output[..n].as_chunks_mut::<BLOCK>();
+        for (x, y) in input_blocks.iter().zip(output_blocks) {
+            *y = $f(Block(*x)).0;
+        }
+        for (x, y) in input_rest.iter().zip(output_rest) {
+            *y = $f(*x);
+        }
+    }};
+}
+use map_blocks;
+
 /// `grad_input = grad_output * GELU'(input)`, given `output = GELU(input)`.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)]
 fn derivative_loop(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-    let n = input
-        .len()
-        .min(output.len())
-        .min(grad_output.len())
-        .min(grad_input.len());
-    let (input, output) = (&input[..n], &output[..n]);
-    let (grad_output, grad_input) = (&grad_output[..n], &mut grad_input[..n]);
     if tanh {
-        for i in 0..n {
-            grad_input[i] = grad_output[i] * tanh_form_derivative(input[i]);
-        }
+        derivative_blocks!(input, output, grad_output, grad_input, tanh_form_derivative);
     } else {
+        derivative_blocks!(input, output, grad_output, grad_input, exact_derivative);
+    }
+}
+
+/// `grad_input[i] = grad_output[i] * $derivative(input[i], output[i])`, by whole [`Block`]s then
+/// one value at a time, as [`map_blocks`].
+macro_rules! derivative_blocks {
+    ($input:expr, $output:expr, $grad_output:expr, $grad_input:expr, $derivative:ident) => {{
+        let (input, output, grad_output, grad_input) = ($input, $output, $grad_output, $grad_input);
+        let n = input
+            .len()
+            .min(output.len())
+            .min(grad_output.len())
+            .min(grad_input.len());
         let whole = n - n % BLOCK;
         let blocks = input[..whole]
             .as_chunks::<BLOCK>()
@@ -135,13 +146,14 @@ fn derivative_loop(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32
             .zip(grad_output[..whole].as_chunks::<BLOCK>().0)
             .zip(grad_input[..whole].as_chunks_mut::<BLOCK>().0);
         for (((x, y), g), dx) in blocks {
-            *dx = Block(*g).zip(exact_derivative(Block(*x), Block(*y)), |g, d| g * d).0;
+            *dx = Block(*g).zip($derivative(Block(*x), Block(*y)), |g, d| g * d).0;
         }
         for i in whole..n {
-            grad_input[i] = grad_output[i] * exact_derivative(input[i], output[i]);
+            grad_input[i] = grad_output[i] * $derivative(input[i], output[i]);
         }
-    }
+    }};
 }
+use derivative_blocks;
 
 /// `GELU(x) = x Phi(x)`, on one value or a [`Block`] of them (the same bits either way).
 #[inline(always)]
@@ -171,19 +183,29 @@ fn exact_derivative<V: Values>(x: V, y: V) -> V {
     cdf.zip(x_pdf, |cdf, x_pdf| cdf + x_pdf)
 }
 
+/// `0.5 x (1 + tanh(u))` with `u = sqrt(2 / pi) (x + 0.044715 x^3)`, written as
+/// `x / (1 + e^(-2u))` (`1 + tanh(u) = 2 / (1 + e^(-2u))`): one `exp`, no `1 + tanh` to cancel in
+/// the lower tail, and vectorised where a library `tanh` is a call per value.
 #[inline(always)]
-fn tanh_form(x: f32) -> f32 {
-    let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
-    0.5 * x * (1.0 + inner.tanh())
+fn tanh_form<V: Values>(x: V) -> V {
+    x.zip(exp(x.map(|x| -2.0 * tanh_inner(x))), |x, e| x / (1.0 + e))
 }
 
+/// The derivative of [`tanh_form`]: with `s = 1 / (1 + e^(-2u))` (so `1 - s = e^(-2u) s`),
+/// `s + 2 x u' s (1 - s)`.
 #[inline(always)]
-fn tanh_form_derivative(x: f32) -> f32 {
-    let inner = SQRT_2_OVER_PI * (x + KAPPA * x * x * x);
-    let tanh = inner.tanh();
-    let left = 0.5 * (1.0 + tanh);
-    let right = 0.5 * x * (1.0 - tanh * tanh) * SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x);
-    left + right
+fn tanh_form_derivative<V: Values>(x: V, _y: V) -> V {
+    let e = exp(x.map(|x| -2.0 * tanh_inner(x)));
+    let s = e.map(|e| 1.0 / (1.0 + e));
+    let slope = x.map(|x| 2.0 * x * (SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x)));
+    let e_s = e.zip(s, |e, s| e * s);
+    s.zip(slope.zip(e_s, |slope, e_s| slope * e_s), |s, t| s + s * t)
+}
+
+/// `u = sqrt(2 / pi) (x + 0.044715 x^3)`.
+#[inline(always)]
+fn tanh_inner(x: f32) -> f32 {
+    SQRT_2_OVER_PI * (x + KAPPA * x * x * x)
 }
 
 crate::elementwise_layer!(GELU);
