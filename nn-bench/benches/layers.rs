@@ -1,7 +1,7 @@
 //! The layers of the words transformer on its shapes, a batch of 64 sequences of 16 positions
-//! (`LayerNorm<64>`, `GELU` exact and tanh on the `[16, 256]` hidden rows, the per-position `Linear`s of the
-//! MLP): microseconds per forward and backward pass (input gradient included), on 1 thread (the
-//! fastest of 200 rounds), and for the `Linear`s GFLOP/s.
+//! (`LayerNorm<64>`, `GELU` exact and tanh on the `[16, 256]` hidden rows, the per-position
+//! `Linear`s of the MLP): microseconds per forward and backward pass (input gradient included),
+//! on 1 thread (the fastest of 200 rounds), and for the `Linear`s GFLOP/s.
 //!
 //! ```sh
 //! cargo bench -p nn-bench --bench layers
