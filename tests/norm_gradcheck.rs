@@ -227,23 +227,28 @@ fn softmax_and_log_softmax_input_gradients() {
 /// `erfcc`, a polynomial `exp`) that let the compiler vectorise GELU over a batch.
 #[test]
 fn exact_gelu_is_accurate_to_f32_precision() {
-    let (mut worst_inner, mut worst_outer) = (0.0f64, 0.0f64);
-    for i in -20_000..=20_000 {
-        let x = i as f32 * 5e-4;
-        let expected = gelu64(f64::from(x));
-        if expected == 0.0 {
-            continue;
-        }
-        let relative = ((f64::from(GELU::exact().apply(x)) - expected) / expected).abs();
-        if f64::from(x.abs()) <= 2.0 * std::f64::consts::SQRT_2 {
-            worst_inner = worst_inner.max(relative);
-        } else {
-            worst_outer = worst_outer.max(relative);
-        }
-    }
+    let points = (-20_000..=20_000).map(|i| i as f32 * 5e-4);
+    let values = points.map(|x| (x, GELU::exact().apply(x), gelu64(f64::from(x))));
+    let (worst_inner, worst_outer) = worst_relative_errors(values, 2.0 * std::f64::consts::SQRT_2);
     println!("GELU relative error: {worst_inner:.3e} for |x| <= 2.83, {worst_outer:.3e} beyond");
     assert!(worst_inner <= 1e-6, "{worst_inner:e}");
     assert!(worst_outer <= 1e-5, "{worst_outer:e}");
+}
+
+/// The largest relative errors of `(x, value, expected)` (expected 0 skipped) where `|x| <= bound`
+/// and beyond.
+fn worst_relative_errors(values: impl Iterator<Item = (f32, f32, f64)>, bound: f64) -> (f64, f64) {
+    let (mut inner, mut outer) = (0.0f64, 0.0f64);
+    for (x, value, expected) in values.filter(|&(_, _, expected)| expected != 0.0) {
+        let relative = ((f64::from(value) - expected) / expected).abs();
+        let worst = if f64::from(x.abs()) <= bound {
+            &mut inner
+        } else {
+            &mut outer
+        };
+        *worst = worst.max(relative);
+    }
+    (inner, outer)
 }
 
 /// The tanh form of GELU and its derivative against f64 (`0.5 x (1 + tanh(u))` written as
@@ -262,27 +267,22 @@ fn tanh_gelu_is_accurate_to_f32_precision() {
     let ones = vec![1.0; inputs.len()];
     let mut derivatives = vec![0.0; inputs.len()];
     gelu.derivative_all(&inputs, &outputs, &ones, &mut derivatives);
-    let (mut worst_inner, mut worst_outer, mut worst_derivative) = (0.0f64, 0.0f64, 0.0f64);
+    let s = |x: f64| 1.0 / (1.0 + (-2.0 * (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).exp());
+    let mut worst_derivative = 0.0f64;
     for ((&x, &y), &d) in inputs.iter().zip(&outputs).zip(&derivatives) {
         assert_eq!(gelu.apply(x).to_bits(), y.to_bits(), "GELU({x:e})");
         assert_eq!(gelu.derivative(x, y).to_bits(), d.to_bits(), "GELU'({x:e})");
-        let x64 = f64::from(x);
-        let u = (2.0 / std::f64::consts::PI).sqrt() * (x64 + 0.044715 * x64.powi(3));
-        let s = 1.0 / (1.0 + (-2.0 * u).exp());
-        let expected = x64 * s;
-        if expected != 0.0 {
-            let relative = ((f64::from(y) - expected) / expected).abs();
-            if x64.abs() <= 3.0 {
-                worst_inner = worst_inner.max(relative);
-            } else {
-                worst_outer = worst_outer.max(relative);
-            }
-        }
+        let (x64, s) = (f64::from(x), s(f64::from(x)));
         let slope = (2.0 / std::f64::consts::PI).sqrt() * (1.0 + 3.0 * 0.044715 * x64 * x64);
         let error = (f64::from(d) - (s + 2.0 * x64 * slope * s * (1.0 - s))).abs();
         assert!(error <= 1e-6, "GELU'({x:e}) = {d:e}, error {error:e}");
         worst_derivative = worst_derivative.max(error);
     }
+    let values = inputs
+        .iter()
+        .zip(&outputs)
+        .map(|(&x, &y)| (x, y, f64::from(x) * s(f64::from(x))));
+    let (worst_inner, worst_outer) = worst_relative_errors(values, 3.0);
     println!("tanh GELU relative error: {worst_inner:.3e} for |x| <= 3, {worst_outer:.3e} beyond; derivative {worst_derivative:.3e}");
     assert!(worst_inner <= 1e-6, "{worst_inner:e}");
     assert!(worst_outer <= 1e-4, "{worst_outer:e}");
