@@ -6,8 +6,10 @@ use crate::widest::widest_vectors;
 
 /// The Gaussian error linear unit, PyTorch's `nn.GELU()`: `x * Phi(x)` with `Phi` the standard
 /// normal CDF, computed in f32 through a Chebyshev approximation of `erfc` (accurate relative to
-/// small outputs too), as PyTorch evaluates `erf` in f32. [`GELU::tanh`] is `nn.GELU(approximate='tanh')`,
-/// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, computed in f32 as `x / (1 + e^(-2u))` (the same value, without the cancellation of `1 + tanh` below zero).
+/// small outputs too), as PyTorch evaluates `erf` in f32. [`GELU::tanh`] is
+/// `nn.GELU(approximate='tanh')`, `x/2 * (1 + tanh(u))` with `u = sqrt(2/pi) * (x + 0.044715 x^3)`,
+/// computed in f32 as `x / (1 + e^(-2u))`: the same value, without the cancellation of
+/// `1 + tanh(u)` below zero.
 ///
 /// ```
 /// use nn::prelude::*;
