@@ -6,41 +6,58 @@
 //! feature enables fused multiply-adds, so every value is rounded exactly as in the baseline
 //! loop, and the results are the same bits on every machine.
 
-/// Defines `fn $name(args)`, which runs `$body(args)` compiled for AVX-512F, else AVX2, else
-/// the baseline target. `$body` must be `#[inline(always)]` (so that it is compiled inside
-/// each variant) and written as index loops (an iterator adapter's `fold` is a function of its
-/// own, compiled for the baseline). Const generic parameters are passed on.
+/// Defines `fn $name(args)`, which runs its body compiled for AVX-512F, else AVX2, else the
+/// baseline target: `fn name(args) { body }`, or `fn name(args) => body_fn` to run an existing
+/// `#[inline(always)]` function of the same arguments (so that a test can call the baseline
+/// loop itself). The body is compiled inside each variant; it must be written as index loops
+/// (an iterator adapter's `fold` is a function of its own, compiled for the baseline). Const
+/// generic parameters are passed on.
 macro_rules! widest_vectors {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $(<$(const $generic:ident: $kind:ty),* $(,)?>)? ($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name $(<$(const $generic: $kind),*>)? ($($arg: $ty),*) {
+            #[inline(always)]
+            #[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
+            fn body $(<$(const $generic: $kind),*>)? ($($arg: $ty),*) $body
+            $crate::widest::widest_vectors!(@dispatch body $(<$($generic: $kind),*>)? ($($arg: $ty),*))
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis fn $name:ident $(<$(const $generic:ident: $kind:ty),* $(,)?>)? ($($arg:ident: $ty:ty),* $(,)?) => $body:ident
     ) => {
         $(#[$meta])*
         $vis fn $name $(<$(const $generic: $kind),*>)? ($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512 $(<$(const $generic: $kind),*>)? ($($arg: $ty),*) {
-                    $body $(::<$($generic),*>)? ($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                fn avx2 $(<$(const $generic: $kind),*>)? ($($arg: $ty),*) {
-                    $body $(::<$($generic),*>)? ($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    #[allow(unsafe_code)]
-                    // SAFETY: the CPU supports AVX-512F, checked just above.
-                    return unsafe { avx512 $(::<$($generic),*>)? ($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    #[allow(unsafe_code)]
-                    // SAFETY: the CPU supports AVX2, checked just above.
-                    return unsafe { avx2 $(::<$($generic),*>)? ($($arg),*) };
-                }
-            }
-            $body $(::<$($generic),*>)? ($($arg),*)
+            $crate::widest::widest_vectors!(@dispatch $body $(<$($generic: $kind),*>)? ($($arg: $ty),*))
         }
     };
+    (@dispatch $body:ident $(<$($generic:ident: $kind:ty),*>)? ($($arg:ident: $ty:ty),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512 $(<$(const $generic: $kind),*>)? ($($arg: $ty),*) {
+                $body $(::<$($generic),*>)? ($($arg),*)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2 $(<$(const $generic: $kind),*>)? ($($arg: $ty),*) {
+                $body $(::<$($generic),*>)? ($($arg),*)
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU supports AVX-512F, checked just above.
+                return unsafe { avx512 $(::<$($generic),*>)? ($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { avx2 $(::<$($generic),*>)? ($($arg),*) };
+            }
+        }
+        $body $(::<$($generic),*>)? ($($arg),*)
+    }};
 }
 
 pub(crate) use widest_vectors;

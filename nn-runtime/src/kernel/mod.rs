@@ -674,21 +674,17 @@ fn backward_weight_grouped<const IN: usize, const OUT: usize>(
     });
 }
 
-widest_vectors!(
+widest_vectors! {
     /// `sums[j] = sum_b g[b][first + j]` over the rows of `g` (`width` values each), in row
     /// order.
-    fn bias_columns(g: &[f32], width: usize, first: usize, sums: &mut [f32]) => bias_columns_loop
-);
-
-#[inline(always)]
-#[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
-fn bias_columns_loop(g: &[f32], width: usize, first: usize, sums: &mut [f32]) {
-    sums.fill(0.0);
-    let n = sums.len();
-    for row in g.chunks_exact(width) {
-        let row = &row[first..first + n];
-        for j in 0..n {
-            sums[j] += row[j];
+    fn bias_columns(g: &[f32], width: usize, first: usize, sums: &mut [f32]) {
+        sums.fill(0.0);
+        let n = sums.len();
+        for row in g.chunks_exact(width) {
+            let row = &row[first..first + n];
+            for j in 0..n {
+                sums[j] += row[j];
+            }
         }
     }
 }
@@ -696,37 +692,30 @@ fn bias_columns_loop(g: &[f32], width: usize, first: usize, sums: &mut [f32]) {
 /// Values below which the group sums of a weight gradient are added on one thread.
 const PARALLEL_MIN_VALUES: usize = 32_768;
 
-widest_vectors!(
+widest_vectors! {
     /// `total[i] = sums[i] + sums[stride + i] + sums[2 * stride + i] + ...`, in that order, over
     /// as many groups as `sums` holds.
-    fn add_group_sums(sums: &[f32], stride: usize, total: &mut [f32]) => add_group_sums_loop
-);
-
-#[inline(always)]
-#[allow(clippy::needless_range_loop)] // index loops, so that they are compiled wide
-fn add_group_sums_loop(sums: &[f32], stride: usize, total: &mut [f32]) {
-    let n = total.len().min(sums.len());
-    total[..n].copy_from_slice(&sums[..n]);
-    for group in sums.chunks(stride).skip(1) {
-        let n = n.min(group.len());
-        let (total, group) = (&mut total[..n], &group[..n]);
-        for i in 0..n {
-            total[i] += group[i];
+    fn add_group_sums(sums: &[f32], stride: usize, total: &mut [f32]) {
+        let n = total.len().min(sums.len());
+        total[..n].copy_from_slice(&sums[..n]);
+        for group in sums.chunks(stride).skip(1) {
+            let n = n.min(group.len());
+            let (total, group) = (&mut total[..n], &group[..n]);
+            for i in 0..n {
+                total[i] += group[i];
+            }
         }
     }
 }
 
-widest_vectors!(
+widest_vectors! {
     /// `db = sum_b g[b]`, summed in row order.
-    fn bias_gradient<const OUT: usize>(g: &[f32], db: &mut [f32; OUT]) => bias_gradient_loop
-);
-
-#[inline(always)]
-fn bias_gradient_loop<const OUT: usize>(g: &[f32], db: &mut [f32; OUT]) {
-    db.fill(0.0);
-    for g_row in g.chunks_exact(OUT) {
-        for o in 0..OUT {
-            db[o] += g_row[o];
+    fn bias_gradient<const OUT: usize>(g: &[f32], db: &mut [f32; OUT]) {
+        db.fill(0.0);
+        for g_row in g.chunks_exact(OUT) {
+            for o in 0..OUT {
+                db[o] += g_row[o];
+            }
         }
     }
 }

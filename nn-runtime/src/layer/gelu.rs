@@ -83,20 +83,31 @@ impl Elementwise for GELU {
     }
 }
 
-widest_vectors!(fn apply_wide(tanh: bool, input: &[f32], output: &mut [f32]) => apply_loop);
-widest_vectors!(
-    fn derivative_wide(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) => derivative_loop
-);
+widest_vectors! {
+    /// `output = GELU(input)` in the chosen form.
+    fn apply_wide(tanh: bool, input: &[f32], output: &mut [f32]) {
+        if tanh {
+            map_blocks!(input, output, tanh_form);
+        } else {
+            map_blocks!(input, output, exact);
+        }
+    }
+}
 
-/// `output = GELU(input)` in the chosen form. Index loops, not iterator adapters: an adapter's
-/// `fold` is a function of its own that would not be compiled for the wider vectors of
-/// [`apply_wide`].
-#[inline(always)]
-fn apply_loop(tanh: bool, input: &[f32], output: &mut [f32]) {
-    if tanh {
-        map_blocks!(input, output, tanh_form);
-    } else {
-        map_blocks!(input, output, exact);
+widest_vectors! {
+    /// `grad_input = grad_output * GELU'(input)`, given `output = GELU(input)`.
+    fn derivative_wide(
+        tanh: bool,
+        input: &[f32],
+        output: &[f32],
+        grad_output: &[f32],
+        grad_input: &mut [f32],
+    ) {
+        if tanh {
+            derivative_blocks!(input, output, grad_output, grad_input, tanh_form_derivative);
+        } else {
+            derivative_blocks!(input, output, grad_output, grad_input, exact_derivative);
+        }
     }
 }
 
@@ -118,16 +129,6 @@ macro_rules! map_blocks {
     }};
 }
 use map_blocks;
-
-/// `grad_input = grad_output * GELU'(input)`, given `output = GELU(input)`.
-#[inline(always)]
-fn derivative_loop(tanh: bool, input: &[f32], output: &[f32], grad_output: &[f32], grad_input: &mut [f32]) {
-    if tanh {
-        derivative_blocks!(input, output, grad_output, grad_input, tanh_form_derivative);
-    } else {
-        derivative_blocks!(input, output, grad_output, grad_input, exact_derivative);
-    }
-}
 
 /// `grad_input[i] = grad_output[i] * $derivative(input[i], output[i])`, by whole [`Block`]s then
 /// one value at a time, as [`map_blocks`].

@@ -224,7 +224,7 @@ fn cache_len(rows: usize, n: usize) -> usize {
     rows * STATS_PER_ROW + rows.div_ceil(GROUP_ROWS) * 2 * n
 }
 
-widest_vectors!(
+widest_vectors! {
     /// `output = (x - mean) * inv_std * weight + bias` for each row of `output`, from the rows
     /// at the start of `input`; each row's statistics to `stats` unless it is empty.
     fn normalize_rows<const N: usize>(
@@ -233,43 +233,34 @@ widest_vectors!(
         bias: &[f32; N],
         output: &mut [f32],
         stats: &mut [f32],
-    ) => normalize_rows_loop
-);
-
-#[inline(always)]
-fn normalize_rows_loop<const N: usize>(
-    input: &[f32],
-    weight: &[f32; N],
-    bias: &[f32; N],
-    output: &mut [f32],
-    stats: &mut [f32],
-) {
-    let (input, _) = input.as_chunks::<N>();
-    let (output, _) = output.as_chunks_mut::<N>();
-    let rows = output.len().min(input.len());
-    let normalize = |r: usize, (mean, inv_std): (f32, f32), y: &mut [f32; N], stats: &mut [f32]| {
-        if let Some(stats) = stats.get_mut(r * STATS_PER_ROW..(r + 1) * STATS_PER_ROW) {
-            stats.copy_from_slice(&[mean, inv_std]);
+    ) {
+        let (input, _) = input.as_chunks::<N>();
+        let (output, _) = output.as_chunks_mut::<N>();
+        let rows = output.len().min(input.len());
+        let normalize = |r: usize, (mean, inv_std): (f32, f32), y: &mut [f32; N], stats: &mut [f32]| {
+            if let Some(stats) = stats.get_mut(r * STATS_PER_ROW..(r + 1) * STATS_PER_ROW) {
+                stats.copy_from_slice(&[mean, inv_std]);
+            }
+            let x = &input[r];
+            for i in 0..N {
+                y[i] = (x[i] - mean) * inv_std * weight[i] + bias[i];
+            }
+        };
+        let whole = rows - rows % ROW_BLOCK;
+        for first in (0..whole).step_by(ROW_BLOCK) {
+            let statistics = row_statistics(std::array::from_fn::<_, ROW_BLOCK, _>(|k| &input[first + k]));
+            for (k, statistics) in statistics.into_iter().enumerate() {
+                normalize(first + k, statistics, &mut output[first + k], stats);
+            }
         }
-        let x = &input[r];
-        for i in 0..N {
-            y[i] = (x[i] - mean) * inv_std * weight[i] + bias[i];
+        for r in whole..rows {
+            let [statistics] = row_statistics([&input[r]]);
+            normalize(r, statistics, &mut output[r], stats);
         }
-    };
-    let whole = rows - rows % ROW_BLOCK;
-    for first in (0..whole).step_by(ROW_BLOCK) {
-        let statistics = row_statistics(std::array::from_fn::<_, ROW_BLOCK, _>(|k| &input[first + k]));
-        for (k, statistics) in statistics.into_iter().enumerate() {
-            normalize(first + k, statistics, &mut output[first + k], stats);
-        }
-    }
-    for r in whole..rows {
-        let [statistics] = row_statistics([&input[r]]);
-        normalize(r, statistics, &mut output[r], stats);
     }
 }
 
-widest_vectors!(
+widest_vectors! {
     /// For each row of `stats` and the rows at the start of `input` and `grad_output`: the
     /// input gradient `dx = inv_std * (g w - mean(g w) - x_hat * mean(g w x_hat))` unless `dx`
     /// is empty, and unless `sums` is empty its terms of the parameter gradients (`g * x_hat`
@@ -278,60 +269,50 @@ widest_vectors!(
         input: &[f32],
         grad_output: &[f32],
         stats: &[f32],
-        weight: &[f32; N],
+        w: &[f32; N],
         dx: &mut [f32],
         sums: &mut [f32],
-    ) => gradient_rows_loop
-);
-
-#[inline(always)]
-fn gradient_rows_loop<const N: usize>(
-    input: &[f32],
-    grad_output: &[f32],
-    stats: &[f32],
-    w: &[f32; N],
-    dx: &mut [f32],
-    sums: &mut [f32],
-) {
-    let learn = !sums.is_empty();
-    sums.fill(0.0);
-    let (x, _) = input.as_chunks::<N>();
-    let (g, _) = grad_output.as_chunks::<N>();
-    let (stats, _) = stats.as_chunks::<STATS_PER_ROW>();
-    let (dx, _) = dx.as_chunks_mut::<N>();
-    let rows = x.len().min(g.len()).min(stats.len());
-    // Row `r`'s input gradient from its two sums, then its terms of the parameter gradients.
-    let row = |r: usize, sums_of_row: Option<(f32, f32)>, dx: &mut [[f32; N]], sums: &mut [f32]| {
-        let (x, g, [mean, inv_std]) = (&x[r], &g[r], stats[r]);
-        if let (Some((sum_gw, sum_gw_xhat)), Some(dx)) = (sums_of_row, dx.get_mut(r)) {
-            let (mean_gw, mean_gw_xhat) = (sum_gw / N as f32, sum_gw_xhat / N as f32);
-            for i in 0..N {
-                let x_hat = (x[i] - mean) * inv_std;
-                dx[i] = inv_std * (g[i] * w[i] - mean_gw - x_hat * mean_gw_xhat);
+    ) {
+        let learn = !sums.is_empty();
+        sums.fill(0.0);
+        let (x, _) = input.as_chunks::<N>();
+        let (g, _) = grad_output.as_chunks::<N>();
+        let (stats, _) = stats.as_chunks::<STATS_PER_ROW>();
+        let (dx, _) = dx.as_chunks_mut::<N>();
+        let rows = x.len().min(g.len()).min(stats.len());
+        // Row `r`'s input gradient from its two sums, then its terms of the parameter gradients.
+        let row = |r: usize, sums_of_row: Option<(f32, f32)>, dx: &mut [[f32; N]], sums: &mut [f32]| {
+            let (x, g, [mean, inv_std]) = (&x[r], &g[r], stats[r]);
+            if let (Some((sum_gw, sum_gw_xhat)), Some(dx)) = (sums_of_row, dx.get_mut(r)) {
+                let (mean_gw, mean_gw_xhat) = (sum_gw / N as f32, sum_gw_xhat / N as f32);
+                for i in 0..N {
+                    let x_hat = (x[i] - mean) * inv_std;
+                    dx[i] = inv_std * (g[i] * w[i] - mean_gw - x_hat * mean_gw_xhat);
+                }
+            }
+            if learn {
+                let group = r / GROUP_ROWS;
+                let (weight_sums, bias_sums) = sums[group * 2 * N..(group + 1) * 2 * N].split_at_mut(N);
+                for i in 0..N {
+                    weight_sums[i] += g[i] * ((x[i] - mean) * inv_std);
+                    bias_sums[i] += g[i];
+                }
+            }
+        };
+        // The sums of a pair of rows side by side, then each row in order.
+        let dx_rows = dx.len().min(rows);
+        let whole = dx_rows - dx_rows % GRADIENT_ROW_BLOCK;
+        for first in (0..whole).step_by(GRADIENT_ROW_BLOCK) {
+            let block =
+                std::array::from_fn::<_, GRADIENT_ROW_BLOCK, _>(|k| (&x[first + k], &g[first + k], stats[first + k]));
+            for (k, sums_of_row) in gradient_sums(block, w).into_iter().enumerate() {
+                row(first + k, Some(sums_of_row), dx, sums);
             }
         }
-        if learn {
-            let group = r / GROUP_ROWS;
-            let (weight_sums, bias_sums) = sums[group * 2 * N..(group + 1) * 2 * N].split_at_mut(N);
-            for i in 0..N {
-                weight_sums[i] += g[i] * ((x[i] - mean) * inv_std);
-                bias_sums[i] += g[i];
-            }
+        for r in whole..rows {
+            let sums_of_row = (r < dx_rows).then(|| gradient_sums([(&x[r], &g[r], stats[r])], w)[0]);
+            row(r, sums_of_row, dx, sums);
         }
-    };
-    // The sums of a pair of rows side by side, then each row in order.
-    let dx_rows = dx.len().min(rows);
-    let whole = dx_rows - dx_rows % GRADIENT_ROW_BLOCK;
-    for first in (0..whole).step_by(GRADIENT_ROW_BLOCK) {
-        let block =
-            std::array::from_fn::<_, GRADIENT_ROW_BLOCK, _>(|k| (&x[first + k], &g[first + k], stats[first + k]));
-        for (k, sums_of_row) in gradient_sums(block, w).into_iter().enumerate() {
-            row(first + k, Some(sums_of_row), dx, sums);
-        }
-    }
-    for r in whole..rows {
-        let sums_of_row = (r < dx_rows).then(|| gradient_sums([(&x[r], &g[r], stats[r])], w)[0]);
-        row(r, sums_of_row, dx, sums);
     }
 }
 
@@ -349,20 +330,17 @@ fn gradient_sums<const R: usize, const N: usize>(
     std::array::from_fn(|r| (sum_gw[r], sum_gw_xhat[r]))
 }
 
-widest_vectors!(
+widest_vectors! {
     /// `weight` and `bias` = the sums of every group of `sums`, added in group order.
-    fn add_group_sums<const N: usize>(sums: &[f32], weight: &mut [f32; N], bias: &mut [f32; N]) => add_group_sums_loop
-);
-
-#[inline(always)]
-fn add_group_sums_loop<const N: usize>(sums: &[f32], weight: &mut [f32; N], bias: &mut [f32; N]) {
-    weight.fill(0.0);
-    bias.fill(0.0);
-    for group in sums.chunks_exact(2 * N) {
-        let (weight_sums, bias_sums) = group.split_at(N);
-        for i in 0..N {
-            weight[i] += weight_sums[i];
-            bias[i] += bias_sums[i];
+    fn add_group_sums<const N: usize>(sums: &[f32], weight: &mut [f32; N], bias: &mut [f32; N]) {
+        weight.fill(0.0);
+        bias.fill(0.0);
+        for group in sums.chunks_exact(2 * N) {
+            let (weight_sums, bias_sums) = group.split_at(N);
+            for i in 0..N {
+                weight[i] += weight_sums[i];
+                bias[i] += bias_sums[i];
+            }
         }
     }
 }

@@ -358,7 +358,7 @@ struct Constants {
     neg_step_size: f32,
 }
 
-widest_vectors!(
+widest_vectors! {
     /// One Adam step on a tensor `p` with gradient `g` and moments `m`, `v` (and AMSGrad's
     /// running maxima, or an empty slice): `DECAY` is AdamW's decoupled decay, `L2` Adam's
     /// weight decay in the gradient, `SMALL_WEIGHT` which form of `lerp` torch uses for
@@ -370,23 +370,12 @@ widest_vectors!(
         m: &mut [f32],
         v: &mut [f32],
         maxima: &mut [f32],
-    ) => update_any
-);
-
-/// [`update`] with or without AMSGrad's maxima.
-#[inline(always)]
-fn update_any<const DECAY: bool, const L2: bool, const SMALL_WEIGHT: bool>(
-    c: &Constants,
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    maxima: &mut [f32],
-) {
-    if maxima.is_empty() {
-        update_all::<DECAY, L2, SMALL_WEIGHT, false>(c, p, g, m, v, maxima)
-    } else {
-        update_all::<DECAY, L2, SMALL_WEIGHT, true>(c, p, g, m, v, maxima)
+    ) {
+        if maxima.is_empty() {
+            update_all::<DECAY, L2, SMALL_WEIGHT, false>(c, p, g, m, v, maxima)
+        } else {
+            update_all::<DECAY, L2, SMALL_WEIGHT, true>(c, p, g, m, v, maxima)
+        }
     }
 }
 
