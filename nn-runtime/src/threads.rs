@@ -262,16 +262,27 @@ fn for_each_part(
     if parts <= 1 {
         return task(0, len);
     }
-    let chunk = len.div_ceil(parts).div_ceil(align) * align;
-    let parts = len.div_ceil(chunk);
     let launch = Launch {
         kind: (len as u64) << 32 ^ work_per_row as u64,
         work: len.saturating_mul(work_per_row) as u64,
         single_sample: pool == Pool::Running,
     };
     run(threads, parts, launch, &|first_part, end_part| {
-        task(first_part * chunk, (end_part * chunk).min(len));
+        task(
+            part_start(first_part, parts, len, align),
+            part_start(end_part, parts, len, align),
+        );
     });
+}
+
+/// The first row of part `part` of `parts` over `len` rows cut at multiples of `align` (`len`
+/// for `part == parts`): part `p` holds blocks `p * blocks / parts..(p + 1) * blocks / parts`
+/// of `align` rows, so sizes differ by one block at most, and the threads that claim them
+/// finish together. (Equal parts rounded up to whole blocks leave the last one short: 128 rows
+/// in blocks of 4 cut in 6 as 24, 24, 24, 24, 24, 8 give one thread 72 rows and the other 56.)
+fn part_start(part: usize, parts: usize, len: usize, align: usize) -> usize {
+    let blocks = len.div_ceil(align);
+    (part * blocks / parts * align).min(len)
 }
 
 /// A slice (start and length) that may cross threads: the parts it gives out are disjoint.
@@ -733,6 +744,32 @@ mod tests {
                 assert_eq!(runs, vec![1; parts], "{threads} threads, {parts} parts");
             }
         }
+    }
+
+    /// Parts cover the rows in order, start at multiples of `align`, are never empty, and
+    /// differ by one block of `align` rows at most.
+    #[test]
+    fn parts_are_whole_blocks_of_nearly_equal_size() {
+        for (len, align) in [(128usize, 4usize), (64, 6), (64, 1), (100_352, 1), (7, 3), (1000, 16)] {
+            for parts in 2..=len.div_ceil(align).min(12) {
+                let starts: Vec<usize> = (0..=parts).map(|p| part_start(p, parts, len, align)).collect();
+                assert_eq!((starts[0], starts[parts]), (0, len));
+                let sizes: Vec<usize> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+                assert!(
+                    starts[..parts].iter().all(|s| s % align == 0),
+                    "{len}/{align}: {starts:?}"
+                );
+                // Every part but the last is whole blocks; the last may end with a partial one.
+                let blocks: Vec<usize> = sizes.iter().map(|s| s.div_ceil(align)).collect();
+                let (min, max) = (blocks.iter().min().unwrap(), blocks.iter().max().unwrap());
+                assert!(*min >= 1 && max - min <= 1, "{len}/{align} in {parts}: {sizes:?}");
+            }
+        }
+        // The case that motivated it: 128 rows in blocks of 4, 6 parts, 3 for each thread.
+        let sizes: Vec<usize> = (0..6)
+            .map(|p| part_start(p + 1, 6, 128, 4) - part_start(p, 6, 128, 4))
+            .collect();
+        assert_eq!(sizes, [20, 20, 24, 20, 20, 24]);
     }
 
     /// A launcher whose worker holds a part for longer than [`SPIN`] naps until it is done,

@@ -346,8 +346,9 @@ fn with_buffer(
 /// outputs each). Below [`AVX512_ROW_SPLIT_MIN_ROWS`] rows the threads split the panels: each
 /// transposes its panels and computes them for every row, so a transposed panel is never read by
 /// a core other than the one that wrote it: reading what another core just wrote is slow enough
-/// to undo the split (docs/decisions.md, "AVX-512 on two cores"). From that many rows the copy
-/// is split by panels and the products by rows, which balances better and repays the shared copy.
+/// to undo the split (docs/decisions.md, "AVX-512 on two cores"). From that many rows, and for a
+/// layer of one panel (which a split by panels would leave to one thread), the copy is split by
+/// panels and the products by rows, which balances better and repays the shared copy.
 #[cfg(target_arch = "x86_64")]
 fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
     x: &[[f32; IN]],
@@ -358,7 +359,7 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
 ) {
     let panel_len = IN * avx512::PANEL;
     with_buffer(&TRANSPOSED, avx512::transposed_len(IN, OUT), |wt| {
-        if x.len() < AVX512_ROW_SPLIT_MIN_ROWS {
+        if x.len() < AVX512_ROW_SPLIT_MIN_ROWS && OUT > avx512::PANEL {
             let outputs = avx512::Outputs::new(y);
             return split_rows(wt, panel_len, x.len(), PARALLEL_MIN_MACS, |first, panels| {
                 #[allow(unsafe_code)]

@@ -5,9 +5,12 @@ use crate::threads::split_rows_with;
 use crate::Module;
 
 /// Values of one tensor from which its update is split across the kernel threads (each value
-/// is updated alone, so the split changes no result). Smaller tensors are updated before a
-/// second thread would have woken.
-const PARALLEL_MIN_VALUES: usize = 16_384;
+/// is updated alone, so the split changes no result). Low, because the threads that computed a
+/// weight's gradient hold its rows in their caches: updating a 128x64 weight on one of two
+/// threads, which must fetch the other's half, took 4.5 times as long as on one thread alone,
+/// and split across both it is back near that time. Below this size a launch costs more than
+/// the update.
+const PARALLEL_MIN_VALUES: usize = 4_096;
 
 /// Stochastic gradient descent, PyTorch's
 /// `torch.optim.SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)`.

@@ -157,9 +157,7 @@ pub(crate) fn gather<D: Dataset + ?Sized>(
         PARALLEL_MIN_BYTES,
         |first, inputs, targets| {
             for ((input, target), &index) in inputs.iter_mut().zip(targets).zip(&indices[first..]) {
-                let (x, y) = data.get(index);
-                input.write(x);
-                target.write(y);
+                data.__write_sample(index, input, target);
             }
         },
     );
@@ -169,5 +167,45 @@ pub(crate) fn gather<D: Dataset + ?Sized>(
     unsafe {
         inputs.set_len(batch);
         targets.set_len(batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gather;
+    use crate::data::{Dataset, InMemory};
+
+    /// A dataset that only has `get`: it goes through `Dataset::__write_sample`'s default.
+    struct ByValue(InMemory<[f32; 3]>);
+
+    impl Dataset for ByValue {
+        type Input = [f32; 3];
+        type Target = usize;
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn get(&self, index: usize) -> ([f32; 3], usize) {
+            self.0.get(index)
+        }
+    }
+
+    /// A batch gathered from data in memory (one copy per sample) or through `get` (the
+    /// default) holds the samples asked for, in their order, repeats included.
+    #[test]
+    fn gather_copies_the_samples_asked_for() {
+        let inputs: Vec<[f32; 3]> = (0..10).map(|i| [i as f32, 10.0 * i as f32, -(i as f32)]).collect();
+        let data = InMemory::new(inputs, (0..10).map(|i| 9 - i).collect()).unwrap();
+        let indices = [7, 0, 7, 3, 9];
+        let expected: Vec<_> = indices.iter().map(|&i| data.get(i)).collect();
+        let (mut inputs, mut targets) = (vec![[0.0; 3]; 2], vec![0; 8]);
+        gather(&data, &indices, &mut inputs, &mut targets);
+        assert_eq!(
+            inputs.iter().copied().zip(targets.iter().copied()).collect::<Vec<_>>(),
+            expected
+        );
+        let by_value = ByValue(data);
+        let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+        gather(&by_value, &indices, &mut inputs, &mut targets);
+        assert_eq!(inputs.into_iter().zip(targets).collect::<Vec<_>>(), expected);
     }
 }
