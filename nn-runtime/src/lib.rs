@@ -12,6 +12,7 @@ pub mod loss;
 pub mod metrics;
 pub mod optim;
 mod predict;
+mod prefetch;
 mod rng;
 mod sample;
 mod special;

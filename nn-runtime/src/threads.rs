@@ -506,6 +506,9 @@ impl Drop for Wait {
         let start = Instant::now();
         let mut spins = 0u32;
         while shared.running.load(Ordering::SeqCst) != 0 {
+            if crate::prefetch::fetch_one(false) {
+                continue;
+            }
             spins = spins.wrapping_add(1);
             if !spins.is_multiple_of(SPINS_PER_YIELD) {
                 std::hint::spin_loop();
@@ -693,6 +696,9 @@ fn worker_loop(mut seen: u64, sleeping: &AtomicBool) {
             if launch != seen {
                 seen = launch;
                 break;
+            }
+            if crate::prefetch::fetch_one(true) {
+                continue;
             }
             spins = spins.wrapping_add(1);
             if !spins.is_multiple_of(SPINS_PER_YIELD) {

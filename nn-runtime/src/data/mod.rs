@@ -61,6 +61,15 @@ pub trait Dataset: Sync {
         input.write(x);
         target.write(y);
     }
+
+    /// Where sample `index`'s input is in memory, if it is there to be read as it is: threads
+    /// of the trainer that wait fetch the next batch's inputs into their caches. Not a public
+    /// API.
+    #[doc(hidden)]
+    fn __input_address(&self, index: usize) -> Option<usize> {
+        let _ = index;
+        None
+    }
 }
 
 /// Samples already in memory: a vector of inputs and a vector of their targets.
@@ -171,6 +180,10 @@ impl<I: crate::Input, T: Copy + Send + Sync + 'static> Dataset for InMemory<I, T
     ) {
         input.write(self.inputs[index]);
         target.write(self.targets[index]);
+    }
+
+    fn __input_address(&self, index: usize) -> Option<usize> {
+        self.inputs.get(index).map(|input| std::ptr::from_ref(input) as usize)
     }
 }
 

@@ -379,6 +379,12 @@ impl<'a, L> Trainer<'a, L> {
                 .enumerate()
                 .skip(std::mem::take(&mut skip_steps))
             {
+                let next = ((step + 1) * config.batch_size).min(order.len());
+                let next = &order[next..(next + config.batch_size).min(order.len())];
+                crate::prefetch::announce(
+                    next.iter().map_while(|&index| train.__input_address(index)),
+                    size_of::<D::Input>(),
+                );
                 let loss = workspace.compute_grads_on(net, &self.loss, train, batch);
                 if !loss.is_finite() {
                     net.clone_from(&last_good);
