@@ -15,6 +15,8 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::threads::claim_from_ends;
+
 /// Samples of a batch that can be announced; the rest of a larger batch is not prefetched.
 const MAX_SAMPLES: usize = 1024;
 
@@ -79,25 +81,7 @@ impl Announced {
     /// The address and size of a sample not claimed yet, from the back or the front.
     fn claim(&self, from_back: bool) -> Option<(usize, usize)> {
         let count = self.count.load(Ordering::SeqCst);
-        let mut claimed = self.claimed.load(Ordering::SeqCst);
-        let index = loop {
-            let (front, back) = ((claimed >> 32) as usize, (claimed & 0xFFFF_FFFF) as usize);
-            if front + back >= count {
-                return None;
-            }
-            let (next, index) = if from_back {
-                (claimed + 1, count - 1 - back)
-            } else {
-                (claimed + (1 << 32), front)
-            };
-            match self
-                .claimed
-                .compare_exchange_weak(claimed, next, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => break index,
-                Err(actual) => claimed = actual,
-            }
-        };
+        let index = claim_from_ends(&self.claimed, 32, from_back, |_| Some(count))?;
         // A list replaced meanwhile gives a stale or a new address: either is safe to prefetch.
         Some((
             self.addresses[index].load(Ordering::Relaxed),

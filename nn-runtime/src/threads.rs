@@ -473,23 +473,37 @@ fn run_parts(workers: &[Worker], threads: usize, parts: usize, task: &Task<'_>) 
 /// weight gradient, an optimizer step) are the rows it reads in the next and stay in its own
 /// cache; a late thread's parts are still taken by the others.
 fn claim(shared: &Shared, launch: u64, from_back: bool) -> Option<usize> {
-    let mut current = shared.claim.load(Ordering::SeqCst);
+    claim_from_ends(&shared.claim, 16, from_back, |current| {
+        (current >> 32 == launch).then(|| shared.parts.load(Ordering::SeqCst))
+    })
+}
+
+/// Claims an index of a list from its front or its back, on a counter that packs the number
+/// taken from the front in the `bits` bits above the number taken from the back (any higher bits
+/// are left as they are): the front takes `0, 1, ..`, the back `len - 1, len - 2, ..`, and no
+/// index is taken twice. `len(counter)` gives the list's length, or `None` when the counter no
+/// longer belongs to the list the caller saw.
+pub(crate) fn claim_from_ends(
+    counter: &AtomicU64,
+    bits: u32,
+    from_back: bool,
+    len: impl Fn(u64) -> Option<usize>,
+) -> Option<usize> {
+    let mask = (1u64 << bits) - 1;
+    let mut current = counter.load(Ordering::SeqCst);
     loop {
-        let (front, back) = ((current >> 16) as usize & 0xFFFF, current as usize & 0xFFFF);
-        let parts = shared.parts.load(Ordering::SeqCst);
-        if current >> 32 != launch || front + back >= parts {
+        let (front, back) = ((current >> bits & mask) as usize, (current & mask) as usize);
+        let len = len(current)?;
+        if front + back >= len {
             return None;
         }
-        let (next, part) = if from_back {
-            (current + 1, parts - 1 - back)
+        let (next, index) = if from_back {
+            (current + 1, len - 1 - back)
         } else {
-            (current + (1 << 16), front)
+            (current + (1 << bits), front)
         };
-        match shared
-            .claim
-            .compare_exchange_weak(current, next, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => return Some(part),
+        match counter.compare_exchange_weak(current, next, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return Some(index),
             Err(actual) => current = actual,
         }
     }
