@@ -379,6 +379,8 @@ impl<'a, L> Trainer<'a, L> {
                 .enumerate()
                 .skip(std::mem::take(&mut skip_steps))
             {
+                // The next batch of this epoch, for the kernel threads to fetch into their
+                // caches while they wait during this step (`prefetch.rs`).
                 let next = ((step + 1) * config.batch_size).min(order.len());
                 let next = &order[next..(next + config.batch_size).min(order.len())];
                 crate::prefetch::announce(
