@@ -178,6 +178,9 @@ fn seed_layer_sizes_match_the_reference() {
         check::<784, 128>(batch);
         check::<128, 64>(batch);
         check::<64, 10>(batch);
+        // Inputs enough for the AVX-512 dot-product form at every batch (not a multiple of 16),
+        // outputs split in parts of 4 with one left over.
+        check::<390, 33>(batch);
     }
 }
 
@@ -225,6 +228,11 @@ fn every_implementation_gives_the_same_bits_for_any_thread_count() {
         assert!(
             one == bits::<130, 33>(3, batch),
             "130x33 batch {batch}: 1 and 3 threads differ"
+        );
+        let one = bits::<390, 33>(1, batch);
+        assert!(
+            one == bits::<390, 33>(2, batch),
+            "390x33 batch {batch}: 1 and 2 threads differ"
         );
         let one = bits::<37, 150>(1, batch);
         assert!(

@@ -163,6 +163,20 @@ pub(crate) fn split_rows_on<T: Send>(
     });
 }
 
+/// Calls `task(first, end)` on consecutive ranges that together cover `0..len`, in parallel
+/// when the work (`len * work_per_index`) reaches `min_work`; ranges start at multiples of
+/// `align`. For work whose parts are not slices of one array (columns of a matrix).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn split_range(
+    len: usize,
+    align: usize,
+    work_per_index: usize,
+    min_work: usize,
+    task: impl Fn(usize, usize) + Sync,
+) {
+    for_each_part(Pool::Start, len, align, work_per_index, min_work, &task);
+}
+
 /// [`split_rows`] over `rows` and `extra`, which holds `extra_per_row` values for each row (a
 /// layer's outputs and what it records about them): `task(first, rows_part, extra_part)`.
 pub(crate) fn split_rows_with<T: Send, E: Send>(

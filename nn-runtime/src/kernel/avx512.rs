@@ -100,35 +100,48 @@ fn dots<const N: usize, const R: usize, const C: usize>(xs: [&[f32; N]; R], ws: 
     reduce16(acc)
 }
 
-/// Forward for rows `x` (a block of up to `R` rows, the last repeated to fill it) against
-/// every weight row, `C` at a time; bias added in the epilogue.
+/// Forward for rows `x` (a block of up to `R` rows, the last repeated to fill it) against the
+/// weight rows `outputs`, `C` at a time (the last repeated to fill a block); bias added in the
+/// epilogue. Row `r`'s outputs go to `y.row(first_row + r)`.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `y` has rows `first_row..first_row + x.len()`, and no other
+/// thread writes the columns `outputs` of those rows while this runs.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn forward_block<const IN: usize, const OUT: usize, const R: usize, const C: usize>(
+unsafe fn forward_block<const IN: usize, const OUT: usize, const R: usize, const C: usize>(
     x: &[[f32; IN]],
     w: &[[f32; IN]; OUT],
     bias: &[f32; OUT],
-    y: &mut [[f32; OUT]],
+    outputs: std::ops::Range<usize>,
+    y: &Outputs,
+    first_row: usize,
     activation: Activation,
 ) {
     let rows = x.len();
-    let mut xs = [&x[0]; R];
-    for (r, row) in xs.iter_mut().enumerate() {
-        *row = &x[r.min(rows - 1)];
-    }
-    let mut o = 0;
-    while o < OUT {
-        let mut ws = [&w[0]; C];
-        for (c, row) in ws.iter_mut().enumerate() {
-            *row = &w[(o + c).min(OUT - 1)];
-        }
+    let xs: [&[f32; IN]; R] = array_from(|r| &x[r.min(rows - 1)]);
+    let mut o = outputs.start;
+    while o < outputs.end {
+        let ws: [&[f32; IN]; C] = array_from(|c| &w[(o + c).min(outputs.end - 1)]);
         let mut sums = [0.0f32; L];
         // SAFETY: `sums` holds 16 values.
         unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), dots::<IN, R, C>(xs, ws)) };
-        let width = C.min(OUT - o);
-        for (r, y_row) in y.iter_mut().enumerate().take(rows) {
-            for c in 0..width {
-                y_row[o + c] = activation.apply(sums[r * C + c] + bias[o + c]);
+        let width = C.min(outputs.end - o);
+        for r in 0..rows {
+            // SAFETY: row `first_row + r` of `y` exists and its columns `o..o + width` (inside
+            // `outputs`, below `OUT`) are this call's to write (the caller's contract).
+            let y_row = unsafe { std::slice::from_raw_parts_mut(y.ptr.add((first_row + r) * OUT + o), width) };
+            let sums = &sums[r * C..][..width];
+            // One loop of fixed length for a whole block, so that it compiles to vectors.
+            if let (Ok(y_row), Ok(sums)) = (<&mut [f32; C]>::try_from(&mut *y_row), <&[f32; C]>::try_from(sums)) {
+                let bias: &[f32; C] = bias[o..o + C].try_into().expect("C values");
+                for c in 0..C {
+                    y_row[c] = activation.apply(sums[c] + bias[c]);
+                }
+            } else {
+                for c in 0..width {
+                    y_row[c] = activation.apply(sums[c] + bias[o + c]);
+                }
             }
         }
         o += C;
@@ -145,14 +158,38 @@ pub(super) fn forward<const IN: usize, const OUT: usize>(
     y: &mut [[f32; OUT]],
     activation: Activation,
 ) {
-    let mut x_blocks = x.chunks_exact(4);
-    let mut y_blocks = y.chunks_exact_mut(4);
-    for (x_block, y_block) in (&mut x_blocks).zip(&mut y_blocks) {
-        forward_block::<IN, OUT, 4, 4>(x_block, w, bias, y_block, activation);
+    assert_eq!(x.len(), y.len());
+    // SAFETY: `y` is borrowed mutably here, so this call writes all of it alone.
+    unsafe { forward_columns(x, w, bias, 0..OUT, &Outputs::new(y), activation) }
+}
+
+/// [`forward`] for the outputs `outputs` of every row: the same dots for each value, so the
+/// outputs of a batch may be split across threads.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `y` has `x.len()` rows, and no other thread writes the columns
+/// `outputs` while this runs.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn forward_columns<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    outputs: std::ops::Range<usize>,
+    y: &Outputs,
+    activation: Activation,
+) {
+    assert!(x.len() == y.rows && outputs.start <= outputs.end && outputs.end <= OUT);
+    if outputs.is_empty() {
+        return;
     }
-    let (x_rest, y_rest) = (x_blocks.remainder(), y_blocks.into_remainder());
-    for (x_row, y_row) in x_rest.chunks(1).zip(y_rest.chunks_mut(1)) {
-        forward_block::<IN, OUT, 1, 16>(x_row, w, bias, y_row, activation);
+    let full = x.len() / 4 * 4;
+    for b in (0..full).step_by(4) {
+        // SAFETY: rows `b..b + 4` exist; the caller's contract covers the columns.
+        unsafe { forward_block::<IN, OUT, 4, 4>(&x[b..b + 4], w, bias, outputs.clone(), y, b, activation) };
+    }
+    for b in full..x.len() {
+        // SAFETY: as above, for row `b`.
+        unsafe { forward_block::<IN, OUT, 1, 16>(&x[b..b + 1], w, bias, outputs.clone(), y, b, activation) };
     }
 }
 

@@ -20,7 +20,7 @@ mod shape;
 
 pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
 
-use crate::threads::{split_rows, split_rows_with};
+use crate::threads::{split_range, split_rows, split_rows_with};
 #[cfg(target_arch = "x86_64")]
 use crate::threads::{split_rows_on, Pool};
 use crate::widest::widest_vectors;
@@ -247,7 +247,11 @@ fn forward<const IN: usize, const OUT: usize>(
     assert_eq!(x.len(), y.len(), "linear_forward: as many outputs as inputs");
     #[cfg(target_arch = "x86_64")]
     {
-        if path.avx512() && x.len() >= TRANSPOSE_MIN_ROWS {
+        if path.avx512() && IN >= AVX512_DOTS_MIN_INPUTS {
+            if (2..AVX512_ROW_SPLIT_MIN_ROWS).contains(&x.len()) {
+                return forward_avx512_columns(x, w, bias, y, activation);
+            }
+        } else if path.avx512() && x.len() >= TRANSPOSE_MIN_ROWS {
             return forward_avx512_transposed(x, w, bias, y, activation);
         }
         if let (true, [x], [y]) = (path.avx512(), x, &mut *y) {
@@ -283,6 +287,13 @@ const ONE_ROW_PARALLEL_MIN_MACS: usize = 65_536;
 /// of outputs.
 #[cfg(target_arch = "x86_64")]
 const AVX512_ROW_SPLIT_MIN_ROWS: usize = 256;
+
+/// Inputs from which the AVX-512 forward keeps the dot-product form at every batch size: a
+/// reduction this long repays the horizontal sums, and the form needs no transposed weight (a
+/// copy of the weight on every call). Single-threaded on 64 rows, 784 inputs: 113 against 128 us
+/// with the copy; 256 inputs: 19.5 against 21 us, but 339 against 307 us on 1024 rows.
+#[cfg(target_arch = "x86_64")]
+const AVX512_DOTS_MIN_INPUTS: usize = 384;
 
 /// Batch rows from which the forward transposes the weight first (a copy of the weight costs
 /// about as much as 4 rows of products) and uses broadcast micro-kernels.
@@ -393,6 +404,29 @@ fn forward_avx512_transposed<const IN: usize, const OUT: usize>(
                 )
             }
         });
+    });
+}
+
+/// The AVX-512 dot-product forward of a batch split by outputs: each thread reads only its own
+/// rows of the weight (the rows it updated in the last optimizer step, as the launcher takes
+/// the first parts and a worker the last), not the whole weight from the other core's cache.
+/// From [`AVX512_ROW_SPLIT_MIN_ROWS`] rows the batch is split by rows instead (`forward`).
+#[cfg(target_arch = "x86_64")]
+fn forward_avx512_columns<const IN: usize, const OUT: usize>(
+    x: &[[f32; IN]],
+    w: &[[f32; IN]; OUT],
+    bias: &[f32; OUT],
+    y: &mut [[f32; OUT]],
+    activation: Activation,
+) {
+    let outputs = avx512::Outputs::new(y);
+    split_range(OUT, 4, x.len() * IN, PARALLEL_MIN_MACS, |first, end| {
+        #[allow(unsafe_code)]
+        // SAFETY: the caller checked that the CPU supports AVX-512F; the parts hold disjoint
+        // outputs, so they write disjoint columns of `y`.
+        unsafe {
+            avx512::forward_columns(x, w, bias, first..end, &outputs, activation)
+        }
     });
 }
 
