@@ -2,6 +2,7 @@
 
 use super::{decimal, ensure_state, f32_of, trainable_len, Optimizer};
 use crate::threads::split_rows_with;
+use crate::widest::widest_vectors;
 use crate::Module;
 
 /// Values of one tensor from which its update is split across the kernel threads (each value
@@ -158,10 +159,10 @@ impl Optimizer for Sgd {
                 // One loop per case, each a straight vectorised loop: with the flags tested
                 // inside the loop the step took 1.5x as long (seed MLP, 50 -> 34 us).
                 match (first_step, nesterov) {
-                    (true, false) => rule.momentum_wide::<true, false>(p, g, b),
-                    (false, false) => rule.momentum_wide::<false, false>(p, g, b),
-                    (true, true) => rule.momentum_wide::<true, true>(p, g, b),
-                    (false, true) => rule.momentum_wide::<false, true>(p, g, b),
+                    (true, false) => rule.momentum::<true, false>(p, g, b),
+                    (false, false) => rule.momentum::<false, false>(p, g, b),
+                    (true, true) => rule.momentum::<true, true>(p, g, b),
+                    (false, true) => rule.momentum::<false, true>(p, g, b),
                 }
             });
             offset = end;
@@ -236,34 +237,22 @@ impl Rule {
         }
     }
 
-    /// [`Rule::momentum`] compiled for AVX2 when the CPU has it: 8 values per instruction
-    /// instead of the baseline's 4, and the same operations on every value, so the same bits
-    /// (no fused multiply-add: `avx2` alone does not enable them).
-    fn momentum_wide<const FIRST: bool, const NESTEROV: bool>(self, p: &mut [f32], g: &[f32], b: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            #[allow(unsafe_code)]
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { self.momentum_avx2::<FIRST, NESTEROV>(p, g, b) };
-        }
-        self.momentum::<FIRST, NESTEROV>(p, g, b)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn momentum_avx2<const FIRST: bool, const NESTEROV: bool>(self, p: &mut [f32], g: &[f32], b: &mut [f32]) {
-        self.momentum::<FIRST, NESTEROV>(p, g, b)
-    }
-
     /// With momentum buffer `b`: `b = mu * b + (1 - dampening) * g` (`b = g` at the first step),
     /// then `p -= lr * b`, or `p -= lr * (g + mu * b)` with Nesterov.
-    #[inline(always)]
     fn momentum<const FIRST: bool, const NESTEROV: bool>(self, p: &mut [f32], g: &[f32], b: &mut [f32]) {
-        for ((p, &g), b) in p.iter_mut().zip(g).zip(b) {
-            let g = self.decayed(g, *p);
-            *b = if FIRST { g } else { *b * self.mu + self.keep * g };
-            let step = if NESTEROV { g + self.mu * *b } else { *b };
-            *p -= self.lr * step;
+        momentum::<FIRST, NESTEROV>(self, p, g, b)
+    }
+}
+
+widest_vectors! {
+    /// [`Rule::momentum`]'s loop, compiled for the widest vectors the CPU has.
+    fn momentum<const FIRST: bool, const NESTEROV: bool>(rule: Rule, p: &mut [f32], g: &[f32], b: &mut [f32]) {
+        let n = p.len().min(g.len()).min(b.len());
+        for i in 0..n {
+            let g = rule.decayed(g[i], p[i]);
+            b[i] = if FIRST { g } else { b[i] * rule.mu + rule.keep * g };
+            let step = if NESTEROV { g + rule.mu * b[i] } else { b[i] };
+            p[i] -= rule.lr * step;
         }
     }
 }
