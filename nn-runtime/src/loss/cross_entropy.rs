@@ -2,6 +2,8 @@
 
 use super::Loss;
 use crate::metrics::argmax;
+use crate::special::{exp, Block, Values, BLOCK};
+use crate::widest::widest_vectors;
 use crate::Error;
 
 /// Cross-entropy between the softmax of the logits and a class index, PyTorch's
@@ -22,9 +24,37 @@ pub struct CrossEntropy;
 impl CrossEntropy {
     /// `(max logit, ln sum exp(logit - max))`: the pieces of a stable log-sum-exp.
     pub(super) fn log_sum_exp<const N: usize>(logits: &[f32; N]) -> (f32, f32) {
-        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = logits.iter().map(|&x| (x - max).exp()).sum();
+        let max = row_max(logits);
+        let sum = logits.iter().fold(0.0, |sum, &x| sum + softmax_exp(x - max));
         (max, sum.ln())
+    }
+}
+
+/// The largest logit of a row.
+fn row_max(logits: &[f32]) -> f32 {
+    logits.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// `e^x` for the arguments of a softmax (`x <= 0`), within 3 ulps, and 0 below -87 (where
+/// libm's result is under 2^-125), so that a logit of minus infinity has probability 0, as
+/// in torch. The same bits on one value or a [`Block`].
+#[inline(always)]
+fn softmax_exp<V: Values>(x: V) -> V {
+    x.zip(exp(x), |x, e| if x < -87.0 { 0.0 } else { e })
+}
+
+widest_vectors! {
+    /// `values[i] = softmax_exp(values[i])`, by whole [`Block`]s, then one value at a time
+    /// (the same bits). A batch's exponentials in one pass run at the vector units' rate,
+    /// where a call per value waits on each one's chain of operations.
+    fn softmax_exp_all(values: &mut [f32]) {
+        let (blocks, rest) = values.as_chunks_mut::<BLOCK>();
+        for block in blocks {
+            *block = softmax_exp(Block(*block)).0;
+        }
+        for value in rest {
+            *value = softmax_exp(*value);
+        }
     }
 }
 
@@ -33,12 +63,28 @@ impl<const N: usize> Loss<[f32; N]> for CrossEntropy {
 
     fn loss_and_grad(&self, outputs: &[[f32; N]], targets: &[usize], grad: &mut [[f32; N]]) -> f32 {
         let scale = 1.0 / outputs.len() as f32;
+        // The exponentials of the whole batch are taken in passes over `grad`: first
+        // `e^(x - max)`, summed by row, then `e^(x - max - log_sum)`, the softmax.
+        for (logits, grad) in outputs.iter().zip(grad.iter_mut()) {
+            let max = row_max(logits);
+            for (g, &x) in grad.iter_mut().zip(logits) {
+                *g = x - max;
+            }
+        }
+        softmax_exp_all(grad.as_flattened_mut());
         let mut total = 0.0;
-        for ((logits, &label), grad) in outputs.iter().zip(targets).zip(grad) {
-            let (max, log_sum) = Self::log_sum_exp(logits);
+        for ((logits, &label), grad) in outputs.iter().zip(targets).zip(grad.iter_mut()) {
+            let max = row_max(logits);
+            let log_sum = grad.iter().fold(0.0f32, |sum, &e| sum + e).ln();
             total += log_sum - (logits[label] - max);
             for (g, &x) in grad.iter_mut().zip(logits) {
-                *g = (x - max - log_sum).exp() * scale;
+                *g = x - max - log_sum;
+            }
+        }
+        softmax_exp_all(grad.as_flattened_mut());
+        for (grad, &label) in grad.iter_mut().zip(targets) {
+            for g in grad.iter_mut() {
+                *g *= scale;
             }
             grad[label] -= scale;
         }
@@ -161,7 +207,7 @@ impl<const N: usize> Loss<[f32; N]> for SmoothedCrossEntropy {
             nll_total += nll;
             smooth_total += smooth;
             for (g, &x) in grad.iter_mut().zip(logits) {
-                *g = (x - max - log_sum).exp() * scale - uniform;
+                *g = softmax_exp(x - max - log_sum) * scale - uniform;
             }
             grad[label] -= on_label;
         }
