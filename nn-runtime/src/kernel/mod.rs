@@ -4,7 +4,9 @@
 //! when the CPU has AVX-512F (`avx512.rs`), AVX2+FMA micro-kernels when it has those
 //! (`avx2.rs`, for the shapes where they measured faster), else register-blocked portable code
 //! compiled for AVX2+FMA or the baseline target (`dense.rs`). Above a work threshold the batch
-//! rows (forward, input gradient) or the output rows (weight gradient) are split across threads
+//! rows (forward, input gradient) or the output rows (weight gradient; the AVX-512 forward of a
+//! batch under 256 rows, so that each thread reads only its own rows of the weight) are split
+//! across threads
 //! ([`crate::set_num_threads`]); every value is computed by the same operations whatever the
 //! split, so results are bit-identical for any thread count.
 
