@@ -6,9 +6,8 @@
 //! compiled for AVX2+FMA or the baseline target (`dense.rs`). Above a work threshold the batch
 //! rows (forward, input gradient) or the output rows (weight gradient; the AVX-512 forward of a
 //! batch under 256 rows, so that each thread reads only its own rows of the weight) are split
-//! across threads
-//! ([`crate::set_num_threads`]); every value is computed by the same operations whatever the
-//! split, so results are bit-identical for any thread count.
+//! across threads ([`crate::set_num_threads`]); every value is computed by the same operations
+//! whatever the split, so results are bit-identical for any thread count.
 
 mod array;
 #[cfg(target_arch = "x86_64")]
