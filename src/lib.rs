@@ -55,11 +55,13 @@ pub use nn_runtime::{data, loss, metrics, optim, train};
 pub use nn_runtime::{evaluate, Evaluation, TrainReport, Trainer};
 pub use nn_runtime::{max_threads, num_threads, set_num_threads};
 pub use nn_runtime::{
+    AlignedBox, Elementwise, Error, Floats, Input, Layer, Mode, Module, Predict, Result, Rng, Sampler, Tensor,
+};
+pub use nn_runtime::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Embedding, Flatten, Identity,
     LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, PositionEmbedding, ReLU, Residual, SiLU, Sigmoid, Softmax,
     Tanh, GELU,
 };
-pub use nn_runtime::{Elementwise, Error, Input, Layer, Mode, Module, Predict, Result, Rng, Sampler, Tensor};
 
 pub mod io {
     //! Weights as safetensors files with PyTorch's `state_dict` key names: [`save`], [`load`],
@@ -102,9 +104,10 @@ pub mod __private {
     };
     pub use nn_runtime::summary::{format_summary, SummaryRow};
     pub use nn_runtime::{
-        flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout,
-        Embedding, Error, Flatten, Identity, Input, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mode,
-        Module, PositionEmbedding, ReLU, Residual, Result, Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor, GELU,
+        flatten_batch, prefix_mut, AvgPool2d, BatchNorm1d, BatchNorm2d, Buffer, CausalSelfAttention, Concat, Conv2d,
+        Dropout, Embedding, Error, Flatten, Identity, Input, Layer, LayerNorm, LeakyReLU, Linear, LogSoftmax,
+        MaxPool2d, Mode, Module, PositionEmbedding, ReLU, Residual, Result, Rng, SiLU, Sigmoid, Softmax, Tanh, Tensor,
+        GELU,
     };
     pub use std::{boxed::Box, default::Default, option::Option, path::Path, string::String, vec::Vec};
 }

@@ -240,6 +240,18 @@ fn every_implementation_gives_the_same_bits_for_any_thread_count() {
             "37x150 batch {batch}: 1 and 2 threads differ"
         );
     }
+    // A single row splits its outputs across running workers when the layer is large.
+    for batch in [1, 2] {
+        let one = bits::<1030, 300>(1, batch);
+        assert!(
+            one == bits::<1030, 300>(2, batch),
+            "1030x300 batch {batch}: 1 and 2 threads differ"
+        );
+        assert!(
+            bits::<784, 128>(1, batch) == bits::<784, 128>(2, batch),
+            "784x128 batch {batch}: 1 and 2 threads differ"
+        );
+    }
     nn::set_num_threads(1);
 }
 

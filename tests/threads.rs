@@ -25,7 +25,7 @@ fn bits(net: &MnistMlp) -> Vec<u32> {
 
 /// Trains with `threads` threads on batches of several sizes (multiples of the kernels' blocks
 /// and not), returning the weights' bits, the logits of a batch of 300 and those of 5
-/// single-sample forwards (which split a row's outputs across the threads).
+/// single-sample forwards.
 fn train(threads: usize, images: &[Image], labels: &[usize]) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     nn::set_num_threads(threads);
     // More threads than cores are clamped to the cores (issue 16).

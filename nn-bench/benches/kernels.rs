@@ -32,8 +32,8 @@ fn rows<const N: usize>(rng: &mut Rng, count: usize) -> Vec<[f32; N]> {
         .collect()
 }
 
-/// A weight matrix of `OUT` rows of `IN` values.
-type Weight<const IN: usize, const OUT: usize> = Box<[[f32; IN]; OUT]>;
+/// A weight matrix of `OUT` rows of `IN` values, held as a `Linear` holds it.
+type Weight<const IN: usize, const OUT: usize> = nn::AlignedBox<[[f32; IN]; OUT]>;
 
 /// A batch of rows of `N` values.
 type Rows<const N: usize> = Vec<[f32; N]>;
@@ -44,13 +44,14 @@ fn inputs<const IN: usize, const OUT: usize>(batch: usize) -> (Rows<IN>, Rows<OU
     let mut rng = Rng::seed(0);
     let x = rows::<IN>(&mut rng, batch);
     let g = rows::<OUT>(&mut rng, batch);
-    let w = rows::<IN>(&mut rng, OUT).into_boxed_slice().try_into().unwrap();
+    let mut w = Weight::<IN, OUT>::zeros();
+    w.copy_from_slice(&rows::<IN>(&mut rng, OUT));
     (x, g, w, [0.1; OUT])
 }
 
 /// Buffers for their results: `y`, the input gradient, the weight and bias gradients.
 fn outputs<const IN: usize, const OUT: usize>(batch: usize) -> (Rows<OUT>, Rows<IN>, Weight<IN, OUT>, [f32; OUT]) {
-    let dw = vec![[0.0; IN]; OUT].into_boxed_slice().try_into().unwrap();
+    let dw = Weight::<IN, OUT>::zeros();
     (vec![[0.0; OUT]; batch], vec![[0.0; IN]; batch], dw, [0.0; OUT])
 }
 

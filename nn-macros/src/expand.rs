@@ -533,10 +533,10 @@ fn layer_impl(name: &syn::Ident, checked: &Chain) -> TokenStream {
         // A fused ReLU's input (the Linear's output before the ReLU) and output gradient are
         // never written.
         if !viewed(i) && !fused_relu(i) {
-            cache_fields.push(quote!(#act: __nn::Vec<#ty>));
+            cache_fields.push(quote!(#act: __nn::Buffer<#ty>));
         }
         if !fused_relu(i - 1) {
-            cache_fields.push(quote!(#grad: __nn::Vec<#ty>));
+            cache_fields.push(quote!(#grad: __nn::Buffer<#ty>));
         }
     }
     for (i, Stage { ty, input_ty, .. }) in stages.iter().enumerate() {

@@ -3,6 +3,7 @@
 //! Use it through the `nn` crate, whose `network!` macro generates networks built from these
 //! pieces; everything here is re-exported there.
 
+mod aligned;
 pub mod data;
 mod error;
 pub mod io;
@@ -22,6 +23,7 @@ mod threads;
 pub mod train;
 mod widest;
 
+pub use aligned::{AlignedBox, Buffer, Floats};
 pub use error::{Error, Result};
 pub use layer::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, CausalSelfAttention, Concat, Conv2d, Dropout, Elementwise, Embedding, Flatten,
@@ -31,6 +33,6 @@ pub use layer::{
 pub use predict::Predict;
 pub use rng::Rng;
 pub use sample::Sampler;
-pub use tensor::{boxed_zeros, flatten_batch, prefix_mut, shape_to_string, Input, Tensor};
+pub use tensor::{flatten_batch, prefix_mut, shape_to_string, Input, Tensor};
 pub use threads::{max_threads, num_threads, set_num_threads};
 pub use train::{evaluate, Evaluation, TrainReport, Trainer};

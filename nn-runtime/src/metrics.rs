@@ -1,6 +1,7 @@
 //! Classification metrics: confusion matrix, accuracy, top-k accuracy, per-class precision,
 //! recall and F1, and their macro and weighted averages (as scikit-learn defines them).
 
+use crate::aligned::Buffer;
 use std::fmt;
 
 use crate::data::Dataset;
@@ -218,13 +219,13 @@ where
     N: Layer<D::Input, Output = [f32; C]>,
 {
     let mut matrix = ConfusionMatrix::new(C);
-    let (mut inputs, mut labels, mut outputs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut inputs, mut labels, mut outputs) = (Buffer::new(), Vec::new(), Buffer::new());
     let mut cache = N::Cache::default();
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
-        gather(data, chunk, &mut inputs, &mut labels);
+        let inputs = gather(data, chunk, &mut inputs, &mut labels);
         let outputs = prefix_mut(&mut outputs, chunk.len());
-        net.forward_batch(&inputs, outputs, &mut cache, Mode::Eval);
+        net.forward_batch(inputs, outputs, &mut cache, Mode::Eval);
         for (output, &label) in outputs.iter().zip(&labels) {
             matrix.add(label, argmax(output));
         }

@@ -1,5 +1,7 @@
 //! Per-sample tensors are plain arrays: `[f32; N]`, `[[f32; W]; H]`, `[[[f32; W]; H]; C]`.
 
+use crate::aligned::Buffer;
+
 /// A per-sample tensor: an array of `f32` of rank 1, 2 or 3, stored row-major.
 ///
 /// Kernels see every tensor, and every batch of them, as one flat `&[f32]`.
@@ -128,18 +130,6 @@ pub fn shape_to_string(shape: &[usize]) -> String {
     format!("[{}]", dims.join(", "))
 }
 
-/// A zero-filled tensor built directly on the heap, never on the stack.
-///
-/// Large weight matrices (`[[f32; 784]; 128]`) would overflow the stack in debug builds if
-/// built there first and then boxed.
-pub fn boxed_zeros<T: Tensor, const N: usize>() -> Box<[T; N]> {
-    let rows: Box<[T]> = vec![T::zeros(); N].into_boxed_slice();
-    match rows.try_into() {
-        Ok(array) => array,
-        Err(_) => unreachable!("a vector of N rows converts to an array of N rows"),
-    }
-}
-
 /// A batch of tensors viewed as a batch of flat `[f32; N]` rows, without copying: the memory of
 /// `[[f32; W]; H]` is that of `[f32; H * W]`, row-major, as PyTorch's `flatten` reads it.
 /// `N` must be the tensor's length (checked at compile time).
@@ -156,10 +146,8 @@ pub fn flatten_batch<T: Tensor, const N: usize>(batch: &[T]) -> &[[f32; N]] {
     rows
 }
 
-/// Grows `buffer` to at least `len` elements (allocating only when it must) and returns the first `len`.
-pub fn prefix_mut<T: Input>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
-    if buffer.len() < len {
-        buffer.resize(len, T::blank());
-    }
+/// Grows `buffer` to at least `len` samples (allocating only when it must) and returns the first `len`.
+pub fn prefix_mut<T: Input>(buffer: &mut Buffer<T>, len: usize) -> &mut [T] {
+    buffer.grow_to(len);
     &mut buffer[..len]
 }

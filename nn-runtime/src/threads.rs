@@ -380,8 +380,16 @@ static CREW: Mutex<Crew> = Mutex::new(Crew {
 /// workers when [`Adapt`] finds that they help, else as one call on the calling thread;
 /// returns when all have finished (and panics if one did).
 fn run(threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
-    if launch.single_sample && BLOCK_SERIAL.load(Ordering::Relaxed) && !time_this_one() {
-        return task(0, parts);
+    if launch.single_sample && BLOCK_SERIAL.load(Ordering::Relaxed) {
+        match single_sample_turn() {
+            Turn::Untimed => return task(0, parts),
+            Turn::EndTimed => {
+                task(0, parts);
+                SINGLE_SAMPLE_END.set(Some(Instant::now()));
+                return;
+            }
+            Turn::Timed => {}
+        }
     }
     let mut crew = match CREW.try_lock() {
         Ok(crew) => crew,
@@ -394,25 +402,43 @@ fn run(threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
 /// Whether the block [`Adapt`] is measuring runs on the launcher alone.
 static BLOCK_SERIAL: AtomicBool = AtomicBool::new(false);
 
-/// Single-sample launches in a serial block for each one that is timed (see [`time_this_one`]).
+/// Single-sample launches in a serial block for each one that is timed (see
+/// [`single_sample_turn`]).
 const UNTIMED_PER_TIMED: u32 = 16;
 
 thread_local! {
-    /// Single-sample launches this thread ran untimed since its last timed one.
+    /// Single-sample launches this thread ran in serial blocks since its last timed one.
     static UNTIMED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// When this thread's last single-sample launch ended, if the clock was read then: the
+    /// start of the gap before the next one.
+    static SINGLE_SAMPLE_END: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }
 
-/// Whether a single-sample launch in a serial block goes through [`Adapt`]. A single-sample
-/// product takes a few microseconds, so taking the pool's lock and reading the clock twice
-/// would make it a few percent slower than with one thread: in a serial block, most run
-/// directly, one in [`UNTIMED_PER_TIMED`] is timed (enough to fill the block and to probe the
-/// workers now and then; a launch's time, without the gaps, is the same whichever are timed).
-fn time_this_one() -> bool {
+/// What a single-sample launch in a serial block does about [`Adapt`].
+enum Turn {
+    /// Runs directly, without the lock or the clock.
+    Untimed,
+    /// Runs directly and reads the clock at its end, for the gap before the next launch.
+    EndTimed,
+    /// Goes through [`Adapt`], timed with the gap before it.
+    Timed,
+}
+
+/// A single-sample product takes a few microseconds, so taking the pool's lock and reading the
+/// clock twice would make it a few percent slower than with one thread: in a serial block,
+/// most run directly, one in [`UNTIMED_PER_TIMED`] is timed with the gap before it (enough to
+/// fill the block and to probe the workers now and then). The gap counts: a sample's work
+/// between its products (the small layers, the activations) is where a split across threads
+/// shows its cost, the outputs the other core wrote.
+fn single_sample_turn() -> Turn {
     UNTIMED.with(|untimed| {
         let count = untimed.get() + 1;
-        let timed = count >= UNTIMED_PER_TIMED;
-        untimed.set(if timed { 0 } else { count });
-        timed
+        untimed.set(if count >= UNTIMED_PER_TIMED { 0 } else { count });
+        match UNTIMED_PER_TIMED - count.min(UNTIMED_PER_TIMED) {
+            0 => Turn::Timed,
+            1 => Turn::EndTimed,
+            _ => Turn::Untimed,
+        }
     })
 }
 
@@ -424,8 +450,8 @@ struct Launch {
     kind: u64,
     /// Its size in the units [`Adapt`] compares (multiply-adds or values).
     work: u64,
-    /// A single sample's product ([`Pool::Running`]): the gap before it is not counted, since
-    /// in a serial block most of them are not timed.
+    /// A single sample's product ([`Pool::Running`]): in a serial block most of them run
+    /// untimed, so the gap before it is counted only from a launch that read the clock.
     single_sample: bool,
 }
 
@@ -433,10 +459,22 @@ impl Crew {
     /// [`run`] with the lock held.
     fn run(&mut self, threads: usize, parts: usize, launch: Launch, task: &Task<'_>) {
         let start = Instant::now();
+        // A timed single-sample launch in a serial block stands for the untimed ones around
+        // it: counting it (and the gap before it) that many times fills the block in the same
+        // wall time as a block with the workers, where every launch is timed; the rate is the
+        // same.
+        let weight = |parallel: bool| {
+            if launch.single_sample && !parallel {
+                UNTIMED_PER_TIMED
+            } else {
+                1
+            }
+        };
         if launch.single_sample {
-            self.adapt.last_end = None;
+            self.adapt.last_end = SINGLE_SAMPLE_END.take();
         }
-        let parallel = self.adapt.begin(launch.kind, start);
+        let gap_weight = weight(self.adapt.block_parallel);
+        let parallel = self.adapt.begin(launch.kind, start, gap_weight);
         BLOCK_SERIAL.store(!parallel, Ordering::Relaxed);
         if parallel {
             start_workers(&mut self.workers, threads);
@@ -445,7 +483,12 @@ impl Crew {
             task(0, parts);
         }
         let end = Instant::now();
-        self.adapt.finish(end - start, launch.work, end);
+        let weight = weight(parallel);
+        self.adapt
+            .finish((end - start) * weight, launch.work * u64::from(weight), end);
+        if launch.single_sample {
+            SINGLE_SAMPLE_END.set(Some(end));
+        }
     }
 }
 
@@ -625,18 +668,20 @@ impl Adapt {
         }
     }
 
-    /// A launch of `kind` starts at `start`: whether it uses the workers.
-    fn begin(&mut self, kind: u64, start: Instant) -> bool {
+    /// A launch of `kind` starts at `start`: whether it uses the workers. The gap since the
+    /// last launch counts `gap_weight` times.
+    fn begin(&mut self, kind: u64, start: Instant, gap_weight: u32) -> bool {
         let gap = self
             .last_end
             .map_or(Duration::ZERO, |last| start.saturating_duration_since(last));
-        self.begin_after(kind, gap)
+        self.begin_after(kind, gap, gap_weight)
     }
 
     /// [`Adapt::begin`] for a launch `gap` after the previous one ended.
-    fn begin_after(&mut self, kind: u64, gap: Duration) -> bool {
+    fn begin_after(&mut self, kind: u64, gap: Duration, gap_weight: u32) -> bool {
         if self.block_kind.is_some() {
-            self.block_nanos = self.block_nanos.saturating_add(nanos(gap.min(GAP_CAP)));
+            let gap = nanos(gap.min(GAP_CAP)).saturating_mul(u64::from(gap_weight));
+            self.block_nanos = self.block_nanos.saturating_add(gap);
         }
         let full = self.block_nanos >= nanos(BLOCK) && self.block_kind == Some(kind);
         if full || self.block_nanos >= nanos(MAX_BLOCK) {
@@ -854,7 +899,7 @@ mod tests {
     fn step(adapt: &mut Adapt, parallel: f64) -> usize {
         let mut used = 0;
         for kind in 0..7u64 {
-            let uses = adapt.begin_after(kind, Duration::from_micros(20));
+            let uses = adapt.begin_after(kind, Duration::from_micros(20), 1);
             let serial = Duration::from_micros(100 * (kind + 1));
             let time = if uses { serial.mul_f64(parallel) } else { serial };
             adapt.finish(time, 1000 / (kind + 1).pow(2), Instant::now());
@@ -953,9 +998,9 @@ mod tests {
     #[test]
     fn long_gaps_count_only_up_to_the_cap() {
         let mut adapt = Adapt::new();
-        adapt.begin_after(1, Duration::from_secs(10));
+        adapt.begin_after(1, Duration::from_secs(10), 1);
         adapt.finish(Duration::from_micros(10), 1, Instant::now());
-        adapt.begin_after(2, Duration::from_secs(10));
+        adapt.begin_after(2, Duration::from_secs(10), 1);
         assert_eq!(adapt.block_nanos, nanos(GAP_CAP + Duration::from_micros(10)));
     }
 }

@@ -4,7 +4,7 @@
 //! `nn.Sequential(A, B)` ones: `0.` and `1.`.
 
 use nn::{Layer, Mode, Module, Rng, Tensor};
-use nn_runtime::prefix_mut;
+use nn_runtime::{prefix_mut, Buffer};
 
 #[derive(Clone, Debug)]
 pub struct Seq<A, B> {
@@ -14,8 +14,8 @@ pub struct Seq<A, B> {
 
 /// The activations between the two layers and their gradient, and each layer's own cache.
 pub struct SeqCache<O, CA, CB> {
-    between: Vec<O>,
-    grad_between: Vec<O>,
+    between: Buffer<O>,
+    grad_between: Buffer<O>,
     first: CA,
     second: CB,
 }
@@ -24,8 +24,8 @@ pub struct SeqCache<O, CA, CB> {
 impl<O, CA: Default, CB: Default> Default for SeqCache<O, CA, CB> {
     fn default() -> Self {
         SeqCache {
-            between: Vec::new(),
-            grad_between: Vec::new(),
+            between: Buffer::new(),
+            grad_between: Buffer::new(),
             first: CA::default(),
             second: CB::default(),
         }

@@ -408,15 +408,15 @@ const _: () = {
             Output = [f32; 2],
         >,
     {
-        __grad_1: __nn::Vec<[f32; { 1 * { HEIGHT } * 8 }]>,
-        __act_2: __nn::Vec<[f32; { HIDDEN }]>,
-        __grad_2: __nn::Vec<[f32; { HIDDEN }]>,
-        __act_3: __nn::Vec<[f32; { HIDDEN }]>,
-        __grad_3: __nn::Vec<[f32; { HIDDEN }]>,
-        __act_4: __nn::Vec<
+        __grad_1: __nn::Buffer<[f32; { 1 * { HEIGHT } * 8 }]>,
+        __act_2: __nn::Buffer<[f32; { HIDDEN }]>,
+        __grad_2: __nn::Buffer<[f32; { HIDDEN }]>,
+        __act_3: __nn::Buffer<[f32; { HIDDEN }]>,
+        __grad_3: __nn::Buffer<[f32; { HIDDEN }]>,
+        __act_4: __nn::Buffer<
             <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
         >,
-        __grad_4: __nn::Vec<
+        __grad_4: __nn::Buffer<
             <my::Encoder as ::my_nn::__private::Layer<[f32; { HIDDEN }]>>::Output,
         >,
         __cache_0: <::my_nn::__private::Flatten<

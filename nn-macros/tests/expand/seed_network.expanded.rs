@@ -381,11 +381,11 @@ const _: () = {
     /// Activations and gradients between layers, kept from the forward to the backward pass.
     #[derive(Default)]
     pub struct __MnistMlpCache {
-        __grad_1: __nn::Vec<[f32; 784]>,
-        __grad_2: __nn::Vec<[f32; 128]>,
-        __act_3: __nn::Vec<[f32; 128]>,
-        __grad_4: __nn::Vec<[f32; 64]>,
-        __act_5: __nn::Vec<[f32; 64]>,
+        __grad_1: __nn::Buffer<[f32; 784]>,
+        __grad_2: __nn::Buffer<[f32; 128]>,
+        __act_3: __nn::Buffer<[f32; 128]>,
+        __grad_4: __nn::Buffer<[f32; 64]>,
+        __act_5: __nn::Buffer<[f32; 64]>,
         __cache_0: <::nn::__private::Flatten<
             784,
         > as __nn::Layer<[[f32; 28]; 28]>>::Cache,

@@ -281,11 +281,14 @@ fn forward<const IN: usize, const OUT: usize>(
 #[cfg(target_arch = "x86_64")]
 const PARALLEL_MIN_TRANSPOSE: usize = 32_768;
 
-/// Multiply-adds from which the forward of a single row splits its outputs across threads: a
-/// spinning worker joins in well under a microsecond, and the weight of a layer this large no
-/// longer fits one core's L1 (784x128: each core reads half of it from its own L2).
+/// Multiply-adds from which the forward of a single row splits its outputs across threads. A
+/// split costs the round trip to the worker and the outputs it wrote, which the next layer
+/// reads from the other core's cache; below this the weight (1 MB) fits in one core's L2 and
+/// one core reads it about as fast as two (784x128 takes a few microseconds either way, and
+/// the sample took longer split), above it each core keeps its half in its own cache
+/// (1024x512: 9 us split against 20-58 us on one core).
 #[cfg(target_arch = "x86_64")]
-const ONE_ROW_PARALLEL_MIN_MACS: usize = 65_536;
+const ONE_ROW_PARALLEL_MIN_MACS: usize = 262_144;
 
 /// Batch rows from which the AVX-512 forward splits its products by rows rather than by panels
 /// of outputs.

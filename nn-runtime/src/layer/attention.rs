@@ -8,9 +8,11 @@
 //! bit-identical for any thread count.
 
 use super::{Layer, Linear, Mode, Module};
+use crate::aligned::Buffer;
 use crate::kernel::{linear_backward_input, linear_backward_weight, linear_forward};
-use crate::tensor::{boxed_zeros, prefix_mut};
+use crate::tensor::prefix_mut;
 use crate::threads::{split_rows, split_rows_with};
+use crate::AlignedBox;
 use crate::Rng;
 
 /// Multiply-adds of attention below which a batch stays on the calling thread: waking a second
@@ -46,9 +48,9 @@ const PARALLEL_MIN_COPIES: usize = 32_768;
 pub struct CausalSelfAttention<const D: usize, const H: usize> {
     /// The query, key and value projections, in that order, each `[D][D]` (`[out][in]`):
     /// together PyTorch's `in_proj_weight` `[3D, D]`, which is stored the same way.
-    pub in_proj_weight: Box<[[[f32; D]; D]; 3]>,
+    pub in_proj_weight: AlignedBox<[[[f32; D]; D]; 3]>,
     /// The query, key and value biases: PyTorch's `in_proj_bias` `[3D]`.
-    pub in_proj_bias: Box<[[f32; D]; 3]>,
+    pub in_proj_bias: AlignedBox<[[f32; D]; 3]>,
     /// The projection of the concatenated heads back to `D` features (PyTorch's `out_proj`).
     pub out_proj: Linear<D, D>,
     /// Whether training leaves the weights alone ([`Module::set_frozen`]).
@@ -108,8 +110,8 @@ impl<const D: usize, const H: usize> Module for CausalSelfAttention<D, H> {
     fn zeros() -> Self {
         let _ = Self::HEAD_DIM;
         CausalSelfAttention {
-            in_proj_weight: boxed_zeros(),
-            in_proj_bias: boxed_zeros(),
+            in_proj_weight: AlignedBox::zeros(),
+            in_proj_bias: AlignedBox::zeros(),
             out_proj: Linear::zeros(),
             frozen: false,
         }
@@ -165,25 +167,25 @@ impl<const D: usize, const H: usize> Module for CausalSelfAttention<D, H> {
 /// `out_proj`), and the backward pass's own buffers. Every buffer grows on first use and is
 /// reused after, so a training step after the first allocates nothing.
 pub struct AttentionCache<const D: usize, const H: usize, const T: usize> {
-    queries: Vec<[[f32; D]; T]>,
-    keys: Vec<[[f32; D]; T]>,
-    values: Vec<[[f32; D]; T]>,
+    queries: Buffer<[[f32; D]; T]>,
+    keys: Buffer<[[f32; D]; T]>,
+    values: Buffer<[[f32; D]; T]>,
     /// Each sample's keys transposed, `[D][T]`, and its values (for the backward pass).
-    keys_transposed: Vec<[[f32; T]; D]>,
-    values_transposed: Vec<[[f32; T]; D]>,
+    keys_transposed: Buffer<[[f32; T]; D]>,
+    values_transposed: Buffer<[[f32; T]; D]>,
     /// `probabilities[b][h][t][j]`: how much position `t` of head `h` takes from position `j`
     /// (0 for `j > t`).
-    probabilities: Vec<[[[f32; T]; T]; H]>,
+    probabilities: Buffer<[[[f32; T]; T]; H]>,
     /// The heads' outputs side by side, the input of `out_proj`.
-    context: Vec<[[f32; D]; T]>,
-    grad_context: Vec<[[f32; D]; T]>,
+    context: Buffer<[[f32; D]; T]>,
+    grad_context: Buffer<[[f32; D]; T]>,
     /// The gradient with respect to the scaled scores, shaped as `probabilities`.
-    grad_scores: Vec<[[[f32; T]; T]; H]>,
-    grad_queries: Vec<[[f32; D]; T]>,
-    grad_keys: Vec<[[f32; D]; T]>,
-    grad_values: Vec<[[f32; D]; T]>,
+    grad_scores: Buffer<[[[f32; T]; T]; H]>,
+    grad_queries: Buffer<[[f32; D]; T]>,
+    grad_keys: Buffer<[[f32; D]; T]>,
+    grad_values: Buffer<[[f32; D]; T]>,
     /// One projection's share of the input gradient, before it is added to the others'.
-    grad_input_part: Vec<[[f32; D]; T]>,
+    grad_input_part: Buffer<[[f32; D]; T]>,
 }
 
 // By hand: a derive would require `[[f32; D]; T]: Default`, which arrays of more than 32
@@ -191,19 +193,19 @@ pub struct AttentionCache<const D: usize, const H: usize, const T: usize> {
 impl<const D: usize, const H: usize, const T: usize> Default for AttentionCache<D, H, T> {
     fn default() -> Self {
         AttentionCache {
-            queries: Vec::new(),
-            keys: Vec::new(),
-            values: Vec::new(),
-            keys_transposed: Vec::new(),
-            values_transposed: Vec::new(),
-            probabilities: Vec::new(),
-            context: Vec::new(),
-            grad_context: Vec::new(),
-            grad_scores: Vec::new(),
-            grad_queries: Vec::new(),
-            grad_keys: Vec::new(),
-            grad_values: Vec::new(),
-            grad_input_part: Vec::new(),
+            queries: Buffer::new(),
+            keys: Buffer::new(),
+            values: Buffer::new(),
+            keys_transposed: Buffer::new(),
+            values_transposed: Buffer::new(),
+            probabilities: Buffer::new(),
+            context: Buffer::new(),
+            grad_context: Buffer::new(),
+            grad_scores: Buffer::new(),
+            grad_queries: Buffer::new(),
+            grad_keys: Buffer::new(),
+            grad_values: Buffer::new(),
+            grad_input_part: Buffer::new(),
         }
     }
 }

@@ -288,13 +288,13 @@ macro_rules! batch_norm_type {
         #[derive(Clone, PartialEq)]
         pub struct $name<const C: usize> {
             /// Multiplies each normalised channel (PyTorch's `weight`, initialised to 1).
-            pub weight: Box<[f32; C]>,
+            pub weight: $crate::AlignedBox<[f32; C]>,
             /// Added to each channel after scaling (initialised to 0).
-            pub bias: Box<[f32; C]>,
+            pub bias: $crate::AlignedBox<[f32; C]>,
             /// The mean evaluation normalises with (a buffer, initialised to 0).
-            pub running_mean: Box<[f32; C]>,
+            pub running_mean: $crate::AlignedBox<[f32; C]>,
             /// The variance evaluation normalises with (a buffer, initialised to 1).
-            pub running_var: Box<[f32; C]>,
+            pub running_var: $crate::AlignedBox<[f32; C]>,
             /// Training batches seen, saved as PyTorch's `num_batches_tracked`.
             pub num_batches_tracked: i64,
             /// Whether training leaves the weight and bias alone ([`Module::set_frozen`]).
@@ -340,10 +340,10 @@ macro_rules! batch_norm_type {
             /// partially loaded network normalises sensibly.
             fn zeros() -> Self {
                 $name {
-                    weight: Box::new([0.0; C]),
-                    bias: Box::new([0.0; C]),
-                    running_mean: Box::new([0.0; C]),
-                    running_var: Box::new([1.0; C]),
+                    weight: $crate::AlignedBox::new([0.0; C]),
+                    bias: $crate::AlignedBox::new([0.0; C]),
+                    running_mean: $crate::AlignedBox::new([0.0; C]),
+                    running_var: $crate::AlignedBox::new([1.0; C]),
                     num_batches_tracked: 0,
                     frozen: false,
                 }

@@ -1,5 +1,6 @@
 //! `Concat<(A, B, ..), O>`: every branch applied to the same input, outputs joined.
 
+use crate::aligned::Buffer;
 use std::marker::PhantomData;
 
 use super::residual::add_into;
@@ -54,16 +55,16 @@ impl<B, O> Concat<B, O> {
 
 /// One branch's output and its gradient, and its own cache.
 pub struct BranchCache<T, C> {
-    output: Vec<T>,
-    grad_output: Vec<T>,
+    output: Buffer<T>,
+    grad_output: Buffer<T>,
     inner: C,
 }
 
 impl<T, C: Default> Default for BranchCache<T, C> {
     fn default() -> Self {
         BranchCache {
-            output: Vec::new(),
-            grad_output: Vec::new(),
+            output: Buffer::new(),
+            grad_output: Buffer::new(),
             inner: C::default(),
         }
     }
@@ -73,14 +74,14 @@ impl<T, C: Default> Default for BranchCache<T, C> {
 /// gradient before it is added to the others'.
 pub struct ConcatCache<I, Caches> {
     branches: Caches,
-    grad_input: Vec<I>,
+    grad_input: Buffer<I>,
 }
 
 impl<I, Caches: Default> Default for ConcatCache<I, Caches> {
     fn default() -> Self {
         ConcatCache {
             branches: Caches::default(),
-            grad_input: Vec::new(),
+            grad_input: Buffer::new(),
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use super::{Layer, Mode, Module};
 use crate::kernel::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvShape};
-use crate::tensor::boxed_zeros;
+use crate::AlignedBox;
 use crate::{Rng, Tensor};
 
 /// A 2-D convolution from `IN` to `OUT` channels with a `K`x`K` kernel, moving `STRIDE` pixels
@@ -38,9 +38,9 @@ pub struct Conv2d<
 > {
     /// `weight[o][i][y][x]` multiplies input channel `i` at window offset `(y, x)` into output
     /// channel `o`.
-    pub weight: Box<[[[[f32; K]; K]; IN]; OUT]>,
+    pub weight: AlignedBox<[[[[f32; K]; K]; IN]; OUT]>,
     /// Added to every value of each output channel.
-    pub bias: Box<[f32; OUT]>,
+    pub bias: AlignedBox<[f32; OUT]>,
     /// Whether training leaves the weights alone ([`Module::set_frozen`]).
     frozen: bool,
 }
@@ -138,8 +138,8 @@ impl<
 
     fn zeros() -> Self {
         Conv2d {
-            weight: boxed_zeros(),
-            bias: Box::new([0.0; OUT]),
+            weight: AlignedBox::zeros(),
+            bias: AlignedBox::new([0.0; OUT]),
             frozen: false,
         }
     }

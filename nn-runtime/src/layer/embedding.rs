@@ -3,6 +3,7 @@
 use super::elementwise::PARALLEL_MIN_VALUES;
 use super::{Layer, Mode};
 use crate::threads::split_rows;
+use crate::AlignedBox;
 use crate::Error;
 
 /// A table of `VOCAB` learned vectors of `D` values, PyTorch's `nn.Embedding(VOCAB, D)`: it
@@ -25,7 +26,7 @@ use crate::Error;
 #[derive(Clone, PartialEq)]
 pub struct Embedding<const VOCAB: usize, const D: usize> {
     /// `weight[id]` is the vector of token `id` (PyTorch's `weight`, `[VOCAB, D]`).
-    pub weight: Box<[[f32; D]; VOCAB]>,
+    pub weight: AlignedBox<[[f32; D]; VOCAB]>,
     /// Whether training leaves the weights alone ([`Module::set_frozen`](crate::Module::set_frozen)).
     frozen: bool,
 }

@@ -3,6 +3,7 @@
 use super::{Layer, Mode, Module};
 use crate::threads::{split_row_groups, split_rows, split_rows_with};
 use crate::widest::widest_vectors;
+use crate::AlignedBox;
 use crate::{Rng, Tensor};
 
 /// Added to the variance before the square root, PyTorch's default `eps`.
@@ -22,9 +23,9 @@ const EPS: f32 = 1e-5;
 #[derive(Clone, PartialEq)]
 pub struct LayerNorm<const N: usize> {
     /// Multiplies each normalised value (PyTorch's `weight`, initialised to 1).
-    pub weight: Box<[f32; N]>,
+    pub weight: AlignedBox<[f32; N]>,
     /// Added after scaling (initialised to 0).
-    pub bias: Box<[f32; N]>,
+    pub bias: AlignedBox<[f32; N]>,
     /// Whether training leaves the weights alone ([`Module::set_frozen`]).
     frozen: bool,
 }
@@ -48,8 +49,8 @@ impl<const N: usize> Module for LayerNorm<N> {
 
     fn zeros() -> Self {
         LayerNorm {
-            weight: Box::new([0.0; N]),
-            bias: Box::new([0.0; N]),
+            weight: AlignedBox::new([0.0; N]),
+            bias: AlignedBox::new([0.0; N]),
             frozen: false,
         }
     }

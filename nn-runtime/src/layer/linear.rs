@@ -4,7 +4,7 @@ use super::{Layer, Mode, Module};
 use crate::kernel::{
     linear_backward_input, linear_backward_input_relu, linear_backward_weight, linear_forward, linear_forward_relu,
 };
-use crate::tensor::boxed_zeros;
+use crate::AlignedBox;
 use crate::Rng;
 use crate::Tensor;
 
@@ -22,9 +22,9 @@ use crate::Tensor;
 #[derive(Clone, PartialEq)]
 pub struct Linear<const IN: usize, const OUT: usize> {
     /// `weight[o][i]` multiplies input `i` into output `o`.
-    pub weight: Box<[[f32; IN]; OUT]>,
+    pub weight: AlignedBox<[[f32; IN]; OUT]>,
     /// Added to each output.
-    pub bias: Box<[f32; OUT]>,
+    pub bias: AlignedBox<[f32; OUT]>,
     /// Whether training leaves the weights alone ([`Module::set_frozen`]).
     frozen: bool,
 }
@@ -55,8 +55,8 @@ impl<const IN: usize, const OUT: usize> Module for Linear<IN, OUT> {
 
     fn zeros() -> Self {
         Linear {
-            weight: boxed_zeros(),
-            bias: Box::new([0.0; OUT]),
+            weight: AlignedBox::zeros(),
+            bias: AlignedBox::new([0.0; OUT]),
             frozen: false,
         }
     }

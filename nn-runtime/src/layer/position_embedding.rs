@@ -3,6 +3,7 @@
 use super::elementwise::PARALLEL_MIN_VALUES;
 use super::{Layer, Mode};
 use crate::threads::{split_row_groups, split_rows};
+use crate::AlignedBox;
 
 /// A table of `P` learned vectors of `D` values, one per position, added to a sequence of
 /// `T <= P` rows: `y[t] = x[t] + weight[t]`. This is the reference model's
@@ -30,7 +31,7 @@ use crate::threads::{split_row_groups, split_rows};
 #[derive(Clone, PartialEq)]
 pub struct PositionEmbedding<const P: usize, const D: usize> {
     /// `weight[t]` is added to row `t` of the input (PyTorch's `weight`, `[P, D]`).
-    pub weight: Box<[[f32; D]; P]>,
+    pub weight: AlignedBox<[[f32; D]; P]>,
     /// Whether training leaves the weights alone ([`Module::set_frozen`](crate::Module::set_frozen)).
     frozen: bool,
 }

@@ -2,6 +2,7 @@
 
 use super::elementwise::{PARALLEL_ALIGN, PARALLEL_MIN_VALUES};
 use super::{Identity, Layer, Mode, Module};
+use crate::aligned::Buffer;
 use crate::tensor::prefix_mut;
 use crate::threads::split_rows;
 use crate::{Rng, Tensor};
@@ -82,9 +83,9 @@ impl<B: Module, S: Module> Module for Residual<B, S> {
 /// What a residual block keeps between its passes: each path's output (their backward passes
 /// need them) and caches, and the shortcut's input gradient before it is added.
 pub struct ResidualCache<I, O, BodyCache, ShortcutCache> {
-    body_output: Vec<O>,
-    shortcut_output: Vec<O>,
-    shortcut_grad_input: Vec<I>,
+    body_output: Buffer<O>,
+    shortcut_output: Buffer<O>,
+    shortcut_grad_input: Buffer<I>,
     body: BodyCache,
     shortcut: ShortcutCache,
 }
@@ -92,9 +93,9 @@ pub struct ResidualCache<I, O, BodyCache, ShortcutCache> {
 impl<I, O, B: Default, S: Default> Default for ResidualCache<I, O, B, S> {
     fn default() -> Self {
         ResidualCache {
-            body_output: Vec::new(),
-            shortcut_output: Vec::new(),
-            shortcut_grad_input: Vec::new(),
+            body_output: Buffer::new(),
+            shortcut_output: Buffer::new(),
+            shortcut_grad_input: Buffer::new(),
             body: B::default(),
             shortcut: S::default(),
         }

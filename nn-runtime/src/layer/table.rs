@@ -3,7 +3,7 @@
 //! `PositionEmbedding` differ only in how they read it.
 
 /// Implements `Module` for `$layer<ROWS, D>`, a struct with the fields
-/// `weight: Box<[[f32; D]; ROWS]>` and `frozen: bool`.
+/// `weight: AlignedBox<[[f32; D]; ROWS]>` and `frozen: bool`.
 macro_rules! table_module {
     ($layer:ident) => {
         impl<const ROWS: usize, const D: usize> $crate::layer::Module for $layer<ROWS, D> {
@@ -23,7 +23,7 @@ macro_rules! table_module {
 
             fn zeros() -> Self {
                 $layer {
-                    weight: $crate::tensor::boxed_zeros(),
+                    weight: $crate::AlignedBox::zeros(),
                     frozen: false,
                 }
             }

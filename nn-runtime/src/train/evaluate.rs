@@ -1,6 +1,7 @@
 //! Loss and accuracy of a network on a dataset.
 
 use super::gather;
+use crate::aligned::Buffer;
 use crate::data::Dataset;
 use crate::layer::{Layer, Mode};
 use crate::loss::Loss;
@@ -96,7 +97,7 @@ where
         ));
     }
     let batch_size = batch_size.max(1);
-    let (mut inputs, mut targets, mut outputs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut inputs, mut targets, mut outputs) = (Buffer::new(), Vec::new(), Buffer::new());
     let mut cache = N::Cache::default();
     // The loss is averaged over its terms (`Loss::counted`: the positions that are not ignored,
     // for a loss with an ignore index), so that the mean over the batches is PyTorch's mean
@@ -104,14 +105,14 @@ where
     let (mut total_loss, mut terms, mut correct, mut judged) = (0.0f64, 0usize, 0usize, 0usize);
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch_size) {
-        gather(data, chunk, &mut inputs, &mut targets);
+        let inputs = gather(data, chunk, &mut inputs, &mut targets);
         // Checked before the loss, which indexes the outputs by the label.
-        for ((target, input), &index) in targets.iter().zip(&inputs).zip(chunk) {
+        for ((target, input), &index) in targets.iter().zip(inputs).zip(chunk) {
             loss.check_target(target, index)?;
             net.check_input(input, index)?;
         }
         let outputs = prefix_mut(&mut outputs, chunk.len());
-        net.forward_batch(&inputs, outputs, &mut cache, Mode::Eval);
+        net.forward_batch(inputs, outputs, &mut cache, Mode::Eval);
         let batch_terms = loss.counted(&targets);
         total_loss += f64::from(loss.loss(outputs, &targets)) * batch_terms as f64;
         terms += batch_terms;

@@ -1,5 +1,6 @@
 //! The buffers of one training step, allocated once and reused.
 
+use crate::aligned::Buffer;
 use crate::data::Dataset;
 use crate::layer::{Layer, Mode};
 use crate::loss::Loss;
@@ -28,10 +29,10 @@ const PARALLEL_MIN_BYTES: usize = 64 * 1024;
 /// assert!(later < first);
 /// ```
 pub struct Workspace<N: Layer<I>, I: Input, T> {
-    inputs: Vec<I>,
+    inputs: Buffer<I>,
     targets: Vec<T>,
-    outputs: Vec<N::Output>,
-    grad_outputs: Vec<N::Output>,
+    outputs: Buffer<N::Output>,
+    grad_outputs: Buffer<N::Output>,
     cache: N::Cache,
     grads: N,
 }
@@ -46,10 +47,10 @@ impl<N: Layer<I>, I: Input, T: Copy> Workspace<N, I, T> {
     /// Empty buffers and zero gradients for network type `N`.
     pub fn new() -> Self {
         Workspace {
-            inputs: Vec::new(),
+            inputs: Buffer::new(),
             targets: Vec::new(),
-            outputs: Vec::new(),
-            grad_outputs: Vec::new(),
+            outputs: Buffer::new(),
+            grad_outputs: Buffer::new(),
             cache: N::Cache::default(),
             grads: N::zeros(),
         }
@@ -127,30 +128,34 @@ impl<N: Layer<I>, I: Input, T: Copy> Workspace<N, I, T> {
     {
         let mut inputs = std::mem::take(&mut self.inputs);
         let mut targets = std::mem::take(&mut self.targets);
-        gather(data, indices, &mut inputs, &mut targets);
-        let value = self.compute_grads(net, loss, &inputs, &targets);
+        let batch = gather(data, indices, &mut inputs, &mut targets);
+        let value = self.compute_grads(net, loss, batch, &targets);
         self.inputs = inputs;
         self.targets = targets;
         value
     }
 }
 
-/// Replaces the contents of `inputs` and `targets` with the samples `indices` of `data`,
-/// reusing their capacity. A large batch is copied on the kernel threads: reading samples
-/// scattered over a large data set is bound by memory latency, which two cores halve.
-pub(crate) fn gather<D: Dataset + ?Sized>(
+/// Copies the samples `indices` of `data` into the first slots of `inputs` (grown if needed)
+/// and replaces the contents of `targets` with their targets, reusing its capacity; returns the
+/// batch of inputs. A large batch is copied on the kernel threads: reading samples scattered
+/// over a large data set is bound by memory latency, which two cores halve.
+pub(crate) fn gather<'a, D: Dataset + ?Sized>(
     data: &D,
     indices: &[usize],
-    inputs: &mut Vec<D::Input>,
+    inputs: &'a mut Buffer<D::Input>,
     targets: &mut Vec<D::Target>,
-) {
+) -> &'a [D::Input] {
     let batch = indices.len();
-    inputs.clear();
+    let inputs = prefix_mut(inputs, batch);
     targets.clear();
-    inputs.reserve(batch);
     targets.reserve(batch);
+    #[allow(unsafe_code)]
+    // SAFETY: the same memory seen as slots that may be written; `__write_sample` writes only
+    // whole samples, so every slot stays initialised.
+    let slots = unsafe { &mut *(std::ptr::from_mut::<[D::Input]>(inputs) as *mut [std::mem::MaybeUninit<D::Input>]) };
     split_rows_with(
-        &mut inputs.spare_capacity_mut()[..batch],
+        slots,
         &mut targets.spare_capacity_mut()[..batch],
         1,
         size_of::<D::Input>(),
@@ -165,14 +170,15 @@ pub(crate) fn gather<D: Dataset + ?Sized>(
     // SAFETY: the parts above cover `0..batch`, and each wrote every slot of its part; had one
     // panicked, `split_rows_with` would have panicked before this line.
     unsafe {
-        inputs.set_len(batch);
         targets.set_len(batch);
     }
+    inputs
 }
 
 #[cfg(test)]
 mod tests {
     use super::gather;
+    use crate::aligned::Buffer;
     use crate::data::{Dataset, InMemory};
 
     /// A dataset that only has `get`: it goes through `Dataset::__write_sample`'s default.
@@ -197,15 +203,16 @@ mod tests {
         let data = InMemory::new(inputs, (0..10).map(|i| 9 - i).collect()).unwrap();
         let indices = [7, 0, 7, 3, 9];
         let expected: Vec<_> = indices.iter().map(|&i| data.get(i)).collect();
-        let (mut inputs, mut targets) = (vec![[0.0; 3]; 2], vec![0; 8]);
-        gather(&data, &indices, &mut inputs, &mut targets);
+        let (mut inputs, mut targets) = (Buffer::new(), vec![0; 8]);
+        inputs.grow_to(2);
+        let batch = gather(&data, &indices, &mut inputs, &mut targets);
         assert_eq!(
-            inputs.iter().copied().zip(targets.iter().copied()).collect::<Vec<_>>(),
+            batch.iter().copied().zip(targets.iter().copied()).collect::<Vec<_>>(),
             expected
         );
         let by_value = ByValue(data);
-        let (mut inputs, mut targets) = (Vec::new(), Vec::new());
-        gather(&by_value, &indices, &mut inputs, &mut targets);
-        assert_eq!(inputs.into_iter().zip(targets).collect::<Vec<_>>(), expected);
+        let (mut inputs, mut targets) = (Buffer::new(), Vec::new());
+        let batch = gather(&by_value, &indices, &mut inputs, &mut targets);
+        assert_eq!(batch.iter().copied().zip(targets).collect::<Vec<_>>(), expected);
     }
 }
