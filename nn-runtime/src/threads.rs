@@ -1003,4 +1003,29 @@ mod tests {
         adapt.begin_after(2, Duration::from_secs(10), 1);
         assert_eq!(adapt.block_nanos, nanos(GAP_CAP + Duration::from_micros(10)));
     }
+
+    #[test]
+    fn a_weighted_gap_counts_that_many_times_after_the_cap() {
+        let mut adapt = Adapt::new();
+        adapt.begin_after(1, Duration::ZERO, 1);
+        adapt.finish(Duration::from_micros(10), 1, Instant::now());
+        adapt.begin_after(1, Duration::from_micros(3), UNTIMED_PER_TIMED);
+        assert_eq!(adapt.block_nanos, nanos(Duration::from_micros(10 + 3 * 16)));
+        adapt.begin_after(1, Duration::from_secs(1), 2);
+        assert_eq!(adapt.block_nanos, nanos(Duration::from_micros(58) + GAP_CAP * 2));
+    }
+
+    #[test]
+    fn one_single_sample_launch_in_sixteen_is_timed_after_one_that_reads_the_clock() {
+        let turns: Vec<u8> = (0..48)
+            .map(|_| match single_sample_turn() {
+                Turn::Untimed => 0,
+                Turn::EndTimed => 1,
+                Turn::Timed => 2,
+            })
+            .collect();
+        let mut expected = [0u8; 16];
+        (expected[14], expected[15]) = (1, 2);
+        assert_eq!(turns, expected.repeat(3));
+    }
 }
