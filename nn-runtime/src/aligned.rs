@@ -334,4 +334,30 @@ mod tests {
         };
         assert_eq!(&*tokens, &[[0, 0]; 3]);
     }
+
+    /// Random sequences of growing, writing and cloning agree with a `Vec` doing the same.
+    #[test]
+    fn buffers_behave_as_a_vector_that_only_grows() {
+        let mut rng = crate::Rng::seed(7);
+        for _ in 0..200 {
+            let (mut buffer, mut model) = (Buffer::<[f32; 5]>::new(), Vec::<[f32; 5]>::new());
+            for _ in 0..20 {
+                let len = rng.below(300);
+                buffer.grow_to(len);
+                if model.len() < len {
+                    model.resize(len, [0.0; 5]);
+                }
+                if !model.is_empty() {
+                    let index = rng.below(model.len());
+                    let value = [rng.unit(); 5];
+                    (buffer[index], model[index]) = (value, value);
+                }
+                if rng.below(4) == 0 {
+                    buffer = buffer.clone();
+                }
+                assert_eq!(&*buffer, &model[..]);
+                assert!(buffer.is_empty() || buffer.as_ptr() as usize % ALIGN == 0);
+            }
+        }
+    }
 }
