@@ -356,7 +356,7 @@ mod tests {
                     buffer = buffer.clone();
                 }
                 assert_eq!(&*buffer, &model[..]);
-                assert!(buffer.is_empty() || buffer.as_ptr() as usize % ALIGN == 0);
+                assert!(buffer.is_empty() || (buffer.as_ptr() as usize).is_multiple_of(ALIGN));
             }
         }
     }
