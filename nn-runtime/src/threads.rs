@@ -618,6 +618,15 @@ const MAX_INTERVAL: u32 = 64;
 /// two equal ways does not flip the choice back and forth.
 const MARGIN: f64 = 0.03;
 
+/// A probe that has run [`PROBE_MIN`] and is [`PROBE_GIVE_UP`] slower than the chosen way ends
+/// at the next start of a step instead of filling its block: it cannot win any more, and on a
+/// free machine, where the launcher alone runs at two thirds of the workers' speed, a whole
+/// block of it is time lost. It still ends on a step's start, so the rate it gives is a whole
+/// step's; a probe ended by one unlucky step is tried again at the next interval.
+const PROBE_MIN: Duration = Duration::from_millis(1);
+/// See [`PROBE_MIN`].
+const PROBE_GIVE_UP: f64 = 0.25;
+
 /// Decides whether launches use the workers. Results are the same either way, so the choice
 /// is free to follow speed alone: the launcher times blocks of launches (the time of the
 /// launches and of the gaps between them, per unit of work) with the way it chose, probes the
@@ -683,8 +692,10 @@ impl Adapt {
             let gap = nanos(gap.min(GAP_CAP)).saturating_mul(u64::from(gap_weight));
             self.block_nanos = self.block_nanos.saturating_add(gap);
         }
-        let full = self.block_nanos >= nanos(BLOCK) && self.block_kind == Some(kind);
-        if full || self.block_nanos >= nanos(MAX_BLOCK) {
+        let step_start = self.block_kind == Some(kind);
+        let full = self.block_nanos >= nanos(BLOCK) && step_start;
+        let lost = step_start && self.probe_is_lost();
+        if full || lost || self.block_nanos >= nanos(MAX_BLOCK) {
             let rate = self.block_nanos as f64 / self.block_work.max(1) as f64;
             (self.block_kind, self.block_nanos, self.block_work) = (None, 0, 0);
             if self.warm {
@@ -694,6 +705,16 @@ impl Adapt {
         }
         self.block_kind.get_or_insert(kind);
         self.block_parallel
+    }
+
+    /// Whether the block is a probe that has fallen so far behind the chosen way
+    /// ([`PROBE_GIVE_UP`]) that it can end early.
+    fn probe_is_lost(&self) -> bool {
+        let behind = self.chosen_rate * self.block_work as f64 * (1.0 + PROBE_GIVE_UP);
+        self.block_parallel != self.chosen_parallel
+            && self.chosen_rate > 0.0
+            && self.block_nanos >= nanos(PROBE_MIN)
+            && self.block_nanos as f64 > behind
     }
 
     /// The launch begun last took `time` for `work` and ended at `end`.
@@ -969,6 +990,38 @@ mod tests {
             chosen = adapt.chosen_parallel;
         }
         assert!(adapt.chosen_parallel && flips == 0, "{flips} flips: {adapt:?}");
+    }
+
+    /// Lengths in steps of the runs of steps that did not use the way chosen at their start.
+    fn probe_lengths(adapt: &mut Adapt, steps: usize, parallel: f64) -> Vec<usize> {
+        let mut lengths = Vec::new();
+        let mut run = 0;
+        for _ in 0..steps {
+            let chosen = adapt.chosen_parallel;
+            let used = step(adapt, parallel);
+            let probe = if chosen { used == 0 } else { used == 7 };
+            if probe {
+                run += 1;
+            } else if run > 0 {
+                lengths.push(std::mem::take(&mut run));
+            }
+        }
+        lengths
+    }
+
+    /// A step here takes about 2.9 ms on one thread, so a block of [`BLOCK`] holds 2 steps: a
+    /// probe far behind (the launcher alone at 1 / 0.6 of the workers' time) ends after one,
+    /// a probe close behind (1 / 0.9) fills its block.
+    #[test]
+    fn a_probe_far_behind_ends_after_one_step() {
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 10, 0.6);
+        let lengths = probe_lengths(&mut adapt, 1000, 0.6);
+        assert!(lengths.len() > 5 && lengths.iter().all(|&n| n == 1), "{lengths:?}");
+        let mut adapt = Adapt::new();
+        parallel_share(&mut adapt, 10, 0.9);
+        let lengths = probe_lengths(&mut adapt, 1000, 0.9);
+        assert!(lengths.len() > 5 && lengths.iter().all(|&n| n == 2), "{lengths:?}");
     }
 
     #[test]
